@@ -1,0 +1,33 @@
+/* census.h - objects by type: count, GC-tracked count, bytes. */
+#ifndef LEAKTOP_CENSUS_H
+#define LEAKTOP_CENSUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct census_row {
+	char *type;              /* module.qualname */
+	uint64_t count, gc_tracked, bytes;
+};
+
+struct census {
+	struct census_row *rows; /* sorted by bytes, descending */
+	size_t n, cap;
+	uint64_t objects, bytes, gc_tracked;
+	int complete;
+	char **notes;
+	size_t nnotes;
+};
+
+void census_init(struct census *c);
+void census_free(struct census *c);
+/* Add counts for a type name; rows with the same name are merged. */
+void census_add(struct census *c, const char *type, uint64_t count, uint64_t gc_tracked,
+		uint64_t bytes);
+/* Merge same-named rows, compute totals, sort by bytes (then count, name). */
+void census_finish(struct census *c);
+void census_note(struct census *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The row for a type name, or NULL. */
+const struct census_row *census_find(const struct census *c, const char *type);
+
+#endif

@@ -1,0 +1,59 @@
+/* proc.h - what /proc says about a process: maps, tasks, status, command.
+ *
+ * Parsing functions take text so unit tests can feed fixtures; the readers
+ * around them fetch the text from /proc/PID. */
+#ifndef LEAKTOP_PROC_H
+#define LEAKTOP_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_map {
+	uint64_t start, end, offset;
+	char perms[5];       /* "r-xp" */
+	uint64_t inode;
+	char *path;          /* "" for anonymous mappings, "[heap]" etc. */
+};
+
+struct proc_maps {
+	struct proc_map *v;
+	size_t n;
+};
+
+/* Parse the text of /proc/PID/maps.  Malformed lines are skipped.
+ * Returns 0, or -1 if text holds no mapping at all. */
+int proc_maps_parse(const char *text, struct proc_maps *out);
+/* Read and parse /proc/PID/maps.  -1 with lt_error on failure. */
+int proc_maps_read(pid_t pid, struct proc_maps *out);
+void proc_maps_free(struct proc_maps *m);
+/* The mapping that contains addr, or NULL. */
+const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr);
+
+struct proc_status {
+	char state;          /* 'R', 'S', 't', 'T', 'Z' ... */
+	pid_t tracer_pid;
+	uid_t uid_real, uid_eff;
+	char name[64];
+};
+
+/* Parse the text of /proc/PID/status. Returns 0, -1 if required fields are missing. */
+int proc_status_parse(const char *text, struct proc_status *out);
+/* Returns 0, or -1 with errno (ENOENT: no such process). */
+int proc_status_read(pid_t pid, struct proc_status *out);
+
+/* The command line with arguments joined by spaces (at most max-1 bytes). */
+void proc_cmdline(pid_t pid, char *buf, size_t max);
+/* readlink /proc/PID/exe (" (deleted)" kept), "" if unreadable. */
+void proc_exe(pid_t pid, char *buf, size_t max);
+
+/* Thread ids in /proc/PID/task.  Returns the count (>= 0) or -1 with errno. */
+long proc_tasks(pid_t pid, pid_t **out);
+
+/* 1 if the process exists (even if we cannot trace it), 0 if not. */
+int proc_exists(pid_t pid);
+
+/* /proc/sys/kernel/yama/ptrace_scope, or -1 when Yama is absent. */
+int proc_ptrace_scope(void);
+
+#endif

@@ -1,0 +1,91 @@
+/* pyobj.h - reading CPython objects out of a target's memory.
+ *
+ * Everything read from the target is untrusted: every pointer goes through
+ * the remote layer (an unmapped one is an error, not a crash), every length
+ * and count is bounded before use.  Readers return 0 / a value >= 0 on
+ * success and -1 when the object cannot be read or does not look right; they
+ * do not record lt_error (bad objects are counted by the walkers). */
+#ifndef LEAKTOP_PYOBJ_H
+#define LEAKTOP_PYOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct remote;
+
+/* tp_flags bits leaktop looks at (stable across 3.8-3.14 where present). */
+#define PY_TPFLAGS_INLINE_VALUES (1ul << 2)   /* 3.13+ */
+#define PY_TPFLAGS_MANAGED_WEAKREF (1ul << 3) /* 3.12+ */
+#define PY_TPFLAGS_MANAGED_DICT (1ul << 4)    /* 3.11+ */
+#define PY_TPFLAGS_HEAPTYPE (1ul << 9)
+#define PY_TPFLAGS_HAVE_GC (1ul << 14)
+#define PY_TPFLAGS_LIST_SUBCLASS (1ul << 25)
+#define PY_TPFLAGS_TUPLE_SUBCLASS (1ul << 26)
+#define PY_TPFLAGS_UNICODE_SUBCLASS (1ul << 28)
+#define PY_TPFLAGS_DICT_SUBCLASS (1ul << 29)
+#define PY_TPFLAGS_TYPE_SUBCLASS (1ul << 31)
+
+/* How an object's size is computed: the first builtin in its type's base
+ * chain whose __sizeof__ is not object.__sizeof__. */
+enum pykind {
+	PK_OBJECT = 0,  /* basicsize + |ob_size| * itemsize */
+	PK_LIST,
+	PK_TUPLE,
+	PK_DICT,
+	PK_SET,
+	PK_TYPE,
+	PK_STR,
+	PK_KIND_COUNT
+};
+
+struct pytype {
+	uint64_t addr;
+	char *name;            /* "module.qualname" as Python prints it */
+	int64_t basicsize, itemsize;
+	uint64_t flags;
+	enum pykind kind;
+	/* per-snapshot counters, filled by walkers */
+	uint64_t count, gc_tracked, bytes;
+};
+
+struct pyctx {
+	struct remote *mem;
+	const struct py_layout *lay;
+	int minor;
+	/* type cache: open addressing on the type's address */
+	struct pytype **types;
+	size_t types_cap, types_n;
+	uint64_t bad_types;     /* ob_type pointers that were not types */
+};
+
+void pyctx_init(struct pyctx *c, struct remote *mem, const struct py_layout *lay);
+/* Forget all types (addresses may be reused between snapshots). */
+void pyctx_reset(struct pyctx *c);
+void pyctx_free(struct pyctx *c);
+
+/* The type object at addr, read and named once per snapshot; NULL if addr
+ * does not hold a plausible type. */
+struct pytype *pytype_get(struct pyctx *c, uint64_t addr);
+/* Iterate the cached types (for census aggregation). */
+#define PYCTX_FOREACH_TYPE(c, tvar) \
+	for (size_t tvar##_i = 0; tvar##_i < (c)->types_cap; tvar##_i++) \
+		for (struct pytype *tvar = (c)->types[tvar##_i]; tvar; tvar = NULL)
+
+/* sys.getsizeof(obj) for a GC object of type t: __sizeof__ plus the GC
+ * header and pre-header.  -1 if unreadable. */
+int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t);
+
+/* A str object as UTF-8 into buf (at most max-1 bytes, always terminated).
+ * Returns the byte length or -1 if obj is not a readable str. */
+long pystr_read(struct pyctx *c, uint64_t obj, char *buf, size_t max);
+
+/* Value for the str key `key` in dict `dict`: 0 with *value set, -1 if not
+ * found or unreadable. */
+int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *value);
+
+/* Size in bytes of a dict keys object, as _PyDict_KeysSize computes it. */
+int64_t pydict_keys_size(struct pyctx *c, uint64_t keys);
+
+#endif

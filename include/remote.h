@@ -1,0 +1,52 @@
+/* remote.h - reading another process's memory.
+ *
+ * The lowest layer: all target memory goes through here.  Reads use
+ * process_vm_readv with many ranges per call and fall back to /proc/PID/mem
+ * when that syscall is unavailable or refused.  Nothing here ever writes to
+ * the target.
+ *
+ * Return convention: 0 on success, -1 on failure with errno telling why:
+ *   EFAULT  the address range is not (fully) mapped in the target
+ *   ESRCH   the target is gone
+ *   EPERM   not allowed to read the target
+ * Read failures do not record an lt_error (an unmapped pointer is a normal
+ * event when walking untrusted data); callers decide what it means. */
+#ifndef LEAKTOP_REMOTE_H
+#define LEAKTOP_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct remote;
+
+struct remote_stats {
+	uint64_t syscalls;     /* read syscalls issued */
+	uint64_t bytes;        /* bytes transferred from the target */
+	uint64_t hits, misses; /* block-cache lookups */
+};
+
+/* Open the memory of process pid.  Never fails for a live pid (access is
+ * checked by the first read); returns NULL only when pid is invalid. */
+struct remote *remote_open(pid_t pid);
+void remote_close(struct remote *r);
+
+/* Exact, uncached read of len bytes at addr. */
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);
+
+/* Read through a cache of large aligned blocks.  Use it while the target is
+ * stopped: the cache assumes memory does not change until remote_cache_drop(). */
+int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len);
+void remote_cache_drop(struct remote *r);
+
+/* Read a NUL-terminated string of at most max-1 bytes; the result is always
+ * terminated.  Returns its length, or -1 (errno) when the first byte cannot be
+ * read. */
+long remote_read_cstr(struct remote *r, uint64_t addr, char *buf, size_t max);
+
+/* Convenience: one pointer-sized / int-sized word. */
+int remote_read_u64(struct remote *r, uint64_t addr, uint64_t *out);
+
+const struct remote_stats *remote_stats(const struct remote *r);
+
+#endif

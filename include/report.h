@@ -1,0 +1,18 @@
+/* report.h - presenting a snapshot as text for people or JSON for tools. */
+#ifndef LEAKTOP_REPORT_H
+#define LEAKTOP_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct snapshot;
+
+/* jmap-style report: header, then the top `top` types by bytes. */
+void report_text(FILE *out, const struct snapshot *s, int top);
+/* One leaktop-dump/1 object and a newline. */
+void report_json(FILE *out, const struct snapshot *s);
+
+/* "45.2 MiB" */
+void report_human_bytes(char *buf, size_t max, uint64_t bytes);
+
+#endif

@@ -1,0 +1,51 @@
+/* snapshot.h - one consistent look at a target: stop, walk, resume.
+ *
+ * A session holds what stays valid between snapshots (the target's modules,
+ * its layout); each snapshot stops the target only for the walk. */
+#ifndef LEAKTOP_SNAPSHOT_H
+#define LEAKTOP_SNAPSHOT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "census.h"
+#include "layout.h"
+#include "pyobj.h"
+#include "target.h"
+
+struct snapshot_opts {
+	enum layout_source layout;
+	int no_block;            /* read without stopping the target */
+};
+
+struct session {
+	struct target t;
+	struct py_layout lay;
+	struct pyctx ctx;
+	struct snapshot_opts opts;
+	char version[32];        /* "3.12.1" */
+};
+
+struct snapshot {
+	pid_t pid;
+	const struct session *session;
+	time_t taken_at;
+	uint64_t pause_us;       /* how long the target was stopped */
+	uint64_t walk_us;        /* wall time of the whole snapshot */
+	int gc_retries;          /* times the target was let go to finish a collection */
+	struct census census;
+};
+
+/* Find the interpreter and its layout; does not stop the target.
+ * Returns 0 or -1 with lt_error. */
+int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o);
+void session_close(struct session *s);
+
+/* Take one snapshot.  Returns 0 (snap filled; snap->census.complete says
+ * whether everything was walked) or -1 with lt_error; the target is running
+ * and untraced on return either way. */
+int session_snapshot(struct session *s, struct snapshot *snap);
+void snapshot_free(struct snapshot *snap);
+
+#endif

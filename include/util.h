@@ -1,0 +1,58 @@
+/* util.h - error vocabulary and small helpers shared by every layer.
+ *
+ * Convention for every function in leaktop that can fail: it returns 0 (or a
+ * non-negative value) on success and -1 on failure, after recording one line
+ * that says what failed and what to do with lt_error().  Only the CLI prints
+ * that line (lt_last_error()) and decides the exit status; no lower layer
+ * prints or exits. */
+#ifndef LEAKTOP_UTIL_H
+#define LEAKTOP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define LT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What kind of failure the last error was; the CLI maps it to exit codes and
+ * callers use it to tell "the target went away" from "this object is bad". */
+enum lt_errkind {
+	LT_ERR_NONE = 0,
+	LT_ERR_GONE,       /* the target exited */
+	LT_ERR_NOTFOUND,   /* no such process */
+	LT_ERR_PERM,       /* not allowed to trace or read */
+	LT_ERR_NOTPYTHON,  /* not a CPython we understand */
+	LT_ERR_LAYOUT,     /* layouts unavailable or refused */
+	LT_ERR_READ,       /* a remote address could not be read */
+	LT_ERR_OTHER,
+};
+
+/* Record the error line (without "leaktop: " and without newline). */
+void lt_error(enum lt_errkind kind, const char *fmt, ...) LT_PRINTF(2, 3);
+const char *lt_last_error(void);
+enum lt_errkind lt_last_errkind(void);
+void lt_error_clear(void);
+
+/* Allocation that cannot fail: on exhaustion, leaktop detaches (via the
+ * atexit/fatal hook) and exits; memory exhaustion is not a recoverable state. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) LT_PRINTF(1, 2);
+
+/* Called on fatal internal errors before exiting; set by the attach layer so a
+ * dying leaktop never leaves its target stopped. */
+void lt_set_fatal_hook(void (*hook)(void));
+void lt_fatal(const char *fmt, ...) LT_PRINTF(1, 2) __attribute__((noreturn));
+
+/* Monotonic clock in microseconds. */
+uint64_t lt_now_us(void);
+
+/* Read a whole small file (/proc) into a NUL-terminated buffer of at most
+ * max bytes.  Returns the length, or -1 with errno set (no lt_error). */
+long lt_read_file(const char *path, char *buf, size_t max);
+
+#endif

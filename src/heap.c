@@ -1,0 +1,164 @@
+/* heap.c - the GC list walk. */
+#include "config.h"
+#include "heap.h"
+#include "pyobj.h"
+#include "remote.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define GC_PTR_MASK (~(uint64_t)3)  /* _gc_prev/_gc_next low bits are flags */
+#define NGENERATIONS 3
+
+static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)
+{
+	return remote_read_cached(c->mem, addr, v, sizeof(*v));
+}
+
+static int target_gone(void)
+{
+	if (errno == ESRCH) {
+		lt_error(LT_ERR_GONE, "the target exited during the walk");
+		return 1;
+	}
+	return 0;
+}
+
+/* Interpreters: runtime.interpreters.head, then interp->next. */
+static int next_interp(struct pyctx *c, uint64_t runtime, uint64_t cur, uint64_t *out)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t at = cur ? cur + (uint64_t)l->is_next : runtime + (uint64_t)l->rt_interp_head;
+
+	if (rd_u64(c, at, out) < 0) {
+		if (!target_gone())
+			lt_error(LT_ERR_READ, "cannot read the interpreter list at 0x%llx",
+				 (unsigned long long)at);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t gc_state(struct pyctx *c, uint64_t runtime, uint64_t interp)
+{
+	if (c->lay->is_gc >= 0)
+		return interp + (uint64_t)c->lay->is_gc;
+	return runtime + (uint64_t)c->lay->rt_gc;  /* 3.8: one collector per runtime */
+}
+
+int heap_gc_collecting(struct pyctx *c, uint64_t runtime)
+{
+	uint64_t interp = 0;
+
+	for (int n = 0; n < HEAP_MAX_INTERPRETERS; n++) {
+		int32_t collecting;
+
+		if (next_interp(c, runtime, interp, &interp) < 0)
+			return -1;
+		if (!interp)
+			return 0;
+		if (remote_read(c->mem, gc_state(c, runtime, interp) + (uint64_t)c->lay->gcs_collecting,
+				&collecting, sizeof(collecting)) < 0) {
+			if (!target_gone())
+				lt_error(LT_ERR_READ, "cannot read the collector state");
+			return -1;
+		}
+		if (collecting)
+			return 1;
+		if (c->lay->is_gc < 0)
+			return 0;  /* 3.8: the state is shared, one look is enough */
+	}
+	return 0;
+}
+
+/* Walk one circular list whose head node is at head. */
+static int walk_list(struct pyctx *c, uint64_t head, const char *what, heap_visit_fn fn,
+		     void *arg, struct heap_stats *st)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t prev = head, node, nprev;
+	uint64_t n = 0;
+
+	if (rd_u64(c, head + (uint64_t)l->gc_next, &node) < 0)
+		return target_gone() ? -1 : 0;
+	node &= GC_PTR_MASK;
+	while (node != head) {
+		uint64_t obj = node + (uint64_t)l->gc_head_size;
+		uint64_t type, next;
+
+		if (!node || rd_u64(c, node + (uint64_t)l->gc_prev, &nprev) < 0 ||
+		    (nprev & GC_PTR_MASK) != prev) {
+			if (target_gone())
+				return -1;
+			st->corrupt = 1;
+			snprintf(st->corrupt_note, sizeof(st->corrupt_note),
+				 "the %s list is broken after %llu objects (at 0x%llx): "
+				 "the rest of it was not walked", what,
+				 (unsigned long long)n, (unsigned long long)node);
+			return 0;
+		}
+		if (rd_u64(c, obj + (uint64_t)l->ob_type, &type) < 0 ||
+		    rd_u64(c, node + (uint64_t)l->gc_next, &next) < 0) {
+			if (target_gone())
+				return -1;
+			st->corrupt = 1;
+			snprintf(st->corrupt_note, sizeof(st->corrupt_note),
+				 "unreadable object at 0x%llx in the %s list: the rest of it "
+				 "was not walked", (unsigned long long)obj, what);
+			return 0;
+		}
+		if (fn(arg, obj, type) < 0)
+			return -1;
+		st->objects++;
+		if (++n > HEAP_MAX_OBJECTS) {
+			st->corrupt = 1;
+			snprintf(st->corrupt_note, sizeof(st->corrupt_note),
+				 "the %s list holds more than %llu objects: treated as corrupt",
+				 what, (unsigned long long)HEAP_MAX_OBJECTS);
+			return 0;
+		}
+		prev = node;
+		node = next & GC_PTR_MASK;
+	}
+	return 0;
+}
+
+int heap_walk_gc(struct pyctx *c, uint64_t runtime, heap_visit_fn fn, void *arg,
+		 struct heap_stats *st)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t interp = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (int n = 0; n < HEAP_MAX_INTERPRETERS; n++) {
+		uint64_t gcs;
+
+		if (next_interp(c, runtime, interp, &interp) < 0)
+			return -1;
+		if (!interp)
+			return 0;
+		st->interpreters++;
+		/* 3.8 keeps one collector for the whole runtime: walk it once. */
+		if (l->is_gc < 0 && n > 0)
+			continue;
+		gcs = gc_state(c, runtime, interp);
+		for (int g = 0; g < NGENERATIONS; g++) {
+			uint64_t head = gcs + (uint64_t)l->gcs_generations + (uint64_t)(g * l->gen_size) +
+					(uint64_t)l->gen_head;
+			char what[32];
+
+			snprintf(what, sizeof(what), "generation %d", g);
+			if (walk_list(c, head, what, fn, arg, st) < 0)
+				return -1;
+		}
+		if (walk_list(c, gcs + (uint64_t)l->gcs_permanent + (uint64_t)l->gen_head,
+			      "permanent generation", fn, arg, st) < 0)
+			return -1;
+	}
+	st->corrupt = 1;
+	snprintf(st->corrupt_note, sizeof(st->corrupt_note),
+		 "more than %d interpreters: the list is treated as corrupt", HEAP_MAX_INTERPRETERS);
+	return 0;
+}

@@ -1,0 +1,269 @@
+/* proc.c - /proc parsing. */
+#include "config.h"
+#include "proc.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One maps line: "start-end perms offset dev inode   path". */
+static int parse_map_line(const char *line, size_t len, struct proc_map *m)
+{
+	char buf[4096 + 256];
+	unsigned long long start, end, offset, inode;
+	char perms[8];
+	int pos = 0;
+
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "%llx-%llx %7s %llx %*x:%*x %llu%n",
+		   &start, &end, perms, &offset, &inode, &pos) != 5)
+		return -1;
+	if (end <= start || strlen(perms) != 4)
+		return -1;
+	while (buf[pos] == ' ' || buf[pos] == '\t')
+		pos++;
+	m->start = start;
+	m->end = end;
+	m->offset = offset;
+	m->inode = inode;
+	memcpy(m->perms, perms, 5);
+	m->path = xstrdup(buf + pos);
+	return 0;
+}
+
+int proc_maps_parse(const char *text, struct proc_maps *out)
+{
+	size_t cap = 0;
+
+	out->v = NULL;
+	out->n = 0;
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		struct proc_map m;
+
+		if (parse_map_line(text, len, &m) == 0) {
+			if (out->n == cap) {
+				cap = cap ? cap * 2 : 64;
+				out->v = xreallocarray(out->v, cap, sizeof(*out->v));
+			}
+			out->v[out->n++] = m;
+		}
+		text += len + (nl ? 1 : 0);
+	}
+	return out->n ? 0 : -1;
+}
+
+int proc_maps_read(pid_t pid, struct proc_maps *out)
+{
+	char path[64];
+	size_t cap = 1 << 16, len = 0;
+	char *text;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		lt_error(errno == ENOENT ? LT_ERR_GONE : LT_ERR_PERM,
+			 "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = xmalloc(cap);
+	for (;;) {
+		size_t n = fread(text + len, 1, cap - len - 1, f);
+
+		len += n;
+		if (len < cap - 1)
+			break;
+		if (cap >= (64u << 20))  /* 64 MiB of maps is not a real process */
+			break;
+		cap *= 2;
+		text = xrealloc(text, cap);
+	}
+	fclose(f);
+	text[len] = '\0';
+	rc = proc_maps_parse(text, out);
+	free(text);
+	if (rc < 0)
+		lt_error(LT_ERR_GONE, "%s is empty: the process has exited", path);
+	return rc;
+}
+
+void proc_maps_free(struct proc_maps *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	/* /proc lists mappings in ascending address order. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->v[mid].start)
+			hi = mid;
+		else if (addr >= m->v[mid].end)
+			lo = mid + 1;
+		else
+			return &m->v[mid];
+	}
+	return NULL;
+}
+
+int proc_status_parse(const char *text, struct proc_status *out)
+{
+	int have = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		char line[256];
+
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, text, len);
+		line[len] = '\0';
+		if (strncmp(line, "Name:", 5) == 0) {
+			const char *v = line + 5;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			snprintf(out->name, sizeof(out->name), "%.63s", v);
+		} else if (strncmp(line, "State:", 6) == 0) {
+			const char *v = line + 6;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			out->state = *v;
+			have |= 1;
+		} else if (strncmp(line, "TracerPid:", 10) == 0) {
+			out->tracer_pid = (pid_t)strtol(line + 10, NULL, 10);
+			have |= 2;
+		} else if (strncmp(line, "Uid:", 4) == 0) {
+			unsigned long r = 0, e = 0;
+
+			if (sscanf(line + 4, "%lu %lu", &r, &e) == 2) {
+				out->uid_real = (uid_t)r;
+				out->uid_eff = (uid_t)e;
+				have |= 4;
+			}
+		}
+		text += len + (nl ? 1 : 0);
+	}
+	return have == 7 ? 0 : -1;
+}
+
+int proc_status_read(pid_t pid, struct proc_status *out)
+{
+	char path[64], text[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (lt_read_file(path, text, sizeof(text)) < 0)
+		return -1;
+	if (proc_status_parse(text, out) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+void proc_cmdline(pid_t pid, char *buf, size_t max)
+{
+	char path[64];
+	long n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	n = lt_read_file(path, buf, max);
+	if (n <= 0) {
+		if (max)
+			buf[0] = '\0';
+		return;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (long i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n' || buf[i] == '\t')
+			buf[i] = ' ';
+	buf[n] = '\0';
+}
+
+void proc_exe(pid_t pid, char *buf, size_t max)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, max - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+long proc_tasks(pid_t pid, pid_t **out)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0, cap = 16;
+	pid_t *v;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	v = xmalloc(cap * sizeof(*v));
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long tid = strtol(e->d_name, &end, 10);
+
+		if (*end || tid <= 0)
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n++] = (pid_t)tid;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_pid);
+	*out = v;
+	return (long)n;
+}
+
+int proc_exists(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+int proc_ptrace_scope(void)
+{
+	char buf[32];
+
+	if (lt_read_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoi(buf);
+}

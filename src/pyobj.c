@@ -1,0 +1,572 @@
+/* pyobj.c - type names, strings, dicts and sizes read from the target. */
+#include "config.h"
+#include "pyobj.h"
+#include "remote.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds on what a sane object can claim. */
+#define MAX_BASICSIZE (1 << 20)
+#define MAX_ITEMSIZE (1 << 12)
+#define MAX_ITEMS ((int64_t)1 << 40)
+#define MAX_NAME 512
+#define MAX_DICT_LOG2 30
+#define MAX_TYPE_DEPTH 64
+
+/* ---- small typed reads ---- */
+
+static int rd(struct pyctx *c, uint64_t addr, void *buf, size_t len)
+{
+	return remote_read_cached(c->mem, addr, buf, len);
+}
+
+static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)
+{
+	return rd(c, addr, v, 8);
+}
+
+static int rd_i64(struct pyctx *c, uint64_t addr, int64_t *v)
+{
+	return rd(c, addr, v, 8);
+}
+
+static int rd_u8(struct pyctx *c, uint64_t addr, uint8_t *v)
+{
+	return rd(c, addr, v, 1);
+}
+
+/* ---- context and type cache ---- */
+
+void pyctx_init(struct pyctx *c, struct remote *mem, const struct py_layout *lay)
+{
+	memset(c, 0, sizeof(*c));
+	c->mem = mem;
+	c->lay = lay;
+	c->minor = lay->minor;
+}
+
+static void free_types(struct pyctx *c)
+{
+	for (size_t i = 0; i < c->types_cap; i++) {
+		if (c->types[i]) {
+			free(c->types[i]->name);
+			free(c->types[i]);
+		}
+	}
+	free(c->types);
+	c->types = NULL;
+	c->types_cap = c->types_n = 0;
+}
+
+void pyctx_reset(struct pyctx *c)
+{
+	free_types(c);
+	c->bad_types = 0;
+}
+
+void pyctx_free(struct pyctx *c)
+{
+	free_types(c);
+}
+
+static size_t type_slot(const struct pyctx *c, uint64_t addr)
+{
+	return (size_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (c->types_cap - 1);
+}
+
+static void cache_put(struct pyctx *c, struct pytype *t)
+{
+	size_t i;
+
+	if (2 * (c->types_n + 1) > c->types_cap) {
+		struct pytype **old = c->types;
+		size_t oldcap = c->types_cap;
+
+		c->types_cap = oldcap ? oldcap * 2 : 1024;
+		c->types = xcalloc(c->types_cap, sizeof(*c->types));
+		for (size_t k = 0; k < oldcap; k++) {
+			if (!old[k])
+				continue;
+			i = type_slot(c, old[k]->addr);
+			while (c->types[i])
+				i = (i + 1) & (c->types_cap - 1);
+			c->types[i] = old[k];
+		}
+		free(old);
+	}
+	i = type_slot(c, t->addr);
+	while (c->types[i])
+		i = (i + 1) & (c->types_cap - 1);
+	c->types[i] = t;
+	c->types_n++;
+}
+
+static struct pytype *cache_get(const struct pyctx *c, uint64_t addr)
+{
+	size_t i;
+
+	if (!c->types_cap)
+		return NULL;
+	for (i = type_slot(c, addr); c->types[i]; i = (i + 1) & (c->types_cap - 1))
+		if (c->types[i]->addr == addr)
+			return c->types[i];
+	return NULL;
+}
+
+/* ---- strings ---- */
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | ((cp >> 18) & 0x07));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+struct strinfo {
+	int64_t length;
+	unsigned kind;      /* 1, 2, 4 bytes per code point */
+	int compact, ascii;
+	uint64_t data;      /* address of the code points */
+};
+
+static int str_info(struct pyctx *c, uint64_t obj, struct strinfo *si)
+{
+	const struct py_layout *l = c->lay;
+	uint32_t state;
+
+	if (rd_i64(c, obj + (uint64_t)l->ascii_length, &si->length) < 0 ||
+	    rd(c, obj + (uint64_t)l->ascii_state, &state, sizeof(state)) < 0)
+		return -1;
+	if (si->length < 0 || si->length > MAX_ITEMS)
+		return -1;
+	/* state: interned:2 kind:3 compact:1 ascii:1 (same bits 3.8-3.14) */
+	si->kind = (state >> 2) & 7;
+	si->compact = (state >> 5) & 1;
+	si->ascii = (state >> 6) & 1;
+	if (si->kind != 1 && si->kind != 2 && si->kind != 4)
+		return -1;
+	if (si->ascii && si->kind != 1)
+		return -1;
+	if (si->compact)
+		si->data = obj + (uint64_t)(si->ascii ? l->ascii_size : l->compact_size);
+	else if (rd_u64(c, obj + (uint64_t)l->compact_size, &si->data) < 0 || !si->data)
+		return -1;  /* legacy string: data.any follows the compact header */
+	return 0;
+}
+
+long pystr_read(struct pyctx *c, uint64_t obj, char *buf, size_t max)
+{
+	struct strinfo si;
+	unsigned char raw[MAX_NAME * 4];
+	size_t n, out = 0;
+
+	if (max == 0 || str_info(c, obj, &si) < 0)
+		return -1;
+	n = (size_t)si.length;
+	if (n > sizeof(raw) / si.kind)
+		n = sizeof(raw) / si.kind;
+	if (rd(c, si.data, raw, n * si.kind) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cp;
+		char enc[4];
+		size_t k;
+
+		if (si.kind == 1)
+			cp = raw[i];
+		else if (si.kind == 2)
+			cp = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
+		else
+			memcpy(&cp, raw + 4 * i, 4);
+		if (cp > 0x10FFFF)
+			cp = 0xFFFD;
+		k = put_utf8(enc, cp);
+		if (out + k >= max)
+			break;
+		memcpy(buf + out, enc, k);
+		out += k;
+	}
+	buf[out] = '\0';
+	return (long)out;
+}
+
+/* Compare a str object with a C string without building it. */
+static int str_equals(struct pyctx *c, uint64_t obj, const char *s)
+{
+	struct strinfo si;
+	size_t len = strlen(s);
+	char tmp[128];
+
+	if (len >= sizeof(tmp) || str_info(c, obj, &si) < 0 || !si.ascii ||
+	    si.length != (int64_t)len)
+		return 0;
+	if (rd(c, si.data, tmp, len) < 0)
+		return 0;
+	return memcmp(tmp, s, len) == 0;
+}
+
+/* ---- dicts ---- */
+
+struct dkeys {
+	int64_t refcnt;
+	int64_t size;           /* number of slots */
+	int64_t index_bytes;    /* bytes of the index table */
+	int64_t usable, nentries;
+	int kind;               /* 3.11+: 0 general, 1 unicode, 2 split */
+	int64_t entry_size;
+	uint64_t entries;       /* address of entry 0 */
+};
+
+static int dkeys_read(struct pyctx *c, uint64_t keys, struct dkeys *k)
+{
+	const struct py_layout *l = c->lay;
+
+	memset(k, 0, sizeof(*k));
+	if (rd_i64(c, keys + (uint64_t)l->dk_refcnt, &k->refcnt) < 0 ||
+	    rd_i64(c, keys + (uint64_t)l->dk_usable, &k->usable) < 0 ||
+	    rd_i64(c, keys + (uint64_t)l->dk_nentries, &k->nentries) < 0)
+		return -1;
+	if (c->minor <= 10) {
+		int64_t width;
+
+		if (rd_i64(c, keys + (uint64_t)l->dk_size, &k->size) < 0)
+			return -1;
+		if (k->size < 1 || k->size > ((int64_t)1 << MAX_DICT_LOG2) || (k->size & (k->size - 1)))
+			return -1;
+		width = k->size <= 0xff ? 1 : k->size <= 0xffff ? 2 : k->size <= 0xffffffffll ? 4 : 8;
+		k->index_bytes = k->size * width;
+		k->kind = 0;
+		k->entry_size = l->dk_entry_size;
+	} else {
+		uint8_t log2_size, log2_index, kind;
+
+		if (rd_u8(c, keys + (uint64_t)l->dk_log2_size, &log2_size) < 0 ||
+		    rd_u8(c, keys + (uint64_t)l->dk_log2_index_bytes, &log2_index) < 0 ||
+		    rd_u8(c, keys + (uint64_t)l->dk_kind, &kind) < 0)
+			return -1;
+		if (log2_size > MAX_DICT_LOG2 || log2_index > MAX_DICT_LOG2 + 3 || kind > 2)
+			return -1;
+		k->size = (int64_t)1 << log2_size;
+		k->index_bytes = (int64_t)1 << log2_index;
+		k->kind = kind;
+		k->entry_size = kind == 0 ? l->dk_entry_size : l->dk_uentry_size;
+	}
+	if (k->nentries < 0 || k->nentries > k->size || k->usable < 0 || k->usable > k->size)
+		return -1;
+	k->entries = keys + (uint64_t)l->dk_indices + (uint64_t)k->index_bytes;
+	return 0;
+}
+
+/* USABLE_FRACTION, the same in every version. */
+static int64_t usable_fraction(int64_t n)
+{
+	return (n << 1) / 3;
+}
+
+static int64_t dkeys_size(const struct pyctx *c, const struct dkeys *k)
+{
+	return c->lay->dk_struct_size + k->index_bytes + usable_fraction(k->size) * k->entry_size;
+}
+
+int64_t pydict_keys_size(struct pyctx *c, uint64_t keys)
+{
+	struct dkeys k;
+
+	if (dkeys_read(c, keys, &k) < 0)
+		return -1;
+	return dkeys_size(c, &k);
+}
+
+int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *value)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t keys, values;
+	struct dkeys k;
+
+	if (rd_u64(c, dict + (uint64_t)l->dict_keys, &keys) < 0 ||
+	    rd_u64(c, dict + (uint64_t)l->dict_values, &values) < 0 ||
+	    dkeys_read(c, keys, &k) < 0)
+		return -1;
+	for (int64_t i = 0; i < k.nentries; i++) {
+		uint64_t e = k.entries + (uint64_t)(i * k.entry_size);
+		/* general entries are {hash, key, value}, unicode ones {key, value} */
+		uint64_t key_at = e + (k.entry_size == 24 ? 8 : 0);
+		uint64_t kobj, vobj;
+
+		if (rd_u64(c, key_at, &kobj) < 0)
+			return -1;
+		if (!kobj || !str_equals(c, kobj, key))
+			continue;
+		if (values) {
+			uint64_t base = values + (uint64_t)(c->minor >= 11 ? l->dv_values : 0);
+
+			if (rd_u64(c, base + 8 * (uint64_t)i, &vobj) < 0)
+				return -1;
+		} else if (rd_u64(c, key_at + 8, &vobj) < 0) {
+			return -1;
+		}
+		if (!vobj)
+			return -1;
+		*value = vobj;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- types ---- */
+
+static const struct {
+	const char *tp_name;
+	enum pykind kind;
+} builtin_kinds[] = {
+	{ "list", PK_LIST },
+	{ "tuple", PK_TUPLE },
+	{ "dict", PK_DICT },
+	{ "set", PK_SET },
+	{ "frozenset", PK_SET },
+	{ "type", PK_TYPE },
+	{ "str", PK_STR },
+};
+
+static int read_type_fields(struct pyctx *c, uint64_t addr, int64_t *basicsize,
+			    int64_t *itemsize, uint64_t *flags, uint64_t *base, uint64_t *tp_name)
+{
+	const struct py_layout *l = c->lay;
+
+	if (rd_i64(c, addr + (uint64_t)l->tp_basicsize, basicsize) < 0 ||
+	    rd_i64(c, addr + (uint64_t)l->tp_itemsize, itemsize) < 0 ||
+	    rd_u64(c, addr + (uint64_t)l->tp_flags, flags) < 0 ||
+	    rd_u64(c, addr + (uint64_t)l->tp_base, base) < 0 ||
+	    rd_u64(c, addr + (uint64_t)l->tp_name, tp_name) < 0)
+		return -1;
+	if (*basicsize <= 0 || *basicsize > MAX_BASICSIZE || *itemsize < 0 || *itemsize > MAX_ITEMSIZE)
+		return -1;
+	return 0;
+}
+
+/* A type's metatype must be `type` or a subclass: its flags say so. */
+static int looks_like_type(struct pyctx *c, uint64_t addr)
+{
+	uint64_t meta, mflags;
+
+	if (addr & 7)
+		return 0;
+	if (rd_u64(c, addr + (uint64_t)c->lay->ob_type, &meta) < 0 || !meta || (meta & 7))
+		return 0;
+	if (rd_u64(c, meta + (uint64_t)c->lay->tp_flags, &mflags) < 0)
+		return 0;
+	return (mflags & PY_TPFLAGS_TYPE_SUBCLASS) != 0;
+}
+
+static enum pykind kind_of(struct pyctx *c, uint64_t addr)
+{
+	uint64_t cur = addr;
+
+	for (int depth = 0; cur && depth < MAX_TYPE_DEPTH; depth++) {
+		int64_t bs, is;
+		uint64_t flags, base, namep;
+		char name[64];
+
+		if (read_type_fields(c, cur, &bs, &is, &flags, &base, &namep) < 0)
+			return PK_OBJECT;
+		/* Only static types name the builtins: a class statement can be
+		 * called "list" too. */
+		if (!(flags & PY_TPFLAGS_HEAPTYPE) &&
+		    remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0) {
+			for (size_t i = 0; i < LT_ARRAY_SIZE(builtin_kinds); i++)
+				if (strcmp(name, builtin_kinds[i].tp_name) == 0)
+					return builtin_kinds[i].kind;
+		}
+		cur = base;
+	}
+	return PK_OBJECT;
+}
+
+static char *type_name(struct pyctx *c, uint64_t addr, uint64_t flags, uint64_t namep)
+{
+	const struct py_layout *l = c->lay;
+	char tp_name[MAX_NAME], module[MAX_NAME], qual[MAX_NAME];
+	const char *dot;
+
+	if (remote_read_cstr(c->mem, namep, tp_name, sizeof(tp_name)) < 0)
+		snprintf(tp_name, sizeof(tp_name), "?");
+	if (flags & PY_TPFLAGS_HEAPTYPE) {
+		uint64_t qualp, dict, modp;
+
+		if (rd_u64(c, addr + (uint64_t)l->ht_qualname, &qualp) < 0 ||
+		    pystr_read(c, qualp, qual, sizeof(qual)) < 0)
+			snprintf(qual, sizeof(qual), "%s", tp_name);
+		if (rd_u64(c, addr + (uint64_t)l->tp_dict, &dict) == 0 && dict &&
+		    pydict_get_str(c, dict, "__module__", &modp) == 0 &&
+		    pystr_read(c, modp, module, sizeof(module)) >= 0)
+			return xasprintf("%s.%s", module, qual);
+		/* No __module__ str: Python falls back like for static types. */
+	}
+	dot = strrchr(tp_name, '.');
+	if (!dot)
+		return xasprintf("builtins.%s", tp_name);
+	return xstrdup(tp_name);
+}
+
+struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
+{
+	struct pytype *t = cache_get(c, addr);
+	int64_t bs, is;
+	uint64_t flags, base, namep;
+
+	if (t)
+		return t;
+	if (!addr || !looks_like_type(c, addr) ||
+	    read_type_fields(c, addr, &bs, &is, &flags, &base, &namep) < 0) {
+		c->bad_types++;
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->addr = addr;
+	t->basicsize = bs;
+	t->itemsize = is;
+	t->flags = flags;
+	t->kind = kind_of(c, addr);
+	t->name = type_name(c, addr, flags, namep);
+	cache_put(c, t);
+	return t;
+}
+
+/* ---- sizes (sys.getsizeof) ---- */
+
+/* What sys.getsizeof adds to __sizeof__ for a GC object of type t. */
+static int64_t preheader(const struct pyctx *c, const struct pytype *t)
+{
+	int64_t n = c->lay->gc_head_size;
+
+	if (c->minor == 11 && (t->flags & PY_TPFLAGS_MANAGED_DICT))
+		n += 16;
+	else if (c->minor >= 12 && (t->flags & (PY_TPFLAGS_MANAGED_DICT | PY_TPFLAGS_MANAGED_WEAKREF)))
+		n += 16;
+	return n;
+}
+
+static int64_t size_dict(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t keys, values;
+	struct dkeys k;
+	int64_t res = t->basicsize;
+
+	if (rd_u64(c, obj + (uint64_t)l->dict_keys, &keys) < 0 ||
+	    rd_u64(c, obj + (uint64_t)l->dict_values, &values) < 0 ||
+	    dkeys_read(c, keys, &k) < 0)
+		return -1;
+	if (values) {
+		int embedded = 0;
+
+		if (c->minor >= 13) {
+			uint8_t e;
+
+			if (rd_u8(c, values + (uint64_t)l->dv_embedded, &e) < 0)
+				return -1;
+			embedded = e != 0;
+		}
+		if (!embedded)
+			res += (c->minor <= 10 ? usable_fraction(k.size) : k.nentries + k.usable) * 8;
+	}
+	if (k.refcnt == 1)
+		res += dkeys_size(c, &k);
+	return res;
+}
+
+static int64_t size_set(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	int64_t mask;
+	uint64_t table;
+	int64_t res = t->basicsize;
+
+	if (rd_i64(c, obj + (uint64_t)l->set_mask, &mask) < 0 ||
+	    rd_u64(c, obj + (uint64_t)l->set_table, &table) < 0)
+		return -1;
+	if (mask < 0 || mask > ((int64_t)1 << MAX_DICT_LOG2))
+		return -1;
+	if (table != obj + (uint64_t)l->set_smalltable)
+		res += (mask + 1) * l->setentry_size;
+	return res;
+}
+
+static int64_t size_type(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	uint64_t flags, cached;
+	int64_t res;
+
+	if (rd_u64(c, obj + (uint64_t)c->lay->tp_flags, &flags) < 0)
+		return -1;
+	if (!(flags & PY_TPFLAGS_HEAPTYPE))
+		return c->lay->type_size;
+	res = c->lay->heaptype_size;
+	if (rd_u64(c, obj + (uint64_t)c->lay->ht_cached_keys, &cached) < 0)
+		return -1;
+	if (cached) {
+		int64_t ks = pydict_keys_size(c, cached);
+
+		if (ks < 0)
+			return -1;
+		res += ks;
+	}
+	return res;
+}
+
+int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	int64_t size, n;
+
+	switch (t->kind) {
+	case PK_LIST:
+		if (rd_i64(c, obj + (uint64_t)l->list_allocated, &n) < 0 || n < 0 || n > MAX_ITEMS)
+			return -1;
+		size = t->basicsize + n * 8;
+		break;
+	case PK_DICT:
+		size = size_dict(c, obj, t);
+		break;
+	case PK_SET:
+		size = size_set(c, obj, t);
+		break;
+	case PK_TYPE:
+		size = size_type(c, obj, t);
+		break;
+	default:
+		size = t->basicsize;
+		if (t->itemsize) {
+			if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
+				return -1;
+			if (n < 0)
+				n = -n;
+			if (n > MAX_ITEMS)
+				return -1;
+			size += n * t->itemsize;
+		}
+		break;
+	}
+	if (size < 0)
+		return -1;
+	return size + preheader(c, t);
+}

@@ -1,0 +1,177 @@
+/* snapshot.c - stop the target, walk its heap, let it go. */
+#include "config.h"
+#include "snapshot.h"
+#include "attach.h"
+#include "heap.h"
+#include "remote.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A collection in progress moves objects onto lists that live on the C
+ * stack; let the target finish it, briefly, this many times. */
+#define GC_RETRIES 20
+
+int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->opts = *o;
+	if (target_open(&s->t, pid) < 0)
+		return -1;
+	if (s->t.free_threaded == 1) {
+		lt_error(LT_ERR_NOTPYTHON, "pid %d runs a free-threaded CPython 3.%d; leaktop does "
+			 "not support free-threaded builds yet", (int)pid, s->t.minor);
+		target_close(&s->t);
+		return -1;
+	}
+	if (layout_load(&s->t, o->layout, &s->lay) < 0) {
+		target_close(&s->t);
+		return -1;
+	}
+	pyctx_init(&s->ctx, s->t.mem, &s->lay);
+	if (s->t.micro >= 0)
+		snprintf(s->version, sizeof(s->version), "%d.%d.%d", s->t.major, s->t.minor, s->t.micro);
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	pyctx_free(&s->ctx);
+	target_close(&s->t);
+}
+
+/* Before 3.11 there is no Py_Version: read sys.version from the sys dict. */
+static void read_version(struct session *s)
+{
+	struct pyctx *c = &s->ctx;
+	uint64_t interp, sysdict, str;
+	char text[64];
+	int maj, min, mic;
+
+	if (s->version[0])
+		return;
+	if (remote_read_u64(c->mem, s->t.runtime_addr + (uint64_t)s->lay.rt_interp_head, &interp) == 0 &&
+	    interp &&
+	    remote_read_u64(c->mem, interp + (uint64_t)s->lay.is_sysdict, &sysdict) == 0 && sysdict &&
+	    pydict_get_str(c, sysdict, "version", &str) == 0 &&
+	    pystr_read(c, str, text, sizeof(text)) > 0 &&
+	    sscanf(text, "%d.%d.%d", &maj, &min, &mic) == 3 && maj == s->t.major && min == s->t.minor) {
+		s->t.micro = mic;
+		snprintf(s->version, sizeof(s->version), "%d.%d.%d", maj, min, mic);
+	}
+}
+
+struct walk_state {
+	struct pyctx *c;
+	uint64_t bad;
+};
+
+static int visit(void *arg, uint64_t obj, uint64_t type_addr)
+{
+	struct walk_state *w = arg;
+	struct pytype *t = pytype_get(w->c, type_addr);
+	int64_t size;
+
+	if (!t) {
+		w->bad++;
+		return 0;
+	}
+	size = pyobj_sizeof(w->c, obj, t);
+	if (size < 0) {
+		w->bad++;
+		size = 0;
+	}
+	t->count++;
+	t->gc_tracked++;
+	t->bytes += (uint64_t)size;
+	return 0;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+int session_snapshot(struct session *s, struct snapshot *snap)
+{
+	struct pyctx *c = &s->ctx;
+	struct attach att = { 0 };
+	struct heap_stats st;
+	struct walk_state w = { .c = c };
+	uint64_t t0 = lt_now_us();
+	int collecting = 0, rc;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->pid = s->t.pid;
+	snap->session = s;
+	census_init(&snap->census);
+	pyctx_reset(c);
+	remote_cache_drop(c->mem);
+
+	for (int attempt = 0;; attempt++) {
+		if (!s->opts.no_block && attach_stop(&att, s->t.pid) < 0)
+			goto fail;
+		collecting = heap_gc_collecting(c, s->t.runtime_addr);
+		if (collecting < 0)
+			goto fail_attached;
+		if (!collecting || s->opts.no_block || attempt >= GC_RETRIES)
+			break;
+		attach_release(&att);
+		remote_cache_drop(c->mem);
+		snap->gc_retries++;
+		sleep_us(1000L << (attempt < 6 ? attempt : 6));
+	}
+	snap->taken_at = time(NULL);
+	read_version(s);
+	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
+	if (!s->opts.no_block) {
+		attach_release(&att);
+		snap->pause_us = attach_pause_us(&att);
+	}
+	if (rc < 0)
+		goto fail;
+
+	PYCTX_FOREACH_TYPE(c, t) {
+		if (t->count)
+			census_add(&snap->census, t->name, t->count, t->gc_tracked, t->bytes);
+	}
+	census_finish(&snap->census);
+	census_note(&snap->census, "GC-tracked objects only: str, int, float, bytes and other "
+		    "untracked objects are not counted yet");
+	if (collecting) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "a garbage collection was running in the target: "
+			    "objects it was examining may be missing");
+	}
+	if (st.corrupt) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "%s", st.corrupt_note);
+	}
+	if (w.bad) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "%llu objects could not be read (bad type or size) "
+			    "and were left out", (unsigned long long)w.bad);
+	}
+	if (s->opts.no_block)
+		census_note(&snap->census, "read without stopping the target (--no-block): "
+			    "counts may be slightly inconsistent");
+	snap->walk_us = lt_now_us() - t0;
+	return 0;
+
+fail_attached:
+	attach_release(&att);
+fail:
+	census_free(&snap->census);
+	return -1;
+}
+
+void snapshot_free(struct snapshot *snap)
+{
+	census_free(&snap->census);
+}

@@ -1,0 +1,204 @@
+/* target.c - find CPython inside a process with libdwfl. */
+#include "config.h"
+#include "target.h"
+#include "attach.h"
+#include "proc.h"
+#include "remote.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+int target_version_from_name(const char *path, int *major, int *minor, int *ft)
+{
+	const char *base = strrchr(path, '/');
+	const char *p;
+
+	base = base ? base + 1 : path;
+	for (p = strstr(base, "python"); p; p = strstr(p + 1, "python")) {
+		const char *v = p + 6;
+		char *end;
+		long maj, min;
+
+		if (v[0] < '0' || v[0] > '9')
+			continue;
+		maj = strtol(v, &end, 10);
+		if (*end != '.' || end[1] < '0' || end[1] > '9')
+			continue;
+		min = strtol(end + 1, &end, 10);
+		if (maj != 3 || min < 0 || min > 99)
+			continue;
+		*major = (int)maj;
+		*minor = (int)min;
+		*ft = *end == 't';
+		return 0;
+	}
+	return -1;
+}
+
+struct find_ctx {
+	const char *name;
+	uint64_t addr;
+	Dwfl_Module *mod;
+	int python_only;
+};
+
+static int module_defines(Dwfl_Module *mod, const char *name, uint64_t *addr)
+{
+	int n = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr a;
+		GElf_Word shndx;
+		const char *s = dwfl_module_getsym_info(mod, i, &sym, &a, &shndx, NULL, NULL);
+
+		if (!s || sym.st_shndx == SHN_UNDEF)
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_NOTYPE)
+			continue;
+		if (strcmp(s, name) == 0) {
+			*addr = a;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int find_cb(Dwfl_Module *mod, void **userdata, const char *mname,
+		   Dwarf_Addr start, void *arg)
+{
+	struct find_ctx *c = arg;
+	const char *base = strrchr(mname, '/');
+
+	base = base ? base + 1 : mname;
+	if (c->python_only && !strstr(base, "python"))
+		return DWARF_CB_OK;
+	if (module_defines(mod, c->name, &c->addr)) {
+		c->mod = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+int target_symbol(struct target *t, const char *name, uint64_t *addr)
+{
+	struct find_ctx c = { .name = name };
+
+	if (t->pymod && module_defines(t->pymod, name, addr))
+		return 0;
+	dwfl_getmodules(t->dwfl, find_cb, &c, 0);
+	if (!c.mod)
+		return -1;
+	*addr = c.addr;
+	return 0;
+}
+
+Dwarf *target_dwarf(struct target *t, Dwarf_Addr *bias)
+{
+	return t->pymod ? dwfl_module_getdwarf(t->pymod, bias) : NULL;
+}
+
+int target_open(struct target *t, pid_t pid)
+{
+	struct find_ctx c = { .name = "_PyRuntime", .python_only = 1 };
+	const char *mname;
+	int rc, ft = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->micro = -1;
+	t->free_threaded = -1;
+	if (pid <= 0 || !proc_exists(pid)) {
+		lt_error(LT_ERR_NOTFOUND, "no such process: pid %d; check the PID (ps, pgrep)", (int)pid);
+		return -1;
+	}
+	proc_exe(pid, t->exe, sizeof(t->exe));
+	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
+	t->dwfl = dwfl_begin(&proc_callbacks);
+	if (!t->dwfl) {
+		lt_error(LT_ERR_OTHER, "libdwfl: %s", dwfl_errmsg(-1));
+		return -1;
+	}
+	rc = dwfl_linux_proc_report(t->dwfl, pid);
+	if (rc != 0) {
+		if (rc == ENOENT || rc == ESRCH)
+			lt_error(LT_ERR_NOTFOUND, "no such process: pid %d; check the PID (ps, pgrep)", (int)pid);
+		else if (rc == EACCES || rc == EPERM)
+			attach_explain_eperm(pid, "reading the memory map of");
+		else
+			lt_error(LT_ERR_OTHER, "cannot read the modules of pid %d: %s", (int)pid,
+				 rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
+		goto fail;
+	}
+	dwfl_report_end(t->dwfl, NULL, NULL);
+
+	/* Look in modules named like python first (libpython3.X.so, python3.X),
+	 * then everywhere: an embedding application links libpython under any name. */
+	dwfl_getmodules(t->dwfl, find_cb, &c, 0);
+	if (!c.mod) {
+		c.python_only = 0;
+		dwfl_getmodules(t->dwfl, find_cb, &c, 0);
+	}
+	if (!c.mod) {
+		lt_error(LT_ERR_NOTPYTHON, "pid %d (%s) is not a CPython process: no loaded module "
+			 "defines _PyRuntime (CPython 3.8 or later is needed)", (int)pid,
+			 t->exe[0] ? t->exe : "?");
+		goto fail;
+	}
+	t->pymod = c.mod;
+	t->runtime_addr = c.addr;
+	mname = dwfl_module_info(c.mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	snprintf(t->pymod_path, sizeof(t->pymod_path), "%s", mname ? mname : "?");
+	t->mem = remote_open(pid);
+
+	if (target_symbol(t, "Py_Version", &t->py_version_addr) == 0) {
+		uint32_t hex;
+
+		if (remote_read(t->mem, t->py_version_addr, &hex, sizeof(hex)) == 0) {
+			t->major = (int)(hex >> 24);
+			t->minor = (int)((hex >> 16) & 0xff);
+			t->micro = (int)((hex >> 8) & 0xff);
+		} else if (errno == EPERM || errno == EACCES) {
+			attach_explain_eperm(pid, "reading the memory of");
+			goto fail;
+		}
+	}
+	if (t->micro < 0 && target_version_from_name(t->pymod_path, &t->major, &t->minor, &ft) < 0 &&
+	    target_version_from_name(t->exe, &t->major, &t->minor, &ft) < 0) {
+		lt_error(LT_ERR_NOTPYTHON, "pid %d: cannot tell which Python version %s is "
+			 "(no Py_Version symbol, no version in its name)", (int)pid, t->pymod_path);
+		goto fail;
+	}
+	if (ft)
+		t->free_threaded = 1;
+	if (t->major != 3 || t->minor < 8) {
+		lt_error(LT_ERR_NOTPYTHON, "pid %d runs Python %d.%d; leaktop supports CPython 3.8 "
+			 "and later", (int)pid, t->major, t->minor);
+		goto fail;
+	}
+	return 0;
+fail:
+	target_close(t);
+	return -1;
+}
+
+void target_close(struct target *t)
+{
+	if (t->dwfl)
+		dwfl_end(t->dwfl);
+	t->dwfl = NULL;
+	t->pymod = NULL;
+	remote_close(t->mem);
+	t->mem = NULL;
+}
