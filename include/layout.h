@@ -85,14 +85,40 @@ enum layout_source {
 	X(ascii_state, OFF, "PyASCIIObject", "state", 8, 99) \
 	X(ascii_size, SIZE, "PyASCIIObject", NULL, 8, 99) \
 	X(compact_size, SIZE, "PyCompactUnicodeObject", NULL, 8, 99) \
-	/* generators, code, frames (sizes) */ \
-	X(gen_frame, OFF, "PyGenObject", "gi_frame", 8, 10) \
-	X(gen_iframe, OFF, "PyGenObject", "gi_iframe", 11, 99) \
-	X(iframe_localsplus, OFF, "_PyInterpreterFrame", "localsplus", 11, 99) \
-	X(code_nlocalsplus, OFF, "PyCodeObject", "co_nlocalsplus", 11, 99) \
+	/* strings: what str.__sizeof__ looks at */ \
+	X(ascii_wstr, OFF, "PyASCIIObject", "wstr", 8, 11) \
+	X(compact_utf8_length, OFF, "PyCompactUnicodeObject", "utf8_length", 8, 99) \
+	X(compact_utf8, OFF, "PyCompactUnicodeObject", "utf8", 8, 99) \
+	X(compact_wstr_length, OFF, "PyCompactUnicodeObject", "wstr_length", 8, 11) \
+	X(unicode_size, SIZE, "PyUnicodeObject", NULL, 8, 99) \
+	/* ints */ \
+	X(long_digits, OFF, "PyLongObject", "ob_digit", 8, 11) \
+	X(long_tag, OFF, "PyLongObject", "long_value.lv_tag", 12, 99) \
+	X(long_digits_tagged, OFF, "PyLongObject", "long_value.ob_digit", 12, 99) \
+	/* code objects, as frames and generators size themselves by them */ \
 	X(code_stacksize, OFF, "PyCodeObject", "co_stacksize", 8, 99) \
-	X(code_framesize, OFF, "PyCodeObject", "co_framesize", 12, 99) \
-	X(gen_code, OFF, "PyGenObject", "gi_code", 8, 11)
+	X(code_nlocals, OFF, "PyCodeObject", "co_nlocals", 8, 10) \
+	X(code_cellvars, OFF, "PyCodeObject", "co_cellvars", 8, 10) \
+	X(code_freevars, OFF, "PyCodeObject", "co_freevars", 8, 10) \
+	X(code_nlocalsplus, OFF, "PyCodeObject", "co_nlocalsplus", 11, 99) \
+	/* frames */ \
+	X(frame_code, OFF, "PyFrameObject", "f_code", 8, 10) \
+	X(frame_size, SIZE, "PyFrameObject", NULL, 8, 10) \
+	X(frame_frame, OFF, "PyFrameObject", "f_frame", 11, 99) \
+	X(frame_data, OFF, "PyFrameObject", "_f_frame_data", 11, 99) \
+	X(iframe_code, OFF, "_PyInterpreterFrame", "f_code", 11, 12) \
+	X(iframe_executable, OFF, "_PyInterpreterFrame", "f_executable", 13, 99) \
+	X(iframe_localsplus, OFF, "_PyInterpreterFrame", "localsplus", 11, 99) \
+	/* generators and coroutines (3.11+ embed their frame) */ \
+	X(gen_code, OFF, "PyGenObject", "gi_code", 11, 11) \
+	X(gen_iframe, OFF, "PyGenObject", "gi_iframe", 11, 99) \
+	/* builtin types with their own __sizeof__ */ \
+	X(deque_leftindex, OFF, "dequeobject", "leftindex", 8, 99) \
+	X(deque_block_size, SIZE, "struct BLOCK", NULL, 8, 99) \
+	X(odict_fast_nodes_size, OFF, "PyODictObject", "od_fast_nodes_size", 8, 99) \
+	X(odict_node_size, SIZE, "_ODictNode", NULL, 8, 99) \
+	X(buffered_buffer, OFF, "buffered", "buffer", 8, 99) \
+	X(buffered_buffer_size, OFF, "buffered", "buffer_size", 8, 99)
 
 #define LT_LAYOUT_DECLARE(name, kind, ctype, path, lo, hi) int32_t name;
 struct py_layout {

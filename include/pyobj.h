@@ -37,6 +37,12 @@ enum pykind {
 	PK_SET,
 	PK_TYPE,
 	PK_STR,
+	PK_INT,
+	PK_GEN,       /* generator, coroutine, async generator */
+	PK_FRAME,
+	PK_DEQUE,
+	PK_ODICT,
+	PK_BUFFERED,  /* _io.BufferedReader/Writer/Random */
 	PK_KIND_COUNT
 };
 

@@ -278,7 +278,7 @@ int layout_from_dwarf(struct target *t, struct py_layout *lay)
 	Dwarf_Addr bias;
 	Dwarf *dw = target_dwarf(t, &bias);
 	struct die_index ix = { 0 };
-	const char *missing = NULL;
+	char missing[256] = "";
 	int nmissing = 0;
 
 	if (!dw) {
@@ -298,15 +298,18 @@ int layout_from_dwarf(struct target *t, struct py_layout *lay)
 
 		*slot = v >= 0 && v < INT32_MAX ? (int32_t)v : -1;
 		if (*slot < 0 && t->minor >= s->lo && t->minor <= s->hi) {
-			if (!missing)
-				missing = s->name;
+			size_t used = strlen(missing);
+
+			if (used + strlen(s->name) + 3 < sizeof(missing))
+				snprintf(missing + used, sizeof(missing) - used, "%s%s",
+					 used ? ", " : "", s->name);
 			nmissing++;
 		}
 	}
 	index_free(&ix);
-	if (missing) {
+	if (nmissing) {
 		lt_error(LT_ERR_LAYOUT, "the DWARF of %s lacks %d layout field%s leaktop needs "
-			 "for Python 3.%d (first: %s); is this a supported CPython build?",
+			 "for Python 3.%d (%s); is this a supported CPython build?",
 			 t->pymod_path, nmissing, nmissing > 1 ? "s" : "", t->minor, missing);
 		return -1;
 	}

@@ -345,6 +345,16 @@ static const struct {
 	{ "frozenset", PK_SET },
 	{ "type", PK_TYPE },
 	{ "str", PK_STR },
+	{ "int", PK_INT },
+	{ "generator", PK_GEN },
+	{ "coroutine", PK_GEN },
+	{ "async_generator", PK_GEN },
+	{ "frame", PK_FRAME },
+	{ "collections.deque", PK_DEQUE },
+	{ "collections.OrderedDict", PK_ODICT },
+	{ "_io.BufferedReader", PK_BUFFERED },
+	{ "_io.BufferedWriter", PK_BUFFERED },
+	{ "_io.BufferedRandom", PK_BUFFERED },
 };
 
 static int read_type_fields(struct pyctx *c, uint64_t addr, int64_t *basicsize,
@@ -388,10 +398,11 @@ static enum pykind kind_of(struct pyctx *c, uint64_t addr)
 
 		if (read_type_fields(c, cur, &bs, &is, &flags, &base, &namep) < 0)
 			return PK_OBJECT;
-		/* Only static types name the builtins: a class statement can be
-		 * called "list" too. */
-		if (!(flags & PY_TPFLAGS_HEAPTYPE) &&
-		    remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0) {
+		/* A class statement can be called "list" too: trust a heap type's
+		 * name only when it is module-qualified, as extension types'
+		 * (_io.BufferedReader, collections.deque on 3.12+) are. */
+		if (remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0 &&
+		    (!(flags & PY_TPFLAGS_HEAPTYPE) || strchr(name, '.'))) {
 			for (size_t i = 0; i < LT_ARRAY_SIZE(builtin_kinds); i++)
 				if (strcmp(name, builtin_kinds[i].tp_name) == 0)
 					return builtin_kinds[i].kind;
@@ -533,6 +544,198 @@ static int64_t size_type(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	return res;
 }
 
+/* str.__sizeof__: by the header sizes, not the (sub)type's basicsize. */
+static int64_t size_str(struct pyctx *c, uint64_t obj)
+{
+	const struct py_layout *l = c->lay;
+	struct strinfo si;
+	int64_t res;
+	uint64_t utf8 = 0;
+
+	if (str_info(c, obj, &si) < 0)
+		return -1;
+	if (si.compact && si.ascii)
+		return l->ascii_size + si.length + 1;
+	if (si.compact)
+		res = l->compact_size + (si.length + 1) * si.kind;
+	else
+		res = l->unicode_size + (si.data ? (si.length + 1) * si.kind : 0);
+	/* A separate UTF-8 copy (and, up to 3.11, wchar_t copy) counts too. */
+	if (rd_u64(c, obj + (uint64_t)l->compact_utf8, &utf8) < 0)
+		return -1;
+	if (utf8 && utf8 != si.data) {
+		int64_t n;
+
+		if (rd_i64(c, obj + (uint64_t)l->compact_utf8_length, &n) < 0 || n < 0 || n > MAX_ITEMS)
+			return -1;
+		res += n + 1;
+	}
+	if (c->minor <= 11) {
+		uint64_t wstr;
+
+		if (rd_u64(c, obj + (uint64_t)l->ascii_wstr, &wstr) < 0)
+			return -1;
+		if (wstr && wstr != si.data) {
+			int64_t n;
+
+			if (rd_i64(c, obj + (uint64_t)l->compact_wstr_length, &n) < 0 || n < 0 ||
+			    n > MAX_ITEMS)
+				return -1;
+			res += (n + 1) * 4;  /* sizeof(wchar_t) on Linux */
+		}
+	}
+	return res;
+}
+
+/* int.__sizeof__: offsetof(ob_digit) + digits * 4, whatever the subtype. */
+static int64_t size_int(struct pyctx *c, uint64_t obj)
+{
+	const struct py_layout *l = c->lay;
+	int64_t n;
+
+	if (c->minor <= 11) {
+		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
+			return -1;
+		n = n < 0 ? -n : n;
+		if (c->minor == 11 && n == 0)
+			n = 1;  /* 3.11 counts the digit a zero still allocates */
+		return n > MAX_ITEMS ? -1 : l->long_digits + n * 4;
+	}
+	if (rd_i64(c, obj + (uint64_t)l->long_tag, &n) < 0)
+		return -1;
+	n = (int64_t)((uint64_t)n >> 3);
+	if (n > MAX_ITEMS)
+		return -1;
+	return l->long_digits_tagged + (n > 1 ? n : 1) * 4;
+}
+
+/* Slots a 3.11+ frame needs for code: co_nlocalsplus + co_stacksize. */
+static int64_t code_slots(struct pyctx *c, uint64_t code)
+{
+	int32_t nlocalsplus, stacksize;
+
+	if (rd(c, code + (uint64_t)c->lay->code_nlocalsplus, &nlocalsplus, 4) < 0 ||
+	    rd(c, code + (uint64_t)c->lay->code_stacksize, &stacksize, 4) < 0)
+		return -1;
+	if (nlocalsplus < 0 || stacksize < 0 || nlocalsplus > (1 << 20) || stacksize > (1 << 20))
+		return -1;
+	return (int64_t)nlocalsplus + stacksize;
+}
+
+/* The code object of an interpreter frame (3.14 tags f_executable). */
+static int iframe_code(struct pyctx *c, uint64_t iframe, uint64_t *code)
+{
+	const struct py_layout *l = c->lay;
+	int32_t off = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
+
+	if (rd_u64(c, iframe + (uint64_t)off, code) < 0)
+		return -1;
+	*code &= ~(uint64_t)3;
+	return *code ? 0 : -1;
+}
+
+static int64_t size_gen(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t code;
+	int64_t slots;
+
+	if (c->minor <= 10)
+		return t->basicsize;  /* the frame is a separate object */
+	if (c->minor == 11) {
+		if (rd_u64(c, obj + (uint64_t)l->gen_code, &code) < 0)
+			return -1;
+	} else if (iframe_code(c, obj + (uint64_t)l->gen_iframe, &code) < 0) {
+		return -1;
+	}
+	slots = code_slots(c, code);
+	if (slots < 0)
+		return -1;
+	return l->gen_iframe + l->iframe_localsplus + slots * 8;
+}
+
+static int64_t tuple_len(struct pyctx *c, uint64_t tuple)
+{
+	int64_t n;
+
+	if (!tuple)
+		return 0;
+	if (rd_i64(c, tuple + (uint64_t)c->lay->ob_size, &n) < 0 || n < 0 || n > MAX_ITEMS)
+		return -1;
+	return n;
+}
+
+static int64_t size_frame(struct pyctx *c, uint64_t obj)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t code;
+
+	if (c->minor <= 10) {
+		int32_t stacksize, nlocals;
+		uint64_t cells, frees;
+		int64_t ncells, nfrees;
+
+		if (rd_u64(c, obj + (uint64_t)l->frame_code, &code) < 0 || !code ||
+		    rd(c, code + (uint64_t)l->code_stacksize, &stacksize, 4) < 0 ||
+		    rd(c, code + (uint64_t)l->code_nlocals, &nlocals, 4) < 0 ||
+		    rd_u64(c, code + (uint64_t)l->code_cellvars, &cells) < 0 ||
+		    rd_u64(c, code + (uint64_t)l->code_freevars, &frees) < 0)
+			return -1;
+		ncells = tuple_len(c, cells);
+		nfrees = tuple_len(c, frees);
+		if (ncells < 0 || nfrees < 0 || stacksize < 0 || nlocals < 0)
+			return -1;
+		/* "subtract one as it is already included in PyFrameObject" */
+		return l->frame_size + (stacksize + nlocals + ncells + nfrees - 1) * 8;
+	} else {
+		uint64_t iframe;
+		int64_t slots;
+
+		if (rd_u64(c, obj + (uint64_t)l->frame_frame, &iframe) < 0 ||
+		    iframe_code(c, iframe, &code) < 0 || (slots = code_slots(c, code)) < 0)
+			return -1;
+		return l->frame_data + l->iframe_localsplus + slots * 8;
+	}
+}
+
+static int64_t size_deque(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	int64_t left, n;
+	const int64_t blocklen = 64;
+
+	if (rd_i64(c, obj + (uint64_t)l->deque_leftindex, &left) < 0 ||
+	    rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0 ||
+	    left < 0 || left >= blocklen || n < 0 || n > MAX_ITEMS)
+		return -1;
+	return t->basicsize + (left + n + blocklen - 1) / blocklen * l->deque_block_size;
+}
+
+static int64_t size_odict(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	int64_t res = size_dict(c, obj, t), fast, used;
+
+	if (res < 0 ||
+	    rd_i64(c, obj + (uint64_t)l->odict_fast_nodes_size, &fast) < 0 ||
+	    rd_i64(c, obj + (uint64_t)l->dict_used, &used) < 0 ||
+	    fast < 0 || fast > MAX_ITEMS || used < 0 || used > MAX_ITEMS)
+		return -1;
+	return res + fast * 8 + used * l->odict_node_size;
+}
+
+static int64_t size_buffered(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t buf;
+	int64_t n;
+
+	if (rd_u64(c, obj + (uint64_t)l->buffered_buffer, &buf) < 0 ||
+	    rd_i64(c, obj + (uint64_t)l->buffered_buffer_size, &n) < 0 || n < 0 || n > MAX_ITEMS)
+		return -1;
+	return t->basicsize + (buf ? n : 0);
+}
+
 int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 {
 	const struct py_layout *l = c->lay;
@@ -553,7 +756,31 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	case PK_TYPE:
 		size = size_type(c, obj, t);
 		break;
+	case PK_STR:
+		size = size_str(c, obj);
+		break;
+	case PK_INT:
+		size = size_int(c, obj);
+		break;
+	case PK_GEN:
+		size = size_gen(c, obj, t);
+		break;
+	case PK_FRAME:
+		size = size_frame(c, obj);
+		break;
+	case PK_DEQUE:
+		size = size_deque(c, obj, t);
+		break;
+	case PK_ODICT:
+		size = size_odict(c, obj, t);
+		break;
+	case PK_BUFFERED:
+		size = size_buffered(c, obj, t);
+		break;
+	case PK_TUPLE:
+	case PK_OBJECT:
 	default:
+		/* object.__sizeof__: basicsize + |ob_size| * itemsize */
 		size = t->basicsize;
 		if (t->itemsize) {
 			if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
