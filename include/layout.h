@@ -75,7 +75,6 @@ enum layout_source {
 	X(dk_entry_size, SIZE, "PyDictKeyEntry", NULL, 8, 99) \
 	X(dk_uentry_size, SIZE, "PyDictUnicodeEntry", NULL, 11, 99) \
 	X(dv_values, OFF, "struct _dictvalues", "values", 11, 99) \
-	X(dv_embedded, OFF, "struct _dictvalues", "embedded", 13, 99) \
 	X(set_mask, OFF, "PySetObject", "mask", 8, 99) \
 	X(set_table, OFF, "PySetObject", "table", 8, 99) \
 	X(set_smalltable, OFF, "PySetObject", "smalltable", 8, 99) \
@@ -94,7 +93,6 @@ enum layout_source {
 	/* ints */ \
 	X(long_digits, OFF, "PyLongObject", "ob_digit", 8, 11) \
 	X(long_tag, OFF, "PyLongObject", "long_value.lv_tag", 12, 99) \
-	X(long_digits_tagged, OFF, "PyLongObject", "long_value.ob_digit", 12, 99) \
 	/* code objects, as frames and generators size themselves by them */ \
 	X(code_stacksize, OFF, "PyCodeObject", "co_stacksize", 8, 99) \
 	X(code_nlocals, OFF, "PyCodeObject", "co_nlocals", 8, 10) \

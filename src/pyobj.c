@@ -487,19 +487,10 @@ static int64_t size_dict(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	    rd_u64(c, obj + (uint64_t)l->dict_values, &values) < 0 ||
 	    dkeys_read(c, keys, &k) < 0)
 		return -1;
-	if (values) {
-		int embedded = 0;
-
-		if (c->minor >= 13) {
-			uint8_t e;
-
-			if (rd_u8(c, values + (uint64_t)l->dv_embedded, &e) < 0)
-				return -1;
-			embedded = e != 0;
-		}
-		if (!embedded)
-			res += (c->minor <= 10 ? usable_fraction(k.size) : k.nentries + k.usable) * 8;
-	}
+	/* Split table: the values array counts, even when 3.13+ embeds it in
+	 * the owning object (whose own size then leaves it out). */
+	if (values)
+		res += (c->minor <= 10 ? usable_fraction(k.size) : k.nentries + k.usable) * 8;
 	if (k.refcnt == 1)
 		res += dkeys_size(c, &k);
 	return res;
@@ -549,37 +540,44 @@ static int64_t size_str(struct pyctx *c, uint64_t obj)
 {
 	const struct py_layout *l = c->lay;
 	struct strinfo si;
-	int64_t res;
-	uint64_t utf8 = 0;
+	int64_t res, n;
+	uint64_t ptr;
+	int compact_ascii;
 
 	if (str_info(c, obj, &si) < 0)
 		return -1;
-	if (si.compact && si.ascii)
-		return l->ascii_size + si.length + 1;
-	if (si.compact)
+	compact_ascii = si.compact && si.ascii;
+	if (compact_ascii)
+		res = l->ascii_size + si.length + 1;
+	else if (si.compact)
 		res = l->compact_size + (si.length + 1) * si.kind;
 	else
 		res = l->unicode_size + (si.data ? (si.length + 1) * si.kind : 0);
-	/* A separate UTF-8 copy (and, up to 3.11, wchar_t copy) counts too. */
-	if (rd_u64(c, obj + (uint64_t)l->compact_utf8, &utf8) < 0)
-		return -1;
-	if (utf8 && utf8 != si.data) {
-		int64_t n;
-
-		if (rd_i64(c, obj + (uint64_t)l->compact_utf8_length, &n) < 0 || n < 0 || n > MAX_ITEMS)
+	/* A separate UTF-8 copy counts too. */
+	if (!compact_ascii) {
+		if (rd_u64(c, obj + (uint64_t)l->compact_utf8, &ptr) < 0)
 			return -1;
-		res += n + 1;
-	}
-	if (c->minor <= 11) {
-		uint64_t wstr;
-
-		if (rd_u64(c, obj + (uint64_t)l->ascii_wstr, &wstr) < 0)
-			return -1;
-		if (wstr && wstr != si.data) {
-			int64_t n;
-
-			if (rd_i64(c, obj + (uint64_t)l->compact_wstr_length, &n) < 0 || n < 0 ||
+		if (ptr && ptr != si.data) {
+			if (rd_i64(c, obj + (uint64_t)l->compact_utf8_length, &n) < 0 || n < 0 ||
 			    n > MAX_ITEMS)
+				return -1;
+			res += n + 1;
+		}
+	}
+	/* Up to 3.11, so does a wchar_t copy (unless it is the data itself). */
+	if (c->minor <= 11) {
+		uint32_t state;
+		int ready;
+
+		if (rd_u64(c, obj + (uint64_t)l->ascii_wstr, &ptr) < 0 ||
+		    rd(c, obj + (uint64_t)l->ascii_state, &state, sizeof(state)) < 0)
+			return -1;
+		ready = (state >> 7) & 1;
+		if (ptr && (!ready || ptr != si.data)) {
+			if (compact_ascii)
+				n = si.length;
+			else if (rd_i64(c, obj + (uint64_t)l->compact_wstr_length, &n) < 0 || n < 0 ||
+				 n > MAX_ITEMS)
 				return -1;
 			res += (n + 1) * 4;  /* sizeof(wchar_t) on Linux */
 		}
@@ -587,8 +585,9 @@ static int64_t size_str(struct pyctx *c, uint64_t obj)
 	return res;
 }
 
-/* int.__sizeof__: offsetof(ob_digit) + digits * 4, whatever the subtype. */
-static int64_t size_int(struct pyctx *c, uint64_t obj)
+/* int.__sizeof__: up to 3.11 offsetof(ob_digit) + digits * 4 whatever the
+ * subtype; from 3.12 the subtype's basicsize + itemsize per digit. */
+static int64_t size_int(struct pyctx *c, uint64_t obj, const struct pytype *t)
 {
 	const struct py_layout *l = c->lay;
 	int64_t n;
@@ -606,7 +605,7 @@ static int64_t size_int(struct pyctx *c, uint64_t obj)
 	n = (int64_t)((uint64_t)n >> 3);
 	if (n > MAX_ITEMS)
 		return -1;
-	return l->long_digits_tagged + (n > 1 ? n : 1) * 4;
+	return t->basicsize + (n > 1 ? n : 1) * t->itemsize;
 }
 
 /* Slots a 3.11+ frame needs for code: co_nlocalsplus + co_stacksize. */
@@ -760,7 +759,7 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 		size = size_str(c, obj);
 		break;
 	case PK_INT:
-		size = size_int(c, obj);
+		size = size_int(c, obj, t);
 		break;
 	case PK_GEN:
 		size = size_gen(c, obj, t);
