@@ -61,7 +61,8 @@ static void test_names(void)
 		{ "/usr/bin/python3.11", 1, 11, 0 },
 		{ "/root/.pyenv/versions/3.8.18/lib/libpython3.8.so.1.0", 1, 8, 0 },
 		{ "/usr/lib/libpython3.13t.so.1.0", 1, 13, 1 },
-		{ "/opt/app/python3.12-custom/bin/app", 1, 12, 0 },
+		{ "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", 1, 11, 0 },
+		{ "/opt/python3.12/bin/app", 0, 0, 0 },  /* only the file name counts */
 		{ "/usr/bin/python3", 0, 0, 0 },
 		{ "/usr/bin/python2.7", 0, 0, 0 },
 		{ "/usr/bin/sleep", 0, 0, 0 },
