@@ -168,12 +168,13 @@ static void detach_one(struct attach *a, size_t i)
 
 void attach_release(struct attach *a)
 {
+	if (held == a)
+		held = NULL;
 	if (a->n == 0 && a->tids == NULL)
 		return;
 	for (size_t i = 0; i < a->n; i++)
 		detach_one(a, i);
 	a->stop_end_us = lt_now_us();
-	held = NULL;
 	free(a->tids);
 	free(a->pending_sig);
 	free(a->stopped);

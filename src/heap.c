@@ -78,7 +78,7 @@ static int walk_list(struct pyctx *c, uint64_t head, const char *what, heap_visi
 		     void *arg, struct heap_stats *st)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t prev = head, node, nprev;
+	uint64_t prev = head, node;
 	uint64_t n = 0;
 
 	if (rd_u64(c, head + (uint64_t)l->gc_next, &node) < 0)
@@ -86,10 +86,11 @@ static int walk_list(struct pyctx *c, uint64_t head, const char *what, heap_visi
 	node &= GC_PTR_MASK;
 	while (node != head) {
 		uint64_t obj = node + (uint64_t)l->gc_head_size;
+		uint64_t w[4];  /* _gc_next, _gc_prev, ob_refcnt, ob_type (3.8-3.13 order) */
 		uint64_t type, next;
 
-		if (!node || rd_u64(c, node + (uint64_t)l->gc_prev, &nprev) < 0 ||
-		    (nprev & GC_PTR_MASK) != prev) {
+		if (!node || remote_read_cached(c->mem, node, w, sizeof(w)) < 0 ||
+		    (w[l->gc_prev / 8] & GC_PTR_MASK) != prev) {
 			if (target_gone())
 				return -1;
 			st->corrupt = 1;
@@ -99,16 +100,8 @@ static int walk_list(struct pyctx *c, uint64_t head, const char *what, heap_visi
 				 (unsigned long long)n, (unsigned long long)node);
 			return 0;
 		}
-		if (rd_u64(c, obj + (uint64_t)l->ob_type, &type) < 0 ||
-		    rd_u64(c, node + (uint64_t)l->gc_next, &next) < 0) {
-			if (target_gone())
-				return -1;
-			st->corrupt = 1;
-			snprintf(st->corrupt_note, sizeof(st->corrupt_note),
-				 "unreadable object at 0x%llx in the %s list: the rest of it "
-				 "was not walked", (unsigned long long)obj, what);
-			return 0;
-		}
+		next = w[l->gc_next / 8];
+		type = w[(l->gc_head_size + l->ob_type) / 8];
 		if (fn(arg, obj, type) < 0)
 			return -1;
 		st->objects++;

@@ -27,6 +27,7 @@ struct block {
 
 struct remote {
 	pid_t pid;
+	struct block *last;  /* most reads fall in the block read before */
 	int mem_fd;         /* /proc/PID/mem, opened on first fallback */
 	int use_mem;        /* process_vm_readv refused: use mem_fd */
 	struct block *slots;
@@ -184,7 +185,7 @@ int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
 		uint64_t base = addr & ~(uint64_t)(BLOCK_SIZE - 1);
 		size_t off = (size_t)(addr - base);
 		size_t chunk = BLOCK_SIZE - off < len ? BLOCK_SIZE - off : len;
-		struct block *b = fill_block(r, base);
+		struct block *b = r->last && r->last->base == base ? r->last : fill_block(r, base);
 
 		if (!b || b->valid < off + chunk) {
 			/* Partially mapped block: read exactly what was asked. */
@@ -192,6 +193,7 @@ int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
 				return -1;
 			return remote_read(r, addr, p, len);
 		}
+		r->last = b;
 		memcpy(p, b->data + off, chunk);
 		p += chunk;
 		addr += chunk;
@@ -206,6 +208,7 @@ void remote_cache_drop(struct remote *r)
 		return;
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		r->slots[i].base = 0;
+	r->last = NULL;
 }
 
 long remote_read_cstr(struct remote *r, uint64_t addr, char *buf, size_t max)

@@ -1,0 +1,662 @@
+#!/usr/bin/env python3
+"""Shared harness for the leaktop end-to-end tests.
+
+Pieces:
+  * find_pythons()        -- CPython >= 3.8 interpreters on this machine
+  * start_target()        -- run tests/targets/<script> and wait for its truth
+  * run_leaktop()         -- run the leaktop binary with a timeout
+  * target_state() / assert_running_untraced()
+  * TAP / Point / run_main() -- TAP output that never hangs and exits 0
+
+Runs on Python 3.7+ (the harness side); target scripts run on the
+interpreter under test.  Environment knobs:
+  LEAKTOP            path of the leaktop binary (default <repo>/src/leaktop)
+  LEAKTOP_PYTHONS    colon-separated interpreter paths (replaces discovery)
+  LEAKTOP_TEST_STRIPPED=1  do not skip builds without DWARF
+  LEAKTOP_TEST_WATCHDOG    seconds before a test script bails out (1500)
+"""
+
+import atexit
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS_DIR = os.path.dirname(HERE)
+REPO = os.path.dirname(TESTS_DIR)
+TARGETS_DIR = os.path.join(TESTS_DIR, "targets")
+
+SKIP_STRIPPED = "stripped build, no DWARF (needs built-in layout tables)"
+SKIP_FREE_THREADED = "free-threaded builds not supported yet"
+
+
+# ---------------------------------------------------------------------------
+# ELF: does a file carry DWARF?
+
+def elf_section_names(path):
+    """Section names of an ELF file, or None if it is not ELF/unreadable."""
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(16)
+            if len(ident) < 16 or ident[:4] != b"\x7fELF":
+                return None
+            cls, data = ident[4], ident[5]
+            end = "<" if data == 1 else ">"
+            if cls == 2:
+                ehdr = struct.Struct(end + "HHIQQQIHHHHHH")
+                shdr = struct.Struct(end + "IIQQQQIIQQ")
+            elif cls == 1:
+                ehdr = struct.Struct(end + "HHIIIIIHHHHHH")
+                shdr = struct.Struct(end + "IIIIIIIIII")
+            else:
+                return None
+            hdr = f.read(ehdr.size)
+            if len(hdr) < ehdr.size:
+                return None
+            (_t, _m, _v, _entry, _phoff, shoff, _fl, _ehs, _phes, _phn,
+             shentsize, shnum, shstrndx) = ehdr.unpack(hdr)
+            if shoff == 0:
+                return []
+            if shentsize < shdr.size:
+                return None
+
+            def section(i):
+                f.seek(shoff + i * shentsize)
+                raw = f.read(shdr.size)
+                if len(raw) < shdr.size:
+                    raise ValueError("truncated section header")
+                # name, type, flags, addr, offset, size, link, info, ...
+                return shdr.unpack(raw)
+
+            if shnum == 0 or shstrndx == 0xFFFF:     # extended numbering
+                s0 = section(0)
+                if shnum == 0:
+                    shnum = s0[5]
+                if shstrndx == 0xFFFF:
+                    shstrndx = s0[6]
+            if shnum > 1 << 16 or shstrndx >= shnum:
+                return None
+            heads = [section(i) for i in range(shnum)]
+            strtab_hdr = heads[shstrndx]
+            f.seek(strtab_hdr[4])
+            strtab = f.read(min(strtab_hdr[5], 1 << 24))
+            names = []
+            for h in heads:
+                off = h[0]
+                nm = strtab[off:strtab.find(b"\0", off)] if off < len(strtab) else b""
+                names.append(nm.decode("latin-1"))
+            return names
+    except (OSError, ValueError, struct.error):
+        return None
+
+
+def has_dwarf(path):
+    names = elf_section_names(path)
+    return bool(names) and (".debug_info" in names or ".zdebug_info" in names)
+
+
+def is_elf_executable(path):
+    try:
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            return False
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Interpreter discovery
+
+# Runs inside the candidate interpreter (any Python 3); keep it old-syntax.
+_PROBE = r'''
+import sys, json
+try:
+    import sysconfig
+    gil = sysconfig.get_config_var("Py_GIL_DISABLED")
+    dbg = sysconfig.get_config_var("Py_DEBUG")
+except Exception:
+    gil = dbg = None
+libs = []
+try:
+    f = open("/proc/self/maps")
+    for line in f:
+        parts = line.split(None, 5)
+        if len(parts) == 6:
+            p = parts[5].strip()
+            if p.rsplit("/", 1)[-1].startswith("libpython") and p not in libs:
+                libs.append(p)
+    f.close()
+except Exception:
+    pass
+impl = getattr(getattr(sys, "implementation", None), "name", "unknown")
+sys.stdout.write(json.dumps({
+    "impl": impl, "version": list(sys.version_info[:3]),
+    "version_full": sys.version.split()[0], "executable": sys.executable,
+    "gil_disabled": gil, "debug": dbg, "libs": libs}))
+'''
+
+_NAME_RE = re.compile(r"^python3\.\d+[a-z]*(-dbg)?$")
+
+
+class Python(object):
+    """One interpreter under test."""
+
+    def __init__(self, path, info):
+        self.path = path
+        self.realpath = os.path.realpath(path)
+        self.version = tuple(info["version"])
+        self.version_str = "%d.%d.%d" % self.version
+        self.version_full = info.get("version_full") or self.version_str
+        self.free_threaded = bool(info.get("gil_disabled"))
+        self.debug = bool(info.get("debug"))
+        self.libpython = list(info.get("libs") or [])
+        self.label = "python" + self.version_str + \
+            ("t" if self.free_threaded else "") + ("d" if self.debug else "")
+        # The interpreter core (the part leaktop needs DWARF for) lives in
+        # libpython when the executable links it dynamically, else in the
+        # executable itself.
+        self.core_files = self.libpython or [self.realpath]
+        self.dwarf = any(has_dwarf(p) for p in self.core_files)
+
+    @property
+    def skip_reason(self):
+        """None if leaktop is expected to inspect this build."""
+        if self.free_threaded:
+            return SKIP_FREE_THREADED
+        if not self.dwarf and os.environ.get("LEAKTOP_TEST_STRIPPED") != "1":
+            return SKIP_STRIPPED
+        return None
+
+    def __repr__(self):
+        return "<Python %s %s%s>" % (self.label, self.path,
+                                     "" if self.dwarf else " no-dwarf")
+
+
+def _candidate_paths():
+    env = os.environ.get("LEAKTOP_PYTHONS")
+    if env is not None and env.strip():
+        return [p for p in env.split(":") if p], True
+    pats = []
+    roots = []
+    if os.environ.get("PYENV_ROOT"):
+        roots.append(os.environ["PYENV_ROOT"])
+    roots.append(os.path.expanduser("~/.pyenv"))
+    for r in roots:
+        pats.append(os.path.join(r, "versions", "*", "bin", "python3.*"))
+    pats += ["/usr/bin/python3.*", "/usr/local/bin/python3.*"]
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if not d or os.path.basename(os.path.normpath(d)) == "shims":
+            continue
+        pats.append(os.path.join(d, "python3.*"))
+    paths = []
+    for pat in pats:
+        for p in sorted(glob.glob(pat)):
+            if _NAME_RE.match(os.path.basename(p)):
+                paths.append(p)
+    return paths, False
+
+
+_PYTHONS = None
+
+
+def find_pythons():
+    """All CPython >= 3.8 interpreters, deduplicated by realpath, by version."""
+    global _PYTHONS
+    if _PYTHONS is not None:
+        return list(_PYTHONS)
+    paths, _explicit = _candidate_paths()
+    seen = set()
+    found = []
+    for p in paths:
+        p = os.path.abspath(os.path.expanduser(p))
+        real = os.path.realpath(p)
+        if real in seen or not is_elf_executable(real):
+            continue
+        seen.add(real)
+        try:
+            r = subprocess.run([p, "-E", "-S", "-c", _PROBE],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, timeout=20)
+            info = json.loads(r.stdout.decode("utf-8", "replace"))
+        except (OSError, ValueError, subprocess.SubprocessError):
+            continue
+        if info.get("impl") != "cpython" or tuple(info["version"]) < (3, 8):
+            continue
+        found.append(Python(p, info))
+    found.sort(key=lambda py: (py.version, py.free_threaded, py.debug, py.path))
+    labels = {}
+    for py in found:
+        labels[py.label] = labels.get(py.label, 0) + 1
+    for py in found:
+        if labels[py.label] > 1:
+            py.label += "@" + py.path
+    _PYTHONS = found
+    return list(found)
+
+
+# ---------------------------------------------------------------------------
+# The leaktop binary
+
+def leaktop_path():
+    env = os.environ.get("LEAKTOP")
+    if env:
+        return os.path.abspath(env)
+    cands = [os.path.join(REPO, "src", "leaktop"),
+             os.path.join(os.getcwd(), "src", "leaktop")]   # VPATH builddir
+    for c in cands:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    return cands[0]
+
+
+def leaktop_available():
+    p = leaktop_path()
+    return os.path.isfile(p) and os.access(p, os.X_OK)
+
+
+_CHILDREN = set()          # Popen objects we must not leave behind
+
+
+def _track(proc):
+    _CHILDREN.add(proc)
+    return proc
+
+
+def _reap(proc, sig=signal.SIGKILL):
+    try:
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        proc.wait(timeout=10)
+    except Exception:
+        pass
+    _CHILDREN.discard(proc)
+
+
+def _decode(b):
+    return (b or b"").decode("utf-8", "replace")
+
+
+def run_leaktop(args, timeout=60, prefix=None, binary=None):
+    """Run leaktop; returns (rc, stdout, stderr).  rc is None on timeout."""
+    cmd = list(prefix or []) + [binary or leaktop_path()] + [str(a) for a in args]
+    try:
+        proc = _track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE))
+    except OSError as e:
+        return None, "", "[harness] cannot run %s: %s" % (cmd[0], e)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        rc = None
+        err = (err or b"") + ("\n[harness] leaktop killed after %d s timeout"
+                              % timeout).encode()
+    _CHILDREN.discard(proc)
+    return rc, _decode(out), _decode(err)
+
+
+def describe_run(cmdargs, rc, out, err, limit=30):
+    """Diagnostic lines for a leaktop run."""
+    lines = ["command: leaktop %s" % " ".join(str(a) for a in cmdargs),
+             "exit status: %s" % ("TIMEOUT" if rc is None else rc)]
+    for name, text in (("stderr", err), ("stdout", out)):
+        tl = text.splitlines()
+        if not tl:
+            continue
+        lines.append("%s (%d lines):" % (name, len(tl)))
+        lines += ["  " + l for l in tl[:limit]]
+        if len(tl) > limit:
+            lines.append("  ... (%d more)" % (len(tl) - limit))
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# /proc helpers
+
+def target_state(pid):
+    """{'State': 'S', 'TracerPid': 0, 'Tgid': n} or None if pid is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            text = f.read()
+    except (OSError, IOError):
+        return None
+    st = {}
+    for line in text.splitlines():
+        k, _, v = line.partition(":")
+        v = v.strip()
+        if k == "State":
+            st["State"] = v[:1]
+            st["StateText"] = v
+        elif k in ("TracerPid", "Tgid", "PPid"):
+            st[k] = int(v)
+    return st
+
+
+def tracer_pid(pid):
+    st = target_state(pid)
+    return st.get("TracerPid", 0) if st else 0
+
+
+def untraced_problems(pid, settle=0.2):
+    """List of problems: gone, zombie, stopped (t/T), traced.
+
+    Checked twice, immediately and after `settle` seconds, so that a stop
+    delivered late (e.g. a leftover SIGSTOP from PTRACE_ATTACH) is caught."""
+    probs = []
+    for i in range(2):
+        if i:
+            time.sleep(settle)
+        st = target_state(pid)
+        when = "" if i == 0 else " (after %.1f s)" % settle
+        if st is None:
+            return ["target %d has exited%s" % (pid, when)]
+        if st["State"] in ("Z", "X"):
+            return ["target %d is dead (State: %s)%s" % (pid, st["StateText"], when)]
+        if st["State"] in ("t", "T"):
+            probs.append("target %d is stopped (State: %s)%s"
+                         % (pid, st["StateText"], when))
+        if st.get("TracerPid", 0) != 0:
+            probs.append("target %d is still traced by pid %d%s"
+                         % (pid, st["TracerPid"], when))
+        if probs:
+            return probs
+    return probs
+
+
+def assert_running_untraced(pid, settle=0.2):
+    probs = untraced_problems(pid, settle)
+    if probs:
+        raise AssertionError("\n".join(probs))
+
+
+# ---------------------------------------------------------------------------
+# Targets
+
+class TargetError(AssertionError):
+    pass
+
+
+class Target(object):
+    def __init__(self, python, script, args, proc, tmpdir, truth_path, hb_path,
+                 err_path):
+        self.python = python
+        self.script = script
+        self.args = args
+        self.proc = proc
+        self.pid = proc.pid
+        self.tmpdir = tmpdir
+        self.truth_path = truth_path
+        self.heartbeat_path = hb_path
+        self.stderr_path = err_path
+        self.truth = None
+
+    def stderr_tail(self, n=20):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                lines = _decode(f.read()).splitlines()
+            return lines[-n:]
+        except OSError:
+            return []
+
+    def heartbeat(self):
+        """Counter the target's sleep loop writes every 0.1 s, or None."""
+        try:
+            with open(self.heartbeat_path, "rb") as f:
+                return int(f.read().strip() or b"0")
+        except (OSError, ValueError):
+            return None
+
+    def wait_heartbeat(self, after=0, timeout=2.0):
+        """Wait until the heartbeat exceeds `after`; returns value or None."""
+        deadline = time.time() + timeout
+        while True:
+            hb = self.heartbeat()
+            if hb is not None and hb > after:
+                return hb
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.02)
+
+    def assert_alive_progressing(self, timeout=2.0):
+        """Target is alive, untraced, not stopped and its loop still runs."""
+        assert_running_untraced(self.pid)
+        hb = self.heartbeat() or 0
+        if self.wait_heartbeat(hb, timeout) is None:
+            st = target_state(self.pid)
+            raise AssertionError(
+                "target %d heartbeat stuck at %s for %.1f s (status %s)"
+                % (self.pid, hb, timeout, st and st.get("StateText")))
+
+    def stop(self):
+        _reap(self.proc)
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def start_target(python, script, *args, **kw):
+    """Start tests/targets/<script> <truth> <args...> <heartbeat>.
+
+    Returns a Target once the truth file exists and the target's sleep loop
+    has written its first heartbeat (so it is quiescent)."""
+    timeout = kw.get("timeout", 60)
+    tmpdir = tempfile.mkdtemp(prefix="leaktop-test-")
+    truth_path = os.path.join(tmpdir, "truth.json")
+    hb_path = os.path.join(tmpdir, "heartbeat")
+    err_path = os.path.join(tmpdir, "stderr")
+    script_path = os.path.join(TARGETS_DIR, script)
+    cmd = [python.path, "-I", script_path, truth_path] + \
+        [str(a) for a in args] + [hb_path]
+    with open(err_path, "wb") as errf:
+        proc = _track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL,
+                                       stderr=errf, cwd=tmpdir))
+    t = Target(python, script, args, proc, tmpdir, truth_path, hb_path, err_path)
+    deadline = time.time() + timeout
+    try:
+        while not os.path.exists(truth_path) or t.heartbeat() in (None, 0):
+            if proc.poll() is not None:
+                raise TargetError(
+                    "target %s %s exited with status %s before it was ready\n%s"
+                    % (script, " ".join(args), proc.returncode,
+                       "\n".join(t.stderr_tail())))
+            if time.time() > deadline:
+                raise TargetError(
+                    "target %s %s not ready after %d s\n%s"
+                    % (script, " ".join(args), timeout,
+                       "\n".join(t.stderr_tail())))
+            time.sleep(0.02)
+        with open(truth_path) as f:
+            t.truth = json.load(f)
+    except BaseException:
+        t.stop()
+        raise
+    return t
+
+
+def _cleanup():
+    for p in list(_CHILDREN):
+        _reap(p)
+
+
+atexit.register(_cleanup)
+
+
+# ---------------------------------------------------------------------------
+# TAP
+
+class _Skip(Exception):
+    pass
+
+
+class _Watchdog(BaseException):
+    pass
+
+
+def _clean_desc(desc):
+    return desc.replace("#", "no.").replace("\n", " ")
+
+
+class Point(object):
+    """One TAP test point: collect failures, then print ok / not ok."""
+
+    def __init__(self, tap, desc):
+        self.tap = tap
+        self.desc = desc
+        self.failures = []
+        self.diags = []
+
+    def check(self, cond, msg):
+        if not cond:
+            self.failures.append(msg)
+        return bool(cond)
+
+    def fail(self, msg):
+        self.failures.append(msg)
+
+    def require(self, cond, msg):
+        """Like check, but abandons the rest of this test point."""
+        if not cond:
+            raise AssertionError(msg)
+
+    def diag(self, msg):
+        self.diags.append(msg)
+
+    def skip(self, reason):
+        raise _Skip(reason)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, exc, tb):
+        if etype is not None and not issubclass(etype, Exception):
+            return False                      # KeyboardInterrupt, watchdog
+        if etype is _Skip:
+            self.tap.skip(self.desc, str(exc))
+            return True
+        if etype is not None:
+            if issubclass(etype, AssertionError):
+                self.failures.append(str(exc))
+            else:
+                self.failures.append("unexpected exception:\n" + "".join(
+                    traceback.format_exception(etype, exc, tb)))
+        if self.failures:
+            self.tap.not_ok(self.desc, self.failures + self.diags)
+        else:
+            self.tap.ok(self.desc, self.diags)
+        return True
+
+
+class TAP(object):
+    MAX_DIAG = 60
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def _emit(self, line):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def _diag(self, msgs):
+        lines = []
+        for m in msgs:
+            lines += str(m).splitlines() or [""]
+        if len(lines) > self.MAX_DIAG:
+            extra = len(lines) - self.MAX_DIAG
+            lines = lines[:self.MAX_DIAG] + ["... (%d more lines)" % extra]
+        for l in lines:
+            self._emit("# " + l)
+
+    def comment(self, msg):
+        self._diag([msg])
+
+    def ok(self, desc, diags=()):
+        self.n += 1
+        self._emit("ok %d - %s" % (self.n, _clean_desc(desc)))
+        self._diag(diags)
+
+    def not_ok(self, desc, diags=()):
+        self.n += 1
+        self.failed += 1
+        self._emit("not ok %d - %s" % (self.n, _clean_desc(desc)))
+        self._diag(diags)
+
+    def skip(self, desc, reason):
+        self.n += 1
+        self._emit("ok %d - %s # SKIP %s" % (self.n, _clean_desc(desc),
+                                             reason.replace("\n", " ")))
+
+    def point(self, desc):
+        return Point(self, desc)
+
+    def plan(self):
+        self._emit("1..%d" % self.n)
+
+
+def run_main(main, need_leaktop=True, watchdog=None):
+    """Entry point of every test script: main(tap, pythons).
+
+    Prints the TAP plan at the end, kills every child, exits 0 unless the
+    script bailed out (TAP drivers report that as an error anyway)."""
+    sys.dont_write_bytecode = True
+    if watchdog is None:
+        watchdog = int(os.environ.get("LEAKTOP_TEST_WATCHDOG", "1500"))
+
+    def on_alarm(_sig, _frm):
+        raise _Watchdog()
+
+    def on_term(_sig, _frm):
+        raise SystemExit(1)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    tap = TAP()
+    pythons = find_pythons()
+    if not pythons:
+        tap._emit("1..0 # SKIP no CPython 3.8+ found")
+        sys.exit(0)
+    if need_leaktop and not leaktop_available():
+        tap._emit("Bail out! leaktop binary not found or not executable: %s "
+                  "(build it first, or set LEAKTOP=/path/to/leaktop)"
+                  % leaktop_path())
+        sys.exit(0)
+    tap.comment("leaktop: %s" % leaktop_path())
+    for py in pythons:
+        tap.comment("interpreter %s: %s%s" % (
+            py.label, py.path,
+            "" if py.skip_reason is None else "  (skipped: %s)" % py.skip_reason))
+    signal.alarm(watchdog)
+    try:
+        main(tap, pythons)
+    except _Watchdog:
+        _cleanup()
+        tap._emit("Bail out! watchdog: test script ran longer than %d s" % watchdog)
+        sys.exit(0)
+    except Exception:
+        tap.not_ok("test script finished without crashing",
+                   [traceback.format_exc()])
+    finally:
+        signal.alarm(0)
+        _cleanup()
+    tap.plan()
+    sys.exit(0)

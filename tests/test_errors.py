@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""leaktop error handling: exit status, one-line messages, target unharmed.
+
+  exit 1: no such process, not a CPython, layout not available,
+          permission denied (CAP_SYS_PTRACE), already traced by another PID
+  exit 2: usage errors
+Every error is exactly one stderr line starting with "leaktop: ".  After
+each run against a live process, that process must be running and untraced.
+Interpreter-independent checks use one interpreter only.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+
+def check_error(p, args, res, want_rc, needles=(), pid=None):
+    """rc, a single 'leaktop: ' stderr line containing every needle."""
+    rc, out, err = res
+    ok = p.check(rc == want_rc, "exit status %s, want %d" % (rc, want_rc))
+    lines = err.splitlines()
+    ok &= p.check(len(lines) == 1, "stderr has %d lines, want exactly 1" % len(lines))
+    ok &= p.check(lines and lines[0].startswith("leaktop: "),
+                  "stderr does not start with 'leaktop: '")
+    for n in needles:
+        ok &= p.check(n.lower() in err.lower(), "stderr does not mention %r" % n)
+    if not ok:
+        p.diag("\n".join(H.describe_run(args, rc, out, err, limit=10)))
+    if pid is not None:
+        for prob in H.untraced_problems(pid):
+            p.fail(prob)
+
+
+def pick_target_python(pythons):
+    """First interpreter leaktop should be able to inspect, else None."""
+    for py in pythons:
+        if py.skip_reason is None:
+            return py
+    return None
+
+
+def test_no_such_process(tap):
+    with tap.point("no such process: PID above kernel.pid_max") as p:
+        try:
+            with open("/proc/sys/kernel/pid_max") as f:
+                pid_max = int(f.read())
+        except (OSError, ValueError):
+            pid_max = 4194304
+        pid = pid_max + 1
+        args = ["dump", pid]
+        check_error(p, args, H.run_leaktop(args), 1, ["no such process"])
+    with tap.point("no such process: PID of a reaped child") as p:
+        child = subprocess.Popen(["true"])
+        child.wait()
+        args = ["dump", "--json", child.pid]
+        check_error(p, args, H.run_leaktop(args), 1, ["no such process"])
+
+
+def test_not_python(tap):
+    sleeper = H._track(subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL))
+    try:
+        time.sleep(0.1)
+        with tap.point("not a CPython: sleep process, exit 1") as p:
+            args = ["dump", sleeper.pid]
+            check_error(p, args, H.run_leaktop(args), 1, ["not a CPython"],
+                        pid=sleeper.pid)
+        with tap.point("not a CPython: --json, and sleep still running untraced") as p:
+            args = ["dump", "--json", sleeper.pid]
+            check_error(p, args, H.run_leaktop(args), 1, ["not a CPython"],
+                        pid=sleeper.pid)
+            p.check(sleeper.poll() is None, "sleep exited with %s" % sleeper.returncode)
+    finally:
+        H._reap(sleeper)
+
+
+def test_usage(tap, target):
+    pid = target.pid
+    cases = [
+        ("usage: no arguments", []),
+        ("usage: unknown option", ["dump", "--no-such-option", pid]),
+        ("usage: dump without PID", ["dump"]),
+        ("usage: --top abc", ["dump", "--top", "abc", pid]),
+        ("usage: --layout bogus", ["dump", "--layout", "bogus", pid]),
+        ("usage: PID not a number", ["dump", "notapid"]),
+        ("usage: unknown command", ["frobnicate", pid]),
+    ]
+    for desc, args in cases:
+        with tap.point(desc + " exits 2") as p:
+            check_error(p, args, H.run_leaktop(args), 2, pid=pid)
+    with tap.point("--help exits 0 and mentions dump") as p:
+        rc, out, err = H.run_leaktop(["--help"])
+        ok = p.check(rc == 0, "exit status %s, want 0" % rc)
+        ok &= p.check("dump" in out, "stdout does not mention 'dump'")
+        if not ok:
+            p.diag("\n".join(H.describe_run(["--help"], rc, out, err)))
+    with tap.point("--version exits 0 and prints a version") as p:
+        rc, out, err = H.run_leaktop(["--version"])
+        ok = p.check(rc == 0, "exit status %s, want 0" % rc)
+        ok &= p.check(out.strip(), "nothing on stdout")
+        if not ok:
+            p.diag("\n".join(H.describe_run(["--version"], rc, out, err)))
+    with tap.point("usage errors leave the target running and untraced") as p:
+        target.assert_alive_progressing()
+
+
+def test_layouts(tap, target):
+    tag = "[%s]" % target.python.label
+    for layout in ("table", "debug-offsets"):
+        with tap.point("--layout %s: not available, exit 1 %s" % (layout, tag)) as p:
+            args = ["dump", "--layout", layout, target.pid]
+            check_error(p, args, H.run_leaktop(args), 1, ["not available"],
+                        pid=target.pid)
+    for layout in ("dwarf", "auto"):
+        with tap.point("--layout %s --json works %s" % (layout, tag)) as p:
+            args = ["dump", "--json", "--layout", layout, target.pid]
+            rc, out, err = H.run_leaktop(args)
+            if not p.check(rc == 0, "exit status %s, want 0" % rc):
+                p.diag("\n".join(H.describe_run(args, rc, out, err, limit=10)))
+            else:
+                try:
+                    src = json.loads(out)["python"]["layout_source"]
+                except (ValueError, KeyError, TypeError) as e:
+                    p.fail("no python.layout_source in the JSON: %r" % e)
+                else:
+                    want = ("dwarf",) if layout == "dwarf" else \
+                        ("dwarf", "debug-offsets", "table")
+                    p.check(src in want, "layout_source %r, want %s"
+                            % (src, " or ".join(want)))
+            for prob in H.untraced_problems(target.pid):
+                p.fail(prob)
+
+
+def nobody_binary(prefix, tmpdirs):
+    """A leaktop path user nobody can execute, or None."""
+    binary = H.leaktop_path()
+    rc, _o, _e = H.run_leaktop(["--version"], timeout=20, prefix=prefix)
+    if rc == 0:
+        return binary
+    d = tempfile.mkdtemp(prefix="leaktop-nobody-")
+    tmpdirs.append(d)
+    os.chmod(d, 0o755)
+    copy = os.path.join(d, "leaktop")
+    shutil.copy2(binary, copy)
+    os.chmod(copy, 0o755)
+    rc, _o, _e = H.run_leaktop(["--version"], timeout=20, prefix=prefix, binary=copy)
+    return copy if rc == 0 else None
+
+
+def test_permission(tap, target):
+    desc = "permission denied: user nobody vs a root-owned target, mentions CAP_SYS_PTRACE"
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0:
+        tap.skip(desc, "not running as root")
+        return
+    if not setpriv:
+        tap.skip(desc, "setpriv not found")
+        return
+    prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    tmpdirs = []
+    try:
+        binary = nobody_binary(prefix, tmpdirs)
+        if binary is None:
+            tap.skip(desc, "user nobody cannot run leaktop --version")
+            return
+        with tap.point(desc) as p:
+            args = ["dump", target.pid]
+            res = H.run_leaktop(args, prefix=prefix, binary=binary)
+            check_error(p, args, res, 1, ["permission denied", "CAP_SYS_PTRACE"],
+                        pid=target.pid)
+            target.assert_alive_progressing()
+    finally:
+        for d in tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def test_already_traced(tap, target):
+    desc = "already traced: strace attached, message names 'traced by' and its PID"
+    desc2 = "already traced: target runs untraced once strace detached"
+    strace = shutil.which("strace")
+    if not strace:
+        tap.skip(desc, "strace not found")
+        tap.skip(desc2, "strace not found")
+        return
+    errf = tempfile.TemporaryFile()
+    tracer = H._track(subprocess.Popen(
+        [strace, "-p", str(target.pid), "-o", "/dev/null"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf))
+    try:
+        deadline = time.time() + 10
+        while H.tracer_pid(target.pid) != tracer.pid:
+            if tracer.poll() is not None or time.time() > deadline:
+                errf.seek(0)
+                msg = errf.read().decode("utf-8", "replace").strip().splitlines()
+                why = "strace could not attach (%s)" % (
+                    msg[-1] if msg else "no tracer seen in 10 s")
+                tap.skip(desc, why)
+                tap.skip(desc2, why)
+                return
+            time.sleep(0.02)
+        with tap.point(desc) as p:
+            args = ["dump", target.pid]
+            rc, out, err = H.run_leaktop(args)
+            check_error(p, args, (rc, out, err), 1, ["traced by", str(tracer.pid)])
+            p.check(H.tracer_pid(target.pid) == tracer.pid,
+                    "strace (pid %d) is no longer the tracer (TracerPid %d)"
+                    % (tracer.pid, H.tracer_pid(target.pid)))
+    finally:
+        if tracer.poll() is None:
+            tracer.send_signal(signal.SIGINT)       # strace detaches cleanly
+            try:
+                tracer.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        H._reap(tracer)
+        errf.close()
+    with tap.point(desc2) as p:
+        target.assert_alive_progressing()
+
+
+def main(tap, pythons):
+    test_no_such_process(tap)
+    test_not_python(tap)
+
+    py = pick_target_python(pythons)
+    target = H.start_target(py or pythons[0], "census_target.py", "idle")
+    try:
+        test_usage(tap, target)
+    finally:
+        target.stop()
+
+    rest = ["--layout table", "--layout debug-offsets", "--layout dwarf",
+            "--layout auto", "permission denied", "already traced",
+            "already traced: target untraced afterwards"]
+    if py is None:
+        for d in rest:
+            tap.skip(d, "no interpreter leaktop can inspect: "
+                     + pythons[0].skip_reason)
+        return
+    with H.start_target(py, "census_target.py", "idle") as target:
+        test_layouts(tap, target)
+        test_permission(tap, target)
+        test_already_traced(tap, target)
+
+
+if __name__ == "__main__":
+    H.run_main(main)
