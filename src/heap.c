@@ -20,7 +20,7 @@ static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)
 static int target_gone(void)
 {
 	if (errno == ESRCH) {
-		lt_error(LT_ERR_GONE, "the target exited during the walk");
+		lt_error(LT_ERR_GONE, "the target exited during the walk; nothing to report");
 		return 1;
 	}
 	return 0;

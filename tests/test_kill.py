@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""SIGKILL leaktop in the middle of a walk: the target must carry on (TAP).
+"""Interrupt a walk from either side: the target must carry on (TAP).
 
 For every interpreter: start a target holding 1,000,000 objects, start
 `leaktop dump --json PID`, wait until the target's TracerPid is leaktop,
 SIGKILL leaktop, then within 2 s the target must be alive, untraced, not
 stopped, and its sleep loop must keep writing its heartbeat.  Finally a
 fresh dump of the same target must still work and count the million.
+
+Then SIGINT and SIGTERM to leaktop mid-walk must leave the target running
+and untraced too, and SIGKILL to the *target* mid-walk must make leaktop
+say, in one line and with exit status 1, that the target exited.
 
 If leaktop always finishes before we see it tracing (5 attempts), the
 kill point passes with a diagnostic: the walk was too fast to catch.
@@ -25,7 +29,9 @@ ATTEMPTS = 5
 GROUPS = ("SIGKILL leaktop while it traces the target",
           "target alive, untraced, not stopped within 2 s of the kill",
           "target keeps running after the kill (heartbeat advances)",
-          "a new dump after the kill counts all 1,000,000 objects")
+          "a new dump after the kill counts all 1,000,000 objects",
+          "SIGINT and SIGTERM mid-walk leave the target running, untraced",
+          "target killed mid-walk: exit 1, one line saying it exited")
 
 
 def traced_by(pid, leaktop_pid):
@@ -39,8 +45,10 @@ def traced_by(pid, leaktop_pid):
     return bool(st) and st.get("Tgid") == leaktop_pid
 
 
-def try_kill(target):
-    """One attempt: returns (caught, info)."""
+def try_kill(target, sig=signal.SIGKILL, victim="leaktop"):
+    """One attempt: send sig to leaktop (or to the target) once leaktop is
+    seen tracing.  Returns (caught, info): info is the kill time, or for a
+    killed target leaktop's (returncode, stderr)."""
     cmd = [H.leaktop_path(), "dump", "--json", str(target.pid)]
     lt = H._track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL,
@@ -62,10 +70,15 @@ def try_kill(target):
             return False, "leaktop exited with %s before it was seen tracing%s" % (
                 lt.returncode, (": " + err) if err else "")
         t_kill = time.time()
-        os.kill(lt.pid, signal.SIGKILL)
+        if victim == "target":
+            os.kill(target.pid, sig)
+            lt.wait(timeout=20)
+            err = lt.stderr.read().decode("utf-8", "replace")
+            return True, (lt.returncode, err)
+        os.kill(lt.pid, sig)
         lt.wait(timeout=10)
-        if lt.returncode != -signal.SIGKILL:
-            return False, "leaktop exited by itself (%s) just before the kill" % (
+        if lt.returncode != -sig:
+            return False, "leaktop exited by itself (%s) just before the signal" % (
                 lt.returncode,)
         return True, t_kill
     finally:
@@ -162,9 +175,42 @@ def run_python(tap, py):
                         % (small[0].get("bytes"), want["bytes"]))
             for prob in H.untraced_problems(target.pid):
                 p.fail(prob)
+
+        with tap.point(descs[4]) as p:
+            p.require(target is not None, "target did not start")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                for attempt in range(ATTEMPTS):
+                    caught, info = try_kill(target, sig)
+                    if caught:
+                        break
+                if not caught:
+                    p.diag("%s: the walk was too fast to catch (%s)" % (sig.name, info))
+                    continue
+                for prob in settle_state(target.pid, info):
+                    p.fail("after %s: %s" % (sig.name, prob))
     finally:
         if target is not None:
             target.stop()
+
+    # The target dies under leaktop: a fresh target, killed mid-walk.
+    with tap.point(descs[5]) as p:
+        victim = H.start_target(py, "census_target.py", "big", timeout=120)
+        try:
+            for attempt in range(ATTEMPTS):
+                caught, info = try_kill(victim, signal.SIGKILL, victim="target")
+                if caught:
+                    break
+            if not caught:
+                p.diag("the walk was too fast to catch; target exit not exercised (%s)" % info)
+            else:
+                rc, err = info
+                lines = err.strip().splitlines()
+                p.check(rc == 1, "exit status %r, want 1 (stderr: %r)" % (rc, err))
+                p.check(len(lines) == 1 and lines[0].startswith("leaktop: ") and
+                        "exited" in lines[0],
+                        "stderr %r, want one 'leaktop: ...exited...' line" % err)
+        finally:
+            victim.stop()
 
 
 def main(tap, pythons):
