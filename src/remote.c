@@ -18,6 +18,8 @@
 #define BLOCK_SHIFT 16
 #define BLOCK_SIZE ((size_t)1 << BLOCK_SHIFT)
 #define CACHE_SLOTS 4096
+/* Blocks read per miss, each its own iovec of one process_vm_readv call. */
+#define READAHEAD 8
 
 struct block {
 	uint64_t base;  /* block address; 0 = empty slot */
@@ -143,32 +145,71 @@ int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+static struct block *slot_for(struct remote *r, uint64_t base)
+{
+	size_t slot = (size_t)((base >> BLOCK_SHIFT) * 0x9E3779B97F4A7C15ull >> 52) % CACHE_SLOTS;
+
+	return &r->slots[slot];
+}
+
+/* Read the block at base and the READAHEAD-1 blocks after it that are not
+ * cached yet, in one process_vm_readv with one iovec per block: objects
+ * allocated together sit in neighbouring blocks. */
 static struct block *fill_block(struct remote *r, uint64_t base)
 {
-	struct block *b;
-	size_t slot = (size_t)((base >> BLOCK_SHIFT) * 0x9E3779B97F4A7C15ull >> 52) % CACHE_SLOTS;
-	ssize_t n;
+	struct iovec local[READAHEAD], remote[READAHEAD];
+	struct block *want[READAHEAD];
+	size_t n = 0;
+	ssize_t got;
 
 	if (!r->slots)
 		r->slots = xcalloc(CACHE_SLOTS, sizeof(*r->slots));
-	b = &r->slots[slot];
-	if (b->base == base && b->data) {
+	want[0] = slot_for(r, base);
+	if (want[0]->base == base && want[0]->data) {
 		r->stats.hits++;
-		return b;
+		return want[0];
 	}
 	r->stats.misses++;
-	if (!b->data)
-		b->data = xmalloc(BLOCK_SIZE);
-	b->base = 0;
-	n = read_some(r, base, b->data, BLOCK_SIZE);
-	if (n < 0) {
-		/* The block's start is unmapped (a mapping may begin inside it). */
-		b->valid = 0;
-		return NULL;
+	for (size_t i = 0; i < READAHEAD; i++) {
+		uint64_t b = base + i * BLOCK_SIZE;
+		struct block *blk = slot_for(r, b);
+
+		if (i > 0 && (blk->base == b || blk == want[0]))
+			break;  /* already cached, or would evict the block we need */
+		if (!blk->data)
+			blk->data = xmalloc(BLOCK_SIZE);
+		blk->base = 0;
+		blk->valid = 0;
+		want[n] = blk;
+		local[n] = (struct iovec){ blk->data, BLOCK_SIZE };
+		remote[n] = (struct iovec){ (void *)(uintptr_t)b, BLOCK_SIZE };
+		n++;
 	}
-	b->base = base;
-	b->valid = (size_t)n;
-	return b;
+	r->stats.syscalls++;
+	if (r->use_mem) {
+		got = read_some(r, base, want[0]->data, BLOCK_SIZE);
+		n = 1;
+	} else {
+		got = process_vm_readv(r->pid, local, n, remote, n, 0);
+		if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+			got = read_some(r, base, want[0]->data, BLOCK_SIZE);
+			n = 1;
+		} else if (got > 0) {
+			r->stats.bytes += (uint64_t)got;
+		}
+	}
+	if (got <= 0)
+		return NULL;  /* the block's start is unmapped (a mapping may begin inside it) */
+	/* A short read stops at the first unmapped page: the blocks before it
+	 * are whole, the one it falls in is partly valid, the rest are empty. */
+	for (size_t i = 0; i < n && got > 0; i++) {
+		size_t v = (size_t)got < BLOCK_SIZE ? (size_t)got : BLOCK_SIZE;
+
+		want[i]->base = base + i * BLOCK_SIZE;
+		want[i]->valid = v;
+		got -= (ssize_t)v;
+	}
+	return want[0];
 }
 
 int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)

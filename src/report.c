@@ -69,6 +69,7 @@ void report_json(FILE *out, const struct snapshot *s)
 	json_i64(&j, "pid", s->pid);
 	json_str(&j, "taken_at", when);
 	json_u64(&j, "pause_us", s->pause_us);
+	json_u64(&j, "gc_retries", (uint64_t)s->gc_retries);
 	json_begin_object(&j, "python");
 	json_str(&j, "version", version_of(s));
 	json_bool(&j, "free_threaded", se->t.free_threaded == 1);

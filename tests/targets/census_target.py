@@ -109,6 +109,11 @@ elif SCENARIO == "generators":
 elif SCENARIO == "big":
     KEEP = [Small() for _i in range(1000000)]
     EXPECT = {"__main__.Small": 1000000}
+elif SCENARIO == "collecting":
+    # A heap big enough that each full collection takes a while; a thread
+    # started after the truth collects it over and over.
+    KEEP = ([Leaky(i) for i in range(50000)], [[i] for i in range(200000)])
+    EXPECT = {"__main__.Leaky": 50000}
 elif SCENARIO == "idle":
     pass
 else:
@@ -203,6 +208,16 @@ while view < len(data):
 os.close(fd)
 os.rename(tmp, TRUTH)
 del truth, data, counts, sizes, names
+
+if SCENARIO == "collecting":
+    import threading
+
+    def churn():
+        while True:
+            gc.collect()
+            time.sleep(0.005)
+
+    threading.Thread(target=churn, daemon=True).start()
 
 # Sleep loop: ints and bytes only, no frames, no GC-tracked objects.
 ppid = os.getppid()
