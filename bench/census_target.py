@@ -58,7 +58,8 @@ def main():
     del counts
     gc.collect()
     with open(result + ".tmp", "w") as f:
-        json.dump({"pid": os.getpid(), "version": "%d.%d.%d" % sys.version_info[:3],
+        debug = "d" if hasattr(sys, "gettotalrefcount") else ""   # a Py_DEBUG build
+        json.dump({"pid": os.getpid(), "version": "%d.%d.%d%s" % (sys.version_info[:3] + (debug,)),
                    "objects": total, "inprocess_us": int(best * 1e6), "instances": len(keep)}, f)
     os.rename(result + ".tmp", result)
     threading.Thread(target=watchdog, args=(result + ".gaps",), daemon=True).start()
