@@ -44,6 +44,12 @@ SKIP_FREE_THREADED = "free-threaded builds not supported yet"
 
 def elf_section_names(path):
     """Section names of an ELF file, or None if it is not ELF/unreadable."""
+    secs = elf_sections(path)
+    return None if secs is None else [name for name, _off, _size in secs]
+
+
+def elf_sections(path):
+    """(name, offset, size) of each section of an ELF file, or None."""
     try:
         with open(path, "rb") as f:
             ident = f.read(16)
@@ -89,19 +95,50 @@ def elf_section_names(path):
             strtab_hdr = heads[shstrndx]
             f.seek(strtab_hdr[4])
             strtab = f.read(min(strtab_hdr[5], 1 << 24))
-            names = []
+            secs = []
             for h in heads:
                 off = h[0]
                 nm = strtab[off:strtab.find(b"\0", off)] if off < len(strtab) else b""
-                names.append(nm.decode("latin-1"))
-            return names
+                secs.append((nm.decode("latin-1"), h[4], h[5]))
+            return secs
     except (OSError, ValueError, struct.error):
         return None
 
 
-def has_dwarf(path):
+def elf_build_id(path):
+    """The GNU build-id of an ELF file as hex, or None."""
+    for name, off, size in elf_sections(path) or []:
+        if name != ".note.gnu.build-id" or size < 16 or size > 4096:
+            continue
+        try:
+            with open(path, "rb") as f:
+                f.seek(off)
+                raw = f.read(size)
+            namesz, descsz, _type = struct.unpack("<III", raw[:12])
+            start = 12 + ((namesz + 3) & ~3)
+            return raw[start:start + descsz].hex() or None
+        except (OSError, struct.error):
+            return None
+    return None
+
+
+def _has_debug_info_section(path):
     names = elf_section_names(path)
     return bool(names) and (".debug_info" in names or ".zdebug_info" in names)
+
+
+def has_dwarf(path):
+    """DWARF in the file itself or in a separate debug file found by
+    build-id (Debian's python3.X-dbg installs those for the stock build)."""
+    if _has_debug_info_section(path):
+        return True
+    bid = elf_build_id(path)
+    if not bid or len(bid) < 4:
+        return False
+    for root in ("/usr/lib/debug", "/usr/local/lib/debug"):
+        if _has_debug_info_section(os.path.join(root, ".build-id", bid[:2], bid[2:] + ".debug")):
+            return True
+    return False
 
 
 def is_elf_executable(path):
