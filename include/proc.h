@@ -53,6 +53,11 @@ long proc_tasks(pid_t pid, pid_t **out);
 /* 1 if the process exists (even if we cannot trace it), 0 if not. */
 int proc_exists(pid_t pid);
 
+/* Resident set size in bytes (VmRSS), 0 if unknown. */
+uint64_t proc_rss_bytes(pid_t pid);
+/* Open descriptors (entries of /proc/PID/fd), -1 if unreadable. */
+long proc_count_fds(pid_t pid);
+
 /* /proc/sys/kernel/yama/ptrace_scope, or -1 when Yama is absent. */
 int proc_ptrace_scope(void);
 

@@ -43,6 +43,11 @@ enum pykind {
 	PK_DEQUE,
 	PK_ODICT,
 	PK_BUFFERED,  /* _io.BufferedReader/Writer/Random */
+	/* sized like PK_OBJECT, told apart for repr */
+	PK_FLOAT,
+	PK_BYTES,
+	PK_BOOL,
+	PK_NONE,
 	PK_KIND_COUNT
 };
 
@@ -54,6 +59,7 @@ struct pytype {
 	enum pykind kind;
 	/* per-snapshot counters, filled by walkers */
 	uint64_t count, gc_tracked, bytes;
+	signed char sampled;   /* walker's memo: 1 collect samples, -1 not, 0 unknown */
 };
 
 struct pyctx {
@@ -90,6 +96,11 @@ long pystr_read(struct pyctx *c, uint64_t obj, char *buf, size_t max);
 /* Value for the str key `key` in dict `dict`: 0 with *value set, -1 if not
  * found or unreadable. */
 int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *value);
+
+/* A short repr of obj (type t) for people: strings quoted, numbers, the
+ * length and first items of simple containers, "<module.qualname object>"
+ * otherwise; at most max-1 bytes, truncated with "...". */
+void pyobj_repr(struct pyctx *c, uint64_t obj, const struct pytype *t, char *buf, size_t max);
 
 /* Size in bytes of a dict keys object, as _PyDict_KeysSize computes it. */
 int64_t pydict_keys_size(struct pyctx *c, uint64_t keys);

@@ -6,11 +6,18 @@
 #include <stdio.h>
 
 struct snapshot;
+struct history;
 
 /* jmap-style report: header, then the top `top` types by bytes. */
 void report_text(FILE *out, const struct snapshot *s, int top);
 /* One leaktop-dump/1 object and a newline. */
 void report_json(FILE *out, const struct snapshot *s);
+
+/* leaktop-watch/1: report_json plus seq and changes from the history the
+ * snapshot was just added to. */
+void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h);
+/* A compact growth table (types that changed, steadiest growth first). */
+void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h, int top);
 
 /* "45.2 MiB" */
 void report_human_bytes(char *buf, size_t max, uint64_t bytes);

@@ -25,6 +25,15 @@ struct session {
 	struct pyctx ctx;
 	struct snapshot_opts opts;
 	char version[32];        /* "3.12.1" */
+	char *sample_type;       /* collect sample instances of this type, or NULL */
+};
+
+#define SNAPSHOT_MAX_SAMPLES 12
+
+struct sample {
+	uint64_t addr;
+	int64_t size;
+	char repr[96];
 };
 
 struct snapshot {
@@ -35,6 +44,8 @@ struct snapshot {
 	uint64_t walk_us;        /* wall time of the whole snapshot */
 	int gc_retries;          /* times the target was let go to finish a collection */
 	struct census census;
+	struct sample samples[SNAPSHOT_MAX_SAMPLES];  /* of session->sample_type */
+	int nsamples;
 };
 
 /* Find the interpreter and its layout; does not stop the target.
@@ -47,5 +58,7 @@ void session_close(struct session *s);
  * and untraced on return either way. */
 int session_snapshot(struct session *s, struct snapshot *snap);
 void snapshot_free(struct snapshot *snap);
+/* Ask the next snapshots for sample instances of a type (NULL: none). */
+void session_sample(struct session *s, const char *type);
 
 #endif

@@ -4,9 +4,12 @@
  * not be inspected; 2 usage error.  Errors are one line on stderr. */
 #include "config.h"
 #include "attach.h"
+#include "history.h"
+#include "proc.h"
 #include "layout.h"
 #include "report.h"
 #include "snapshot.h"
+#include "tui.h"
 #include "util.h"
 
 #include <errno.h>
@@ -16,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define EXIT_TARGET 1
 #define EXIT_USAGE 2
@@ -25,13 +30,18 @@ struct options {
 	pid_t pid;
 	int json;
 	int top;
+	double interval;         /* seconds between snapshots (watch, top) */
+	long count;              /* snapshots to take (watch); 0 = until interrupted */
 	struct snapshot_opts snap;
 };
 
 static void usage(FILE *out)
 {
-	fputs("usage: leaktop [options] PID              interactive view (not built yet)\n"
-	      "       leaktop dump [--json] [--top N] PID  one-shot census of the object heap\n"
+	fputs("usage: leaktop [options] PID               interactive view (same as top)\n"
+	      "       leaktop top [--interval S] PID       interactive view, refreshed every S s\n"
+	      "       leaktop dump [--json] [--top N] PID   one-shot census of the object heap\n"
+	      "       leaktop watch [--json] [--interval S] [--count N] PID\n"
+	      "                                            a snapshot every S s: what grew\n"
 	      "\n"
 	      "Attach to a running CPython 3.8+ process, stop it for a moment, and report\n"
 	      "its objects by type.  Nothing is run inside the target and its memory is\n"
@@ -39,7 +49,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "options:\n"
 	      "  --json            machine-readable output (format leaktop-dump/1)\n"
-	      "  --top N           rows in the text table (default 30, 0 for all)\n"
+	      "  --top N           rows in the text table (default 30, 0 for all; watch 20)\n"
+	      "  --interval S      seconds between snapshots (default 2)\n"
+	      "  --count N         snapshots to take, then exit (default: until interrupted)\n"
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
 	      "  --no-block        read the target without stopping it (may be inconsistent)\n"
@@ -78,13 +90,31 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON };
+enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT };
+
+/* Seconds as a decimal number, within [lo, hi]. */
+static int parse_seconds(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "top", required_argument, NULL, OPT_TOP },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "no-block", no_argument, NULL, OPT_NO_BLOCK },
 		{ "help", no_argument, NULL, 'h' },
@@ -96,7 +126,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	long v;
 
 	memset(o, 0, sizeof(*o));
-	o->top = 30;
+	o->top = -1;
+	o->interval = 2.0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1 || optind < argc) {
 		if (ch == -1) {
@@ -126,6 +157,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error("--top needs a number of rows, not '%s'", optarg);
 			o->top = (int)v;
 			break;
+		case OPT_INTERVAL:
+			if (parse_seconds(optarg, 0.1, 86400, &o->interval) < 0)
+				return usage_error("--interval needs seconds from 0.1 to 86400, not '%s'",
+						   optarg);
+			break;
+		case OPT_COUNT:
+			if (parse_int(optarg, 1, LONG_MAX, &v) < 0)
+				return usage_error("--count needs a positive number, not '%s'", optarg);
+			o->count = v;
+			break;
 		case OPT_LAYOUT:
 			if (layout_source_parse(optarg, &o->snap.layout) < 0)
 				return usage_error("--layout must be auto, dwarf, debug-offsets or table, "
@@ -144,6 +185,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (!o->command)
 		o->command = "top";
+	if (o->top < 0)
+		o->top = strcmp(o->command, "watch") == 0 ? 20 : 30;
 	if (!pid_arg)
 		return usage_error("%s needs the PID of a Python process", o->command);
 	if (parse_int(pid_arg, 1, INT_MAX, &v) < 0)
@@ -182,6 +225,63 @@ static int cmd_dump(const struct options *o)
 	return 0;
 }
 
+static void sleep_seconds(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Snapshots until --count or the target exits; the target runs freely and
+ * untraced between them. */
+static int cmd_watch(const struct options *o)
+{
+	struct session se;
+	struct history h;
+	int rc = 0;
+
+	if (session_open(&se, o->pid, &o->snap) < 0)
+		return fail();
+	history_init(&h);
+	for (long n = 0; !o->count || n < o->count; n++) {
+		struct snapshot snap;
+		uint64_t t0 = lt_now_us();
+
+		if (session_snapshot(&se, &snap) < 0) {
+			enum lt_errkind k = lt_last_errkind();
+
+			if (n > 0 && (k == LT_ERR_GONE || k == LT_ERR_NOTFOUND))
+				fprintf(stderr, "leaktop: pid %d exited after %ld snapshot%s\n",
+					(int)o->pid, n, n == 1 ? "" : "s");
+			else
+				fail();
+			rc = EXIT_TARGET;
+			break;
+		}
+		history_add(&h, &snap.census, snap.taken_at, t0, snap.pause_us,
+			    proc_rss_bytes(o->pid), proc_count_fds(o->pid));
+		if (o->json)
+			report_watch_json(stdout, &snap, &h);
+		else
+			report_watch_text(stdout, &snap, &h, o->top);
+		snapshot_free(&snap);
+		if (fflush(stdout) != 0) {
+			rc = EXIT_TARGET;
+			break;
+		}
+		if (o->count && n + 1 >= o->count)
+			break;
+		double spent = (double)(lt_now_us() - t0) / 1e6;
+
+		if (spent < o->interval)
+			sleep_seconds(o->interval - spent);
+	}
+	history_free(&h);
+	session_close(&se);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -192,8 +292,17 @@ int main(int argc, char **argv)
 	attach_install_signal_handlers();
 	if (strcmp(o.command, "dump") == 0)
 		return cmd_dump(&o);
-	if (strcmp(o.command, "top") == 0 || strcmp(o.command, "watch") == 0 ||
-	    strcmp(o.command, "why") == 0) {
+	if (strcmp(o.command, "watch") == 0)
+		return cmd_watch(&o);
+	if (strcmp(o.command, "top") == 0) {
+		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+			fprintf(stderr, "leaktop: the interactive view needs a terminal; use leaktop dump "
+				"or leaktop watch in scripts\n");
+			return EXIT_USAGE;
+		}
+		return tui_run(o.pid, &o.snap, o.interval) < 0 ? fail() : 0;
+	}
+	if (strcmp(o.command, "why") == 0) {
 		fprintf(stderr, "leaktop: '%s' is not built yet in this version; use leaktop dump PID\n",
 			o.command);
 		return EXIT_TARGET;

@@ -267,3 +267,33 @@ int proc_ptrace_scope(void)
 		return -1;
 	return atoi(buf);
 }
+
+uint64_t proc_rss_bytes(pid_t pid)
+{
+	char path[64], text[4096];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (lt_read_file(path, text, sizeof(text)) < 0)
+		return 0;
+	p = strstr(text, "VmRSS:");
+	return p ? strtoull(p + 6, NULL, 10) * 1024 : 0;
+}
+
+long proc_count_fds(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}

@@ -4,6 +4,8 @@
 #include "remote.h"
 #include "util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -355,6 +357,10 @@ static const struct {
 	{ "_io.BufferedReader", PK_BUFFERED },
 	{ "_io.BufferedWriter", PK_BUFFERED },
 	{ "_io.BufferedRandom", PK_BUFFERED },
+	{ "float", PK_FLOAT },
+	{ "bytes", PK_BYTES },
+	{ "bool", PK_BOOL },
+	{ "NoneType", PK_NONE },
 };
 
 static int read_type_fields(struct pyctx *c, uint64_t addr, int64_t *basicsize,
@@ -795,4 +801,160 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	if (size < 0)
 		return -1;
 	return size + preheader(c, t);
+}
+
+/* ---- short reprs ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, max;
+};
+
+static void sb_put(struct sbuf *b, const char *fmt, ...) LT_PRINTF(2, 3);
+static void sb_put(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->len + 1 >= b->max)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->max - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	b->len += (size_t)n;
+	if (b->len >= b->max)
+		b->len = b->max - 1;
+}
+
+/* The value of a small int (at most two 30-bit digits), or -1. */
+static int read_small_int(struct pyctx *c, uint64_t obj, long long *out)
+{
+	const struct py_layout *l = c->lay;
+	int64_t size, ndigits;
+	uint32_t d[2] = { 0, 0 };
+	int negative;
+	uint64_t digits_at;
+
+	if (c->minor <= 11) {
+		if (rd_i64(c, obj + (uint64_t)l->ob_size, &size) < 0)
+			return -1;
+		negative = size < 0;
+		ndigits = negative ? -size : size;
+		digits_at = obj + (uint64_t)l->long_digits;
+	} else {
+		if (rd_i64(c, obj + (uint64_t)l->long_tag, &size) < 0)
+			return -1;
+		negative = (size & 3) == 2;
+		ndigits = (int64_t)((uint64_t)size >> 3);
+		digits_at = obj + (uint64_t)l->long_tag + 8;
+	}
+	if (ndigits > 2)
+		return -1;
+	if (ndigits && rd(c, digits_at, d, (size_t)ndigits * 4) < 0)
+		return -1;
+	*out = (long long)d[0] | (long long)d[1] << 30;
+	if (negative)
+		*out = -*out;
+	return 0;
+}
+
+static void repr_into(struct pyctx *c, uint64_t obj, const struct pytype *t, struct sbuf *b,
+		      int depth)
+{
+	const struct py_layout *l = c->lay;
+	long long v;
+	int64_t n;
+
+	switch (t->kind) {
+	case PK_STR: {
+		char text[64];
+		long len = pystr_read(c, obj, text, sizeof(text));
+
+		if (len < 0)
+			break;
+		sb_put(b, "'");
+		for (long i = 0; i < len; i++)
+			sb_put(b, (unsigned char)text[i] < 0x20 ? "\\x%02x" : "%c", (unsigned char)text[i]);
+		sb_put(b, len >= (long)sizeof(text) - 1 ? "...'" : "'");
+		return;
+	}
+	case PK_INT:
+		if (read_small_int(c, obj, &v) == 0)
+			sb_put(b, "%lld", v);
+		else
+			sb_put(b, "<big int>");
+		return;
+	case PK_BOOL:
+		sb_put(b, read_small_int(c, obj, &v) == 0 && v ? "True" : "False");
+		return;
+	case PK_NONE:
+		sb_put(b, "None");
+		return;
+	case PK_FLOAT: {
+		double d;
+
+		if (rd(c, obj + 16, &d, sizeof(d)) == 0) {  /* ob_fval follows the header */
+			sb_put(b, "%g", d);
+			return;
+		}
+		break;
+	}
+	case PK_BYTES:
+		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) == 0 && n >= 0) {
+			sb_put(b, "<bytes, %lld long>", (long long)n);
+			return;
+		}
+		break;
+	case PK_LIST:
+	case PK_TUPLE: {
+		uint64_t items;
+		int list = t->kind == PK_LIST;
+
+		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0 || n < 0 || n > MAX_ITEMS)
+			break;
+		if (list) {
+			if (rd_u64(c, obj + (uint64_t)l->list_items, &items) < 0)
+				break;
+		} else {
+			items = obj + (uint64_t)l->tuple_items;
+		}
+		sb_put(b, list ? "[" : "(");
+		for (int64_t i = 0; i < n && i < 3 && depth < 1; i++) {
+			uint64_t item, type;
+			struct pytype *it;
+
+			if (rd_u64(c, items + 8 * (uint64_t)i, &item) < 0 || !item ||
+			    rd_u64(c, item + (uint64_t)l->ob_type, &type) < 0 ||
+			    !(it = pytype_get(c, type)))
+				break;
+			sb_put(b, i ? ", " : "");
+			repr_into(c, item, it, b, depth + 1);
+		}
+		sb_put(b, "%s%s", n > 3 || (n && depth >= 1) ? ", ..." : "", list ? "]" : ")");
+		sb_put(b, " len %lld", (long long)n);
+		return;
+	}
+	case PK_DICT:
+	case PK_ODICT:
+		if (rd_i64(c, obj + (uint64_t)l->dict_used, &n) == 0 && n >= 0) {
+			sb_put(b, "{...} %lld item%s", (long long)n, n == 1 ? "" : "s");
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	sb_put(b, "<%s object>", t->name);
+}
+
+void pyobj_repr(struct pyctx *c, uint64_t obj, const struct pytype *t, char *buf, size_t max)
+{
+	struct sbuf b = { buf, 0, max };
+
+	if (!max)
+		return;
+	buf[0] = '\0';
+	repr_into(c, obj, t, &b, 0);
 }

@@ -4,8 +4,11 @@
 #include "json.h"
 #include "layout.h"
 #include "snapshot.h"
+#include "history.h"
+#include "util.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,19 +56,40 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 	fprintf(out, "Total  %10" PRIu64 "  %12" PRIu64 "  (%zu types)\n", c->objects, c->bytes, c->n);
 }
 
-void report_json(FILE *out, const struct snapshot *s)
+static void json_delta(struct json *j, const char *key, int64_t count, int64_t bytes)
+{
+	json_begin_object(j, key);
+	json_i64(j, "count", count);
+	json_i64(j, "bytes", bytes);
+	json_end_object(j);
+}
+
+/* One leaktop-dump/1 object; with a history, the leaktop-watch/1 additions:
+ * seq, and per type and for the totals the change since the previous
+ * snapshot (delta) and since the baseline (delta_total). */
+static void write_json(FILE *out, const struct snapshot *s, const struct history *h)
 {
 	const struct session *se = s->session;
 	const struct census *c = &s->census;
+	struct type_stat *stats = NULL, **by_id = NULL;
+	size_t nstats = 0;
 	struct json j;
 	char when[32];
 	struct tm tm;
 
+	if (h) {
+		nstats = history_stats(h, SORT_NAME, &stats);
+		by_id = xcalloc(h->ntypes ? h->ntypes : 1, sizeof(*by_id));
+		for (size_t i = 0; i < nstats; i++)
+			by_id[stats[i].id] = &stats[i];
+	}
 	gmtime_r(&s->taken_at, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_init(&j, out);
 	json_begin_object(&j, NULL);
-	json_str(&j, "format", "leaktop-dump/1");
+	json_str(&j, "format", h ? "leaktop-watch/1" : "leaktop-dump/1");
+	if (h)
+		json_u64(&j, "seq", history_latest(h)->seq);
 	json_i64(&j, "pid", s->pid);
 	json_str(&j, "taken_at", when);
 	json_u64(&j, "pause_us", s->pause_us);
@@ -81,21 +105,106 @@ void report_json(FILE *out, const struct snapshot *s)
 	json_u64(&j, "bytes", c->bytes);
 	json_u64(&j, "gc_tracked", c->gc_tracked);
 	json_bool(&j, "complete", c->complete);
+	if (h) {
+		const struct hist_snap *now = history_latest(h);
+		const struct hist_snap *prev = h->len > 1 ? &h->ring[h->len - 2] : now;
+
+		json_delta(&j, "delta", (int64_t)(now->objects - prev->objects),
+			   (int64_t)(now->bytes - prev->bytes));
+		json_delta(&j, "delta_total", (int64_t)(now->objects - h->baseline.objects),
+			   (int64_t)(now->bytes - h->baseline.bytes));
+	}
 	json_begin_array(&j, "notes");
 	for (size_t i = 0; i < c->nnotes; i++)
 		json_str(&j, NULL, c->notes[i]);
 	json_end_array(&j);
 	json_begin_array(&j, "types");
 	for (size_t i = 0; i < c->n; i++) {
+		long id = h ? history_type_id(h, c->rows[i].type) : -1;
+		const struct type_stat *st = id >= 0 ? by_id[id] : NULL;
+
 		json_begin_object(&j, NULL);
 		json_str(&j, "type", c->rows[i].type);
 		json_u64(&j, "count", c->rows[i].count);
 		json_u64(&j, "gc_tracked", c->rows[i].gc_tracked);
 		json_u64(&j, "bytes", c->rows[i].bytes);
+		if (st) {
+			json_delta(&j, "delta", st->d_count, st->d_bytes);
+			json_delta(&j, "delta_total", st->d_base_count, st->d_base_bytes);
+			json_i64(&j, "growth", (int64_t)(st->growth + 0.5));
+		}
+		json_end_object(&j);
+	}
+	/* Types that were there before and are gone now, so a drop to zero shows. */
+	for (size_t i = 0; i < nstats; i++) {
+		if (stats[i].count)
+			continue;
+		json_begin_object(&j, NULL);
+		json_str(&j, "type", stats[i].name);
+		json_u64(&j, "count", 0);
+		json_u64(&j, "gc_tracked", 0);
+		json_u64(&j, "bytes", 0);
+		json_delta(&j, "delta", stats[i].d_count, stats[i].d_bytes);
+		json_delta(&j, "delta_total", stats[i].d_base_count, stats[i].d_base_bytes);
+		json_i64(&j, "growth", 0);
 		json_end_object(&j);
 	}
 	json_end_array(&j);
 	json_end_object(&j);
 	json_end_object(&j);
 	fputc('\n', out);
+	free(stats);
+	free(by_id);
+}
+
+void report_json(FILE *out, const struct snapshot *s)
+{
+	write_json(out, s, NULL);
+}
+
+void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h)
+{
+	write_json(out, s, h);
+}
+
+static void signed_human(char *buf, size_t max, int64_t v)
+{
+	char tmp[24];
+
+	report_human_bytes(tmp, sizeof(tmp), (uint64_t)(v < 0 ? -v : v));
+	snprintf(buf, max, "%c%s", v < 0 ? '-' : '+', tmp);
+}
+
+void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h, int top)
+{
+	const struct hist_snap *now = history_latest(h);
+	const struct hist_snap *prev = h->len > 1 ? &h->ring[h->len - 2] : now;
+	struct type_stat *st;
+	size_t n = history_stats(h, SORT_GROWTH, &st);
+	char when[16], total[32], dbytes[40];
+	struct tm tm;
+	int shown = 0;
+
+	localtime_r(&s->taken_at, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	report_human_bytes(total, sizeof(total), now->bytes);
+	signed_human(dbytes, sizeof(dbytes), (int64_t)(now->bytes - prev->bytes));
+	fprintf(out, "%s #%u  objects %" PRIu64 " (%+" PRId64 ")  bytes %s (%s)  pause %.1f ms%s\n",
+		when, now->seq, now->objects, (int64_t)(now->objects - prev->objects), total, dbytes,
+		(double)s->pause_us / 1000.0, s->census.complete ? "" : "  (incomplete)");
+	if (now->seq == 0) {
+		fprintf(out, "  baseline: %" PRIu64 " objects in %zu types\n", now->objects, n);
+	} else {
+		for (size_t i = 0; i < n && (top <= 0 || shown < top); i++) {
+			if (!st[i].d_count && !st[i].d_base_count)
+				continue;
+			if (!shown++)
+				fprintf(out, "  %-44s %10s %9s %10s\n", "type", "count", "change", "total");
+			fprintf(out, "  %-44s %10" PRIu64 " %+9" PRId64 " %+10" PRId64 "\n", st[i].name,
+				st[i].count, st[i].d_count, st[i].d_base_count);
+		}
+		if (!shown)
+			fprintf(out, "  no type changed\n");
+	}
+	free(st);
 }

@@ -40,6 +40,8 @@ int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 
 void session_close(struct session *s)
 {
+	free(s->sample_type);
+	s->sample_type = NULL;
 	pyctx_free(&s->ctx);
 	target_close(&s->t);
 }
@@ -68,6 +70,9 @@ static void read_version(struct session *s)
 struct walk_state {
 	struct pyctx *c;
 	uint64_t bad;
+	const char *sample_type;
+	struct snapshot *snap;
+	struct pytype *sample_types[SNAPSHOT_MAX_SAMPLES];
 };
 
 static int visit(void *arg, uint64_t obj, uint64_t type_addr)
@@ -88,7 +93,24 @@ static int visit(void *arg, uint64_t obj, uint64_t type_addr)
 	t->count++;
 	t->gc_tracked++;
 	t->bytes += (uint64_t)size;
+	if (w->sample_type && w->snap->nsamples < SNAPSHOT_MAX_SAMPLES) {
+		if (!t->sampled)
+			t->sampled = strcmp(t->name, w->sample_type) == 0 ? 1 : -1;
+		if (t->sampled > 0) {
+			struct sample *sm = &w->snap->samples[w->snap->nsamples];
+
+			w->sample_types[w->snap->nsamples++] = t;
+			sm->addr = obj;
+			sm->size = size;
+		}
+	}
 	return 0;
+}
+
+void session_sample(struct session *s, const char *type)
+{
+	free(s->sample_type);
+	s->sample_type = type ? xstrdup(type) : NULL;
 }
 
 static void sleep_us(long us)
@@ -103,11 +125,12 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	struct pyctx *c = &s->ctx;
 	struct attach att = { 0 };
 	struct heap_stats st;
-	struct walk_state w = { .c = c };
+	struct walk_state w = { .c = c, .snap = snap };
 	uint64_t t0 = lt_now_us();
 	int collecting = 0, rc;
 
 	memset(snap, 0, sizeof(*snap));
+	w.sample_type = s->sample_type;
 	snap->pid = s->t.pid;
 	snap->session = s;
 	census_init(&snap->census);
@@ -130,6 +153,10 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	snap->taken_at = time(NULL);
 	read_version(s);
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
+	/* Reprs are read while the target is still stopped. */
+	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
+		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
+			   sizeof(snap->samples[i].repr));
 	if (!s->opts.no_block) {
 		attach_release(&att);
 		snap->pause_us = attach_pause_us(&att);

@@ -1,0 +1,877 @@
+/* tui.c - the interactive view: header, types panel, handles panel,
+ * detail and help screens, htop-style keys.
+ *
+ * One thread: a snapshot is taken when its time comes, the screen is drawn,
+ * and getch() waits for a key at most until the next snapshot is due.  Keys
+ * typed during a snapshot are queued by the terminal and handled right after
+ * it (snapshots take milliseconds to ~100 ms for a million objects).
+ * Key handlers return flags, as htop's do, instead of acting deep down. */
+#include "config.h"
+#include "tui.h"
+#include "fds.h"
+#include "history.h"
+#include "proc.h"
+#include "report.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum view { VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE };
+enum panel { PANEL_TYPES, PANEL_HANDLES };
+
+enum { KEY_HANDLED = 1, KEY_REDRAW = 2, KEY_RESCAN = 4, KEY_QUIT = 8 };
+
+/* Colour pairs; with no colour (or NO_COLOR) the attributes fall back to
+ * bold and reverse video. */
+enum {
+	C_LABEL = 1, C_GROW, C_SELECT, C_FKEY, C_FLABEL, C_WARN, C_PANEL, C_SPARK,
+	C_COUNT_
+};
+
+static const double intervals[] = { 0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300 };
+
+static const char *const sort_names[SORT_COUNT_OF] = {
+	[SORT_GROWTH] = "growth", [SORT_COUNT] = "count", [SORT_BYTES] = "bytes",
+	[SORT_DELTA] = "change", [SORT_DELTA_BASE] = "since base", [SORT_NAME] = "type",
+};
+
+struct tui {
+	pid_t pid;
+	struct session se;
+	struct history h;
+	struct snapshot last;
+	int have_last;
+	double interval;
+	int paused, exited;
+	uint64_t started_us, next_due_us;
+	char status[256];
+	enum view view;
+	enum panel focus;
+	enum stat_sort sort;
+	char filter[64];
+	int editing_filter;
+	int sel[2], top[2];               /* per panel: selected row, first row shown */
+	char detail_type[512];
+	enum fd_kind detail_kind;
+	struct fd_table fds;
+	long kind_now[FDK_COUNT], kind_prev[FDK_COUNT], kind_base[FDK_COUNT];
+	int have_kind_base;
+	struct type_stat *rows;           /* the filtered, sorted types shown */
+	size_t nrows;
+	int color, utf8;
+};
+
+/* ---- drawing helpers ---- */
+
+static attr_t attr_of(const struct tui *t, int pair, attr_t mono)
+{
+	return t->color ? COLOR_PAIR(pair) : mono;
+}
+
+static void put(int y, int x, int width, const char *s)
+{
+	/* UTF-8 aware enough for our strings: cut by bytes, never mid-sequence. */
+	int n = 0, cols = 0;
+
+	if (width <= 0)
+		return;
+	while (s[n] && cols < width) {
+		unsigned char ch = (unsigned char)s[n];
+		int len = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
+
+		n += len;
+		cols++;
+	}
+	mvaddnstr(y, x, s, n);
+}
+
+static void human(char *buf, size_t max, uint64_t v)
+{
+	report_human_bytes(buf, max, v);
+}
+
+/* A sparkline of the last `width` values. */
+static void spark(const struct tui *t, char *out, size_t max, const uint64_t *v, size_t n,
+		  size_t width)
+{
+	static const char *const blocks[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					      "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char ascii[] = "_.-:=+*#";
+	uint64_t lo = UINT64_MAX, hi = 0;
+	size_t start = n > width ? n - width : 0, len = 0;
+
+	out[0] = '\0';
+	for (size_t i = start; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	for (size_t i = start; i < n; i++) {
+		int level = hi > lo ? (int)((v[i] - lo) * 7 / (hi - lo)) : 0;
+		const char *b = t->utf8 ? blocks[level] : (char[]){ ascii[level], 0 };
+		size_t bl = strlen(b);
+
+		if (len + bl + 1 > max)
+			break;
+		memcpy(out + len, b, bl);
+		len += bl;
+		out[len] = '\0';
+	}
+}
+
+/* ---- data ---- */
+
+static void read_handles(struct tui *t)
+{
+	memcpy(t->kind_prev, t->kind_now, sizeof(t->kind_now));
+	memset(t->kind_now, 0, sizeof(t->kind_now));
+	fd_table_free(&t->fds);
+	if (fd_table_read(t->pid, &t->fds) < 0)
+		return;
+	for (size_t i = 0; i < t->fds.n; i++)
+		t->kind_now[t->fds.v[i].kind]++;
+	if (!t->have_kind_base) {
+		memcpy(t->kind_base, t->kind_now, sizeof(t->kind_now));
+		memcpy(t->kind_prev, t->kind_now, sizeof(t->kind_now));
+		t->have_kind_base = 1;
+	}
+}
+
+static int take_snapshot(struct tui *t)
+{
+	struct snapshot snap;
+	uint64_t t0 = lt_now_us();
+
+	session_sample(&t->se, t->view == VIEW_TYPE ? t->detail_type : NULL);
+	if (session_snapshot(&t->se, &snap) < 0)
+		return -1;
+	read_handles(t);
+	history_add(&t->h, &snap.census, snap.taken_at, t0, snap.pause_us,
+		    proc_rss_bytes(t->pid), (long)t->fds.n);
+	if (t->have_last)
+		snapshot_free(&t->last);
+	t->last = snap;
+	t->have_last = 1;
+	return 0;
+}
+
+static int matches(const struct tui *t, const char *name)
+{
+	const char *f = t->filter;
+
+	if (!*f)
+		return 1;
+	for (const char *p = name; *p; p++) {
+		size_t i = 0;
+
+		while (f[i] && p[i] && tolower((unsigned char)p[i]) == tolower((unsigned char)f[i]))
+			i++;
+		if (!f[i])
+			return 1;
+	}
+	return 0;
+}
+
+static void rebuild_rows(struct tui *t)
+{
+	struct type_stat *all;
+	size_t n = history_stats(&t->h, t->sort, &all), out = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (matches(t, all[i].name))
+			all[out++] = all[i];
+	free(t->rows);
+	t->rows = all;
+	t->nrows = out;
+}
+
+static int handle_rows(const struct tui *t, enum fd_kind *kinds)
+{
+	int n = 0;
+
+	for (int k = 0; k < FDK_COUNT; k++)
+		if (t->kind_now[k] || t->kind_base[k])
+			kinds[n++] = (enum fd_kind)k;
+	return n;
+}
+
+/* ---- screens ---- */
+
+static void draw_header(struct tui *t)
+{
+	const struct hist_snap *now = history_latest(&t->h);
+	uint64_t series[256];
+	char objs[64], bytes[32], rss[32], sp1[512], sp2[512], line[1024];
+	uint64_t el = (lt_now_us() - t->started_us) / 1000000;
+	size_t n;
+
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "leaktop %s - pid %d", PACKAGE_VERSION, (int)t->pid);
+	put(0, 0, COLS, line);
+	attroff(A_BOLD);
+	put(0, (int)strlen(line) + 2, COLS - (int)strlen(line) - 2, t->se.t.cmdline);
+
+	snprintf(line, sizeof(line), "Python %s (%s)  watched %02llu:%02llu:%02llu  every %.1f s  "
+		 "pause %.1f ms  #%u",
+		 t->se.version[0] ? t->se.version : "3.?",
+		 layout_source_name(t->se.lay.source), (unsigned long long)(el / 3600),
+		 (unsigned long long)(el / 60 % 60), (unsigned long long)(el % 60), t->interval,
+		 now ? (double)now->pause_us / 1000.0 : 0.0, now ? now->seq : 0);
+	put(1, 0, COLS, line);
+
+	n = history_series_totals(&t->h, 16, series, NULL);
+	spark(t, sp1, sizeof(sp1), series, n, 16);
+	n = history_series_totals(&t->h, 16, NULL, series);
+	spark(t, sp2, sizeof(sp2), series, n, 16);
+	snprintf(objs, sizeof(objs), "%llu", now ? (unsigned long long)now->objects : 0ull);
+	human(bytes, sizeof(bytes), now ? now->bytes : 0);
+	human(rss, sizeof(rss), now ? now->rss_bytes : 0);
+	move(2, 0);
+	attron(attr_of(t, C_LABEL, A_BOLD));
+	addstr("objects ");
+	attroff(attr_of(t, C_LABEL, A_BOLD));
+	addstr(objs);
+	addstr(" ");
+	attron(attr_of(t, C_SPARK, 0));
+	addstr(sp1);
+	attroff(attr_of(t, C_SPARK, 0));
+	attron(attr_of(t, C_LABEL, A_BOLD));
+	addstr("  bytes ");
+	attroff(attr_of(t, C_LABEL, A_BOLD));
+	addstr(bytes);
+	addstr(" ");
+	attron(attr_of(t, C_SPARK, 0));
+	addstr(sp2);
+	attroff(attr_of(t, C_SPARK, 0));
+	attron(attr_of(t, C_LABEL, A_BOLD));
+	addstr("  RSS ");
+	attroff(attr_of(t, C_LABEL, A_BOLD));
+	addstr(rss);
+	attron(attr_of(t, C_LABEL, A_BOLD));
+	addstr("  fds ");
+	attroff(attr_of(t, C_LABEL, A_BOLD));
+	snprintf(line, sizeof(line), "%ld", now ? now->nfds : -1L);
+	addstr(line);
+
+	/* Status line: filter being typed, pause, exit, messages. */
+	move(3, 0);
+	clrtoeol();
+	if (t->editing_filter) {
+		snprintf(line, sizeof(line), "Filter: %s_   (Enter done, Esc clear)", t->filter);
+		put(3, 0, COLS, line);
+	} else {
+		line[0] = '\0';
+		if (t->exited)
+			snprintf(line, sizeof(line), "pid %d exited: showing the last data; q quits  ",
+				 (int)t->pid);
+		else if (t->paused)
+			snprintf(line, sizeof(line), "PAUSED (space resumes)  ");
+		if (*t->filter)
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "filter: %s  ",
+				 t->filter);
+		if (*t->status)
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", t->status);
+		attron(attr_of(t, C_WARN, A_BOLD));
+		put(3, 0, COLS, line);
+		attroff(attr_of(t, C_WARN, A_BOLD));
+	}
+}
+
+static void panel_title(struct tui *t, int y, const char *text, int focused)
+{
+	attr_t a = attr_of(t, C_PANEL, A_REVERSE);
+
+	attron(a | (focused ? A_BOLD : 0));
+	mvhline(y, 0, ' ', COLS);
+	put(y, 0, COLS, text);
+	attroff(a | (focused ? A_BOLD : 0));
+}
+
+static void keep_visible(struct tui *t, enum panel p, int nrows, int height)
+{
+	if (t->sel[p] >= nrows)
+		t->sel[p] = nrows - 1;
+	if (t->sel[p] < 0)
+		t->sel[p] = 0;
+	if (t->sel[p] < t->top[p])
+		t->top[p] = t->sel[p];
+	if (t->sel[p] >= t->top[p] + height)
+		t->top[p] = t->sel[p] - height + 1;
+	if (t->top[p] < 0)
+		t->top[p] = 0;
+}
+
+static void draw_types(struct tui *t, int y0, int height)
+{
+	static const char *const heads[] = { "COUNT", "BYTES", "CHANGE", "SINCE BASE", "TREND" };
+	static const enum stat_sort head_sort[] = { SORT_COUNT, SORT_BYTES, SORT_DELTA,
+						    SORT_DELTA_BASE, SORT_GROWTH };
+	static const int widths[] = { 10, 11, 9, 12, 11 };
+	char line[1024], title[160];
+	int x = 0;
+
+	snprintf(title, sizeof(title), " TYPES (%zu)   sorted by %s%s", t->nrows,
+		 sort_names[t->sort], t->focus == PANEL_TYPES ? "" : "   [Tab]");
+	panel_title(t, y0, title, t->focus == PANEL_TYPES);
+	attron(A_BOLD);
+	for (size_t i = 0; i < LT_ARRAY_SIZE(heads); i++) {
+		int marked = head_sort[i] == t->sort;
+
+		snprintf(line, sizeof(line), "%*s%s", widths[i] - 1, heads[i], marked ? "*" : " ");
+		put(y0 + 1, x, COLS - x, line);
+		x += widths[i];
+	}
+	snprintf(line, sizeof(line), " TYPE%s", t->sort == SORT_NAME ? "*" : "");
+	put(y0 + 1, x, COLS - x, line);
+	attroff(A_BOLD);
+
+	keep_visible(t, PANEL_TYPES, (int)t->nrows, height - 2);
+	for (int r = 0; r < height - 2; r++) {
+		size_t i = (size_t)(t->top[PANEL_TYPES] + r);
+		const struct type_stat *st;
+		uint64_t series[64];
+		char bytes[32], sp[256];
+		size_t n;
+		attr_t a = 0;
+
+		if (i >= t->nrows)
+			break;
+		st = &t->rows[i];
+		human(bytes, sizeof(bytes), st->bytes);
+		n = history_series(&t->h, st->id, 10, series, NULL);
+		spark(t, sp, sizeof(sp), series, n, 10);
+		if ((int)i == t->sel[PANEL_TYPES] && t->focus == PANEL_TYPES)
+			a = attr_of(t, C_SELECT, A_REVERSE);
+		else if (st->growth > 0 && st->d_base_count > 0)
+			a = attr_of(t, C_GROW, A_BOLD);
+		attron(a);
+		mvhline(y0 + 2 + r, 0, ' ', COLS);
+		snprintf(line, sizeof(line), "%9llu %10s %+8lld %+11lld  ",
+			 (unsigned long long)st->count, bytes, (long long)st->d_count,
+			 (long long)st->d_base_count);
+		put(y0 + 2 + r, 0, COLS, line);
+		put(y0 + 2 + r, 43, COLS - 43, sp);
+		put(y0 + 2 + r, 53, COLS - 53, st->name);
+		attroff(a);
+	}
+}
+
+static void draw_handles(struct tui *t, int y0, int height)
+{
+	enum fd_kind kinds[FDK_COUNT];
+	int n = handle_rows(t, kinds);
+	long total = 0;
+	char line[512];
+
+	for (int k = 0; k < FDK_COUNT; k++)
+		total += t->kind_now[k];
+	snprintf(line, sizeof(line), " HANDLES (%ld open)%s", total,
+		 t->focus == PANEL_HANDLES ? "" : "   [Tab]");
+	panel_title(t, y0, line, t->focus == PANEL_HANDLES);
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "%9s %10s %9s %11s  %s", "COUNT", "KIND", "CHANGE", "SINCE BASE",
+		 "EXAMPLE");
+	put(y0 + 1, 0, COLS, line);
+	attroff(A_BOLD);
+	keep_visible(t, PANEL_HANDLES, n, height - 2);
+	for (int r = 0; r < height - 2; r++) {
+		int i = t->top[PANEL_HANDLES] + r;
+		enum fd_kind k;
+		const char *example = "";
+		attr_t a = 0;
+
+		if (i >= n)
+			break;
+		k = kinds[i];
+		for (size_t f = t->fds.n; f-- > 0;)
+			if (t->fds.v[f].kind == k) {
+				example = t->fds.v[f].target;
+				break;
+			}
+		if (i == t->sel[PANEL_HANDLES] && t->focus == PANEL_HANDLES)
+			a = attr_of(t, C_SELECT, A_REVERSE);
+		else if (t->kind_now[k] > t->kind_base[k])
+			a = attr_of(t, C_GROW, A_BOLD);
+		attron(a);
+		mvhline(y0 + 2 + r, 0, ' ', COLS);
+		snprintf(line, sizeof(line), "%9ld %10s %+9ld %+11ld  %s", t->kind_now[k],
+			 fd_kind_name(k), t->kind_now[k] - t->kind_prev[k],
+			 t->kind_now[k] - t->kind_base[k], example);
+		put(y0 + 2 + r, 0, COLS, line);
+		attroff(a);
+	}
+}
+
+static void draw_fkeys(struct tui *t, const char *const *keys)
+{
+	int x = 0;
+
+	move(LINES - 1, 0);
+	clrtoeol();
+	for (int i = 0; keys[i] && x < COLS; i += 2) {
+		attron(attr_of(t, C_FKEY, A_REVERSE));
+		put(LINES - 1, x, COLS - x, keys[i]);
+		attroff(attr_of(t, C_FKEY, A_REVERSE));
+		x += (int)strlen(keys[i]);
+		attron(attr_of(t, C_FLABEL, 0));
+		put(LINES - 1, x, COLS - x, keys[i + 1]);
+		attroff(attr_of(t, C_FLABEL, 0));
+		x += (int)strlen(keys[i + 1]);
+	}
+}
+
+static void draw_main(struct tui *t)
+{
+	static const char *const keys[] = {
+		"F1", "Help ", "/", "Filter ", "F6", "Sort ", "Spc", "Pause ", "b", "Base ",
+		"+-", "Interval ", "Tab", "Panel ", "Ent", "Detail ", "F10", "Quit", NULL
+	};
+	int avail = LINES - 5;  /* header 4, function bar 1 */
+	int hh = avail / 3;
+
+	if (hh < 4)
+		hh = avail >= 8 ? 4 : 0;
+	if (hh > 10)
+		hh = 10;
+	draw_header(t);
+	draw_types(t, 4, avail - hh);
+	if (hh)
+		draw_handles(t, 4 + avail - hh, hh);
+	draw_fkeys(t, keys);
+}
+
+/* Bars of values over time, `height` rows, eighth-of-a-row resolution. */
+static void draw_chart(struct tui *t, int y0, int height, const char *label, const uint64_t *v,
+		       size_t n, int bytes)
+{
+	static const char *const eighths[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584",
+					       "\u2585", "\u2586", "\u2587", "\u2588" };
+	int width = COLS - 12;
+	size_t start;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	char lab[32];
+
+	if (width < 8 || height < 2)
+		return;
+	start = n > (size_t)width ? n - (size_t)width : 0;
+	for (size_t i = start; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	if (lo == UINT64_MAX)
+		lo = hi = 0;
+	/* Start the axis at zero unless the variation would be invisible. */
+	if (lo < hi / 2)
+		lo = 0;
+	attron(A_BOLD);
+	put(y0, 0, COLS, label);
+	attroff(A_BOLD);
+	for (int row = 0; row < height; row++) {
+		int y = y0 + 1 + row;
+
+		if (row == 0 || row == height - 1) {
+			uint64_t val = row == 0 ? hi : lo;
+
+			if (bytes)
+				human(lab, sizeof(lab), val);
+			else
+				snprintf(lab, sizeof(lab), "%llu", (unsigned long long)val);
+			put(y, 0, 11, lab);
+		}
+		for (size_t i = start; i < n; i++) {
+			/* eighths of a row filled, counting from the bottom */
+			long fill = hi > lo ? (long)((v[i] - lo) * (uint64_t)height * 8 / (hi - lo)) : 1;
+			long here = fill - (long)(height - 1 - row) * 8;
+			const char *c;
+
+			if (here <= 0)
+				continue;
+			c = t->utf8 ? eighths[here >= 8 ? 8 : here] : (here >= 4 ? "#" : ".");
+			attron(attr_of(t, C_SPARK, 0));
+			mvaddstr(y, 12 + (int)(i - start), c);
+			attroff(attr_of(t, C_SPARK, 0));
+		}
+	}
+}
+
+static void draw_type_detail(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "Spc", "Pause ",
+					    "F10", "Quit", NULL };
+	long id = history_type_id(&t->h, t->detail_type);
+	uint64_t counts[1024], bytes[1024];
+	size_t n = id >= 0 ? history_series(&t->h, (uint32_t)id, 1024, counts, bytes) : 0;
+	const struct census_row *row = t->have_last ? census_find(&t->last.census, t->detail_type) : NULL;
+	char line[1024], b[32];
+	int chart_h = (LINES - 14) / 2, y;
+
+	draw_header(t);
+	human(b, sizeof(b), row ? row->bytes : 0);
+	snprintf(line, sizeof(line), " %s   %llu objects, %s", t->detail_type,
+		 row ? (unsigned long long)row->count : 0ull, b);
+	panel_title(t, 4, line, 1);
+	if (chart_h > 8)
+		chart_h = 8;
+	if (chart_h < 2)
+		chart_h = 2;
+	draw_chart(t, 5, chart_h, "count over time", counts, n, 0);
+	y = 5 + chart_h + 1;
+	if (LINES - y > 8) {
+		draw_chart(t, y, chart_h, "bytes over time", bytes, n, 1);
+		y += chart_h + 1;
+	}
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "sample instances (%d)", t->last.nsamples);
+	put(y, 0, COLS, line);
+	snprintf(line, sizeof(line), "%-18s %8s  %s", "ADDRESS", "SIZE", "VALUE");
+	put(y + 1, 0, COLS, line);
+	attroff(A_BOLD);
+	if (!t->last.nsamples)
+		put(y + 2, 0, COLS, t->paused ? "(paused)" : "(collected at the next refresh)");
+	for (int i = 0; i < t->last.nsamples && y + 2 + i < LINES - 1; i++) {
+		const struct sample *s = &t->last.samples[i];
+
+		snprintf(line, sizeof(line), "0x%016llx %8lld  %s", (unsigned long long)s->addr,
+			 (long long)s->size, s->repr);
+		put(y + 2 + i, 0, COLS, line);
+	}
+	draw_fkeys(t, keys);
+}
+
+static void draw_handle_detail(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "F10", "Quit", NULL };
+	char line[512];
+	int y = 6;
+
+	draw_header(t);
+	snprintf(line, sizeof(line), " %s descriptors: %ld open, %+ld since base",
+		 fd_kind_name(t->detail_kind), t->kind_now[t->detail_kind],
+		 t->kind_now[t->detail_kind] - t->kind_base[t->detail_kind]);
+	panel_title(t, 4, line, 1);
+	attron(A_BOLD);
+	put(5, 0, COLS, "   FD  TARGET");
+	attroff(A_BOLD);
+	for (size_t i = 0; i < t->fds.n && y < LINES - 1; i++) {
+		if (t->fds.v[i].kind != t->detail_kind)
+			continue;
+		snprintf(line, sizeof(line), "%5d  %s", t->fds.v[i].fd, t->fds.v[i].target);
+		put(y++, 0, COLS, line);
+	}
+	draw_fkeys(t, keys);
+}
+
+static void draw_help(struct tui *t)
+{
+	static const char *const lines[] = {
+		"leaktop - what grows in a live CPython process",
+		"",
+		"Every interval leaktop stops the target for a moment, counts its objects",
+		"by type, and lets it go.  Rows in colour grow steadily (up in at least two",
+		"thirds of the last 10 snapshots, trending up); TREND is their count lately.",
+		"",
+		"  q, F10        quit                  h, F1, ?    this help",
+		"  space         pause / resume        b           reset the baseline",
+		"  + -           slower / faster       s, F6       next sort column",
+		"  /, F4         filter types by name  Esc         clear filter, go back",
+		"  Tab           types <-> handles     Enter       detail of the row",
+		"  arrows, PgUp/PgDn, Home/End         move",
+		"",
+		"CHANGE is since the previous snapshot, SINCE BASE since the baseline",
+		"(the first snapshot, or the last b).  Sorting by growth ranks steady",
+		"climbers above types that jump up and down.",
+		"",
+		"Press any key to go back.",
+		NULL
+	};
+
+	erase();
+	attron(A_BOLD);
+	put(0, 0, COLS, "Help");
+	attroff(A_BOLD);
+	for (int i = 0; lines[i] && i + 2 < LINES; i++)
+		put(i + 2, 0, COLS, lines[i]);
+}
+
+static void draw(struct tui *t)
+{
+	erase();
+	switch (t->view) {
+	case VIEW_MAIN:
+		draw_main(t);
+		break;
+	case VIEW_HELP:
+		draw_help(t);
+		break;
+	case VIEW_TYPE:
+		draw_type_detail(t);
+		break;
+	case VIEW_HANDLE:
+		draw_handle_detail(t);
+		break;
+	}
+	refresh();
+}
+
+/* ---- keys ---- */
+
+static void step_interval(struct tui *t, int dir)
+{
+	size_t i = 0;
+
+	while (i < LT_ARRAY_SIZE(intervals) - 1 && intervals[i] < t->interval)
+		i++;
+	if (dir > 0 && intervals[i] <= t->interval && i < LT_ARRAY_SIZE(intervals) - 1)
+		i++;
+	else if (dir < 0 && i > 0)
+		i--;
+	t->interval = intervals[i];
+	t->next_due_us = lt_now_us() + (uint64_t)(t->interval * 1e6);
+	snprintf(t->status, sizeof(t->status), "interval %.1f s", t->interval);
+}
+
+static int filter_key(struct tui *t, int ch)
+{
+	size_t len = strlen(t->filter);
+
+	if (ch == '\n' || ch == KEY_ENTER) {
+		t->editing_filter = 0;
+	} else if (ch == 27) {
+		t->filter[0] = '\0';
+		t->editing_filter = 0;
+	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		if (len)
+			t->filter[len - 1] = '\0';
+	} else if (ch >= 32 && ch < 127 && len + 1 < sizeof(t->filter)) {
+		t->filter[len] = (char)ch;
+		t->filter[len + 1] = '\0';
+	} else {
+		return KEY_HANDLED;
+	}
+	t->sel[PANEL_TYPES] = t->top[PANEL_TYPES] = 0;
+	return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
+}
+
+static int move_key(struct tui *t, int ch)
+{
+	enum fd_kind kinds[FDK_COUNT];
+	int nrows = t->focus == PANEL_TYPES ? (int)t->nrows : handle_rows(t, kinds);
+	int page = LINES / 2 > 1 ? LINES / 2 : 1;
+	int *sel = &t->sel[t->focus];
+
+	switch (ch) {
+	case KEY_UP: case 'k': (*sel)--; break;
+	case KEY_DOWN: case 'j': (*sel)++; break;
+	case KEY_PPAGE: *sel -= page; break;
+	case KEY_NPAGE: *sel += page; break;
+	case KEY_HOME: *sel = 0; break;
+	case KEY_END: *sel = nrows - 1; break;
+	default: return 0;
+	}
+	if (*sel >= nrows)
+		*sel = nrows - 1;
+	if (*sel < 0)
+		*sel = 0;
+	return KEY_HANDLED | KEY_REDRAW;
+}
+
+static int main_key(struct tui *t, int ch)
+{
+	int r = move_key(t, ch);
+
+	if (r)
+		return r;
+	switch (ch) {
+	case '/':
+	case KEY_F(4):
+		t->editing_filter = 1;
+		return KEY_HANDLED | KEY_REDRAW;
+	case 27:
+		if (!*t->filter)
+			return KEY_HANDLED;
+		t->filter[0] = '\0';
+		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
+	case 's':
+	case KEY_F(6):
+		t->sort = (enum stat_sort)((t->sort + 1) % SORT_COUNT_OF);
+		snprintf(t->status, sizeof(t->status), "sorted by %s", sort_names[t->sort]);
+		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
+	case '\t':
+		t->focus = t->focus == PANEL_TYPES ? PANEL_HANDLES : PANEL_TYPES;
+		return KEY_HANDLED | KEY_REDRAW;
+	case '\n':
+	case KEY_ENTER:
+		if (t->focus == PANEL_TYPES && t->sel[PANEL_TYPES] < (int)t->nrows) {
+			snprintf(t->detail_type, sizeof(t->detail_type), "%s",
+				 t->rows[t->sel[PANEL_TYPES]].name);
+			t->view = VIEW_TYPE;
+			/* Sample instances now rather than at the next refresh. */
+			t->next_due_us = 0;
+		} else if (t->focus == PANEL_HANDLES) {
+			enum fd_kind kinds[FDK_COUNT];
+			int n = handle_rows(t, kinds);
+
+			if (t->sel[PANEL_HANDLES] < n) {
+				t->detail_kind = kinds[t->sel[PANEL_HANDLES]];
+				t->view = VIEW_HANDLE;
+			}
+		}
+		return KEY_HANDLED | KEY_REDRAW;
+	default:
+		return 0;
+	}
+}
+
+static int handle_key(struct tui *t, int ch)
+{
+	int r;
+
+	if (t->editing_filter)
+		return filter_key(t, ch);
+	if (t->view == VIEW_HELP) {
+		t->view = VIEW_MAIN;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	t->status[0] = '\0';
+	switch (ch) {
+	case 'q':
+	case 'Q':
+	case KEY_F(10):
+		return KEY_QUIT;
+	case 'h':
+	case '?':
+	case KEY_F(1):
+		t->view = VIEW_HELP;
+		return KEY_HANDLED | KEY_REDRAW;
+	case ' ':
+		t->paused = !t->paused;
+		if (!t->paused)
+			t->next_due_us = 0;
+		return KEY_HANDLED | KEY_REDRAW;
+	case 'b':
+		history_reset_baseline(&t->h);
+		memcpy(t->kind_base, t->kind_now, sizeof(t->kind_now));
+		snprintf(t->status, sizeof(t->status), "baseline reset");
+		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
+	case '+':
+	case '=':
+		step_interval(t, 1);
+		return KEY_HANDLED | KEY_REDRAW;
+	case '-':
+		step_interval(t, -1);
+		return KEY_HANDLED | KEY_REDRAW;
+	case KEY_RESIZE:
+		return KEY_HANDLED | KEY_REDRAW;
+	default:
+		break;
+	}
+	if (t->view != VIEW_MAIN) {
+		if (ch == 27 || ch == KEY_LEFT || ch == KEY_BACKSPACE || ch == 127 || ch == '\n' ||
+		    ch == KEY_ENTER) {
+			t->view = VIEW_MAIN;
+			return KEY_HANDLED | KEY_REDRAW;
+		}
+		return KEY_HANDLED;
+	}
+	r = main_key(t, ch);
+	return r ? r : KEY_HANDLED;
+}
+
+/* ---- set-up and loop ---- */
+
+static void init_colors(struct tui *t)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	t->color = has_colors() && !(nc && *nc);
+	if (!t->color)
+		return;
+	start_color();
+	use_default_colors();
+	init_pair(C_LABEL, COLOR_CYAN, -1);
+	init_pair(C_GROW, COLOR_RED, -1);
+	init_pair(C_SELECT, COLOR_BLACK, COLOR_CYAN);
+	init_pair(C_FKEY, COLOR_BLACK, COLOR_CYAN);
+	init_pair(C_FLABEL, -1, -1);
+	init_pair(C_WARN, COLOR_YELLOW, -1);
+	init_pair(C_PANEL, COLOR_BLACK, COLOR_GREEN);
+	init_pair(C_SPARK, COLOR_GREEN, -1);
+}
+
+int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
+{
+	struct tui t;
+	int quit = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.interval = interval;
+	t.sort = SORT_GROWTH;
+	history_init(&t.h);
+	if (session_open(&t.se, pid, opts) < 0)
+		return -1;
+	t.started_us = lt_now_us();
+	if (take_snapshot(&t) < 0) {
+		session_close(&t.se);
+		history_free(&t.h);
+		return -1;
+	}
+	t.next_due_us = lt_now_us() + (uint64_t)(t.interval * 1e6);
+
+	setlocale(LC_ALL, "");
+	t.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	initscr();
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	init_colors(&t);
+	rebuild_rows(&t);
+
+	while (!quit) {
+		uint64_t now = lt_now_us();
+		int ch, flags;
+		long wait_ms;
+
+		if (!t.paused && !t.exited && now >= t.next_due_us) {
+			if (take_snapshot(&t) < 0) {
+				enum lt_errkind k = lt_last_errkind();
+
+				if (k == LT_ERR_GONE || k == LT_ERR_NOTFOUND)
+					t.exited = 1;
+				else
+					snprintf(t.status, sizeof(t.status), "%s", lt_last_error());
+			}
+			t.next_due_us = lt_now_us() + (uint64_t)(t.interval * 1e6);
+			rebuild_rows(&t);
+		}
+		draw(&t);
+		now = lt_now_us();
+		wait_ms = t.paused || t.exited || t.next_due_us <= now ? 1000 :
+			  (long)((t.next_due_us - now) / 1000);
+		timeout((int)(wait_ms < 1000 ? wait_ms : 1000));  /* redraw the clock */
+		ch = getch();
+		if (ch == ERR)
+			continue;
+		flags = handle_key(&t, ch);
+		if (flags & KEY_QUIT)
+			quit = 1;
+		if (flags & KEY_RESCAN)
+			rebuild_rows(&t);
+	}
+	endwin();
+	free(t.rows);
+	fd_table_free(&t.fds);
+	if (t.have_last)
+		snapshot_free(&t.last);
+	history_free(&t.h);
+	session_close(&t.se);
+	return 0;
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""The interactive view under tmux (TAP).
+
+leaktop runs in a detached 80x24 tmux session against a target that grows
+one class; the test types keys with send-keys and reads the screen with
+capture-pane: the growing type shows up first by growth, sort and filter
+change the screen, help and the detail view open, q quits, NO_COLOR leaves
+no colour on screen, a target that exits is reported while the last data
+stays; afterwards the target is running and not traced.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+GROUPS = ("the growing type is shown first, sorted by growth",
+          "s changes the sort column",
+          "/ filters the types by name",
+          "h opens the help, a key closes it",
+          "Enter opens the detail view with a chart and sample instances",
+          "q quits",
+          "NO_COLOR: no colour on screen",
+          "target exits: the view says so and keeps the last data",
+          "target running and untraced afterwards")
+
+
+class Tmux(object):
+    def __init__(self, name, cmd, env=None):
+        self.name = name
+        envs = []
+        for k, v in (env or {}).items():
+            envs += ["-e", "%s=%s" % (k, v)]
+        subprocess.check_call(["tmux", "-L", "leaktop-test", "new-session", "-d", "-s", name,
+                               "-x", "80", "-y", "24"] + envs + [cmd])
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", "leaktop-test"] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              timeout=10).stdout.decode("utf-8", "replace")
+
+    def screen(self, escapes=False):
+        return self.tmux("capture-pane", "-p", "-t", self.name, *(["-e"] if escapes else []))
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", self.name, *keys)
+        time.sleep(0.4)
+
+    def wait_for(self, pattern, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            s = self.screen()
+            if re.search(pattern, s, re.M):
+                return s
+            time.sleep(0.2)
+        return None
+
+    def alive(self):
+        return subprocess.run(["tmux", "-L", "leaktop-test", "has-session", "-t", self.name],
+                              stderr=subprocess.DEVNULL).returncode == 0
+
+    def kill(self):
+        self.tmux("kill-session", "-t", self.name)
+
+
+def type_rows(screen):
+    """Type names of the rows of the types panel, top to bottom."""
+    rows, inside = [], False
+    for line in screen.splitlines():
+        if line.lstrip().startswith("COUNT") and "TYPE" in line:
+            inside = True
+            continue
+        if inside:
+            if not line.strip() or "HANDLES" in line:
+                break
+            rows.append(line.split()[-1])
+    return rows
+
+
+def run_python(tap, py):
+    tag = "[%s]" % py.label
+    descs = ["tui: %s %s" % (g, tag) for g in GROUPS]
+    if py.skip_reason:
+        for d in descs:
+            tap.skip(d, py.skip_reason)
+        return
+    target = H.start_target(py, "growth_target.py", 0, timeout=60)
+    cmd = "%s top --interval 0.5 %d" % (H.leaktop_path(), target.pid)
+    t = Tmux("main-%d" % target.pid, cmd, {"TERM": "xterm-256color", "LANG": "C.UTF-8"})
+    try:
+        with tap.point(descs[0]) as p:
+            s = t.wait_for(r"__main__\.Grower", 15)
+            p.require(s, "Grower never shown:\n%s" % t.screen())
+            time.sleep(2.5)       # a few refreshes so the growth signal settles
+            s = t.screen()
+            p.check("sorted by growth" in s, "not sorted by growth:\n%s" % s)
+            rows = type_rows(s)
+            p.check(rows[:1] == ["__main__.Grower"], "first row %r, want Grower:\n%s" % (rows[:1], s))
+        with tap.point(descs[1]) as p:
+            before = t.screen()
+            t.keys("s")
+            s = t.screen()
+            p.check("sorted by count" in s and s != before, "s did not change the sort:\n%s" % s)
+        with tap.point(descs[2]) as p:
+            t.keys("/", "C", "h", "u", "r", "n", "Enter")
+            s = t.screen()
+            rows = type_rows(s)
+            p.check(rows and all("Churn" in r for r in rows),
+                    "filter 'Churn' left rows %r:\n%s" % (rows, s))
+            p.check("TYPES (1)" in s, "the panel does not count 1 type:\n%s" % s)
+            t.keys("Escape")
+            p.check(len(type_rows(t.screen())) > 3, "Esc did not clear the filter")
+        with tap.point(descs[3]) as p:
+            t.keys("h")
+            s = t.screen()
+            p.check(s.startswith("Help") and "quit" in s, "no help screen:\n%s" % s)
+            t.keys("x")
+            p.check("TYPES" in t.screen(), "a key did not close the help")
+        with tap.point(descs[4]) as p:
+            t.keys("/", "G", "r", "o", "w", "Enter")
+            t.keys("Enter")
+            s = t.wait_for(r"0x[0-9a-f]+\s+\d+\s+<__main__\.Grower object>", 10)
+            p.check(s is not None, "no sample instances:\n%s" % t.screen())
+            s = t.screen()
+            p.check("count over time" in s, "no chart:\n%s" % s)
+            t.keys("Escape")
+            p.check("TYPES" in t.screen(), "Esc did not go back")
+        with tap.point(descs[5]) as p:
+            t.keys("q")
+            time.sleep(0.5)
+            p.check(not t.alive(), "leaktop still running after q:\n%s" % t.screen())
+        with tap.point(descs[6]) as p:
+            nc = Tmux("nocolor-%d" % target.pid, cmd, {"TERM": "xterm-256color", "NO_COLOR": "1"})
+            try:
+                nc.wait_for(r"__main__\.Grower", 15)
+                s = nc.screen(escapes=True)
+                colours = re.findall(r"\x1b\[[0-9;]*(?:3[0-7]|4[0-7]|38;5;\d+|48;5;\d+)[0-9;]*m", s)
+                p.check(not colours, "colour escapes with NO_COLOR: %r" % colours[:5])
+                p.check("Grower" in s, "screen empty with NO_COLOR")
+                nc.keys("q")
+            finally:
+                nc.kill()
+        with tap.point(descs[8]) as p:
+            for prob in H.untraced_problems(target.pid):
+                p.fail(prob)
+    finally:
+        t.kill()
+        target.stop()
+    with tap.point(descs[7]) as p:
+        short = H.start_target(py, "growth_target.py", 3, timeout=60)
+        ex = Tmux("exit-%d" % short.pid, "%s top --interval 0.5 %d" % (H.leaktop_path(), short.pid),
+                  {"TERM": "xterm-256color"})
+        try:
+            s = ex.wait_for(r"exited", 20)
+            p.check(s is not None, "exit not reported:\n%s" % ex.screen())
+            p.check(s and "__main__.Grower" in s, "last data not kept:\n%s" % s)
+            ex.keys("q")
+            time.sleep(0.5)
+            p.check(not ex.alive(), "q did not quit after the exit")
+        finally:
+            ex.kill()
+            short.stop()
+
+
+def main(tap, pythons):
+    if not shutil.which("tmux"):
+        for py in pythons:
+            for g in GROUPS:
+                tap.skip("tui: %s [%s]" % (g, py.label), "tmux not installed")
+        return
+    for py in pythons:
+        run_python(tap, py)
+
+
+if __name__ == "__main__":
+    H.run_main(main)
