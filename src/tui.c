@@ -357,7 +357,7 @@ static void draw_types(struct tui *t, int y0, int height)
 			 (long long)st->d_base_count);
 		put(y0 + 2 + r, 0, COLS, line);
 		put(y0 + 2 + r, 43, COLS - 43, sp);
-		put(y0 + 2 + r, 53, COLS - 53, st->name);
+		put(y0 + 2 + r, 54, COLS - 54, st->name);
 		attroff(a);
 	}
 }
