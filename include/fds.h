@@ -3,7 +3,10 @@
 #define LEAKTOP_FDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "net.h"
 
 enum fd_kind {
 	FDK_REG, FDK_DIR, FDK_CHR, FDK_BLK, FDK_FIFO, FDK_SOCK, FDK_LNK, FDK_ANON, FDK_UNKNOWN,
@@ -14,11 +17,19 @@ struct fd_entry {
 	int fd;
 	enum fd_kind kind;
 	char target[256];   /* what readlink says */
+	char mode;          /* 'r', 'w', 'u' (read-write), '?' unknown */
+	int have_info;      /* /proc/PID/fdinfo/N was read */
+	long long pos;
+	unsigned flags;     /* open flags, as fdinfo prints them */
+	uint64_t inode;     /* sockets: the socket inode */
+	char detail[160];   /* eventfd, epoll, timerfd, inotify specifics */
+	const struct sock_info *sock;  /* decoded socket, or NULL */
 };
 
 struct fd_table {
 	struct fd_entry *v;  /* ascending by fd */
 	size_t n;
+	struct sock_table socks;
 };
 
 /* Read the descriptor table.  Returns 0, or -1 with errno (ENOENT: the
@@ -29,5 +40,11 @@ void fd_table_free(struct fd_table *t);
 const char *fd_kind_name(enum fd_kind k);
 /* Kind from what readlink says and, for paths, the file's mode bits. */
 enum fd_kind fd_kind_of(const char *link, unsigned mode, int have_mode);
+/* Parse the text of /proc/PID/fdinfo/N into e (pos, flags, mode, detail). */
+void fd_parse_info(struct fd_entry *e, const char *text);
+/* "O_RDONLY|O_CLOEXEC" */
+void fd_flags_str(unsigned flags, char *buf, size_t max);
+/* The target as lsof would name it: the decoded socket, else readlink. */
+void fd_describe(const struct fd_entry *e, char *buf, size_t max);
 
 #endif

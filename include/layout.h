@@ -116,7 +116,16 @@ enum layout_source {
 	X(odict_fast_nodes_size, OFF, "PyODictObject", "od_fast_nodes_size", 8, 99) \
 	X(odict_node_size, SIZE, "_ODictNode", NULL, 8, 99) \
 	X(buffered_buffer, OFF, "buffered", "buffer", 8, 99) \
-	X(buffered_buffer_size, OFF, "buffered", "buffer_size", 8, 99)
+	X(buffered_buffer_size, OFF, "buffered", "buffer_size", 8, 99) \
+	/* _io objects that hold or wrap a file descriptor (in libpython) */ \
+	X(fileio_fd, OFF, "fileio", "fd", 8, 99) \
+	X(fileio_dict, OFF, "fileio", "dict", 8, 99) \
+	X(buffered_raw, OFF, "buffered", "raw", 8, 99) \
+	X(textio_buffer, OFF, "textio", "buffer", 8, 99) \
+	X(rwpair_reader, OFF, "rwpair", "reader", 8, 99) \
+	X(rwpair_writer, OFF, "rwpair", "writer", 8, 99) \
+	/* where instance attributes live */ \
+	X(tp_dictoffset, OFF, "PyTypeObject", "tp_dictoffset", 8, 99)
 
 #define LT_LAYOUT_DECLARE(name, kind, ctype, path, lo, hi) int32_t name;
 struct py_layout {

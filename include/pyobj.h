@@ -60,6 +60,7 @@ struct pytype {
 	/* per-snapshot counters, filled by walkers */
 	uint64_t count, gc_tracked, bytes;
 	signed char sampled;   /* walker's memo: 1 collect samples, -1 not, 0 unknown */
+	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
 };
 
 struct pyctx {
@@ -70,6 +71,7 @@ struct pyctx {
 	struct pytype **types;
 	size_t types_cap, types_n;
 	uint64_t bad_types;     /* ob_type pointers that were not types */
+	uint64_t set_dummy;     /* &_PySet_Dummy: marks deleted set slots */
 };
 
 void pyctx_init(struct pyctx *c, struct remote *mem, const struct py_layout *lay);
@@ -85,6 +87,11 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr);
 	for (size_t tvar##_i = 0; tvar##_i < (c)->types_cap; tvar##_i++) \
 		for (struct pytype *tvar = (c)->types[tvar##_i]; tvar; tvar = NULL)
 
+/* Index of the first of names[] that t or one of its bases is named
+ * (tp_name; heap types only when module-qualified), or -1. */
+int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const *names,
+		      size_t n);
+
 /* sys.getsizeof(obj) for a GC object of type t: __sizeof__ plus the GC
  * header and pre-header.  -1 if unreadable. */
 int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t);
@@ -96,6 +103,16 @@ long pystr_read(struct pyctx *c, uint64_t obj, char *buf, size_t max);
 /* Value for the str key `key` in dict `dict`: 0 with *value set, -1 if not
  * found or unreadable. */
 int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *value);
+
+/* Called per (key, value); return 0 to go on, non-zero to stop with it. */
+typedef int (*pydict_fn)(void *arg, uint64_t key, uint64_t value);
+/* Items of a dict.  Returns 0 when done, -1 if unreadable, or what fn
+ * returned when it stopped the iteration. */
+int pydict_each(struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg);
+/* Attributes of an instance of t (its __dict__, managed dict or inline
+ * values), same return convention. */
+int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,
+		     void *arg);
 
 /* A short repr of obj (type t) for people: strings quoted, numbers, the
  * length and first items of simple containers, "<module.qualname object>"

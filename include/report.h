@@ -19,6 +19,9 @@ void report_watch_json(FILE *out, const struct snapshot *s, const struct history
 /* A compact growth table (types that changed, steadiest growth first). */
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h, int top);
 
+/* The lsof-like descriptor table: FD MODE KIND TARGET OWNER. */
+void report_fds_text(FILE *out, const struct snapshot *s);
+
 /* "45.2 MiB" */
 void report_human_bytes(char *buf, size_t max, uint64_t bytes);
 

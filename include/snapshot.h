@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "census.h"
+#include "fds.h"
 #include "layout.h"
+#include "owners.h"
 #include "pyobj.h"
 #include "target.h"
 
@@ -26,6 +28,7 @@ struct session {
 	struct snapshot_opts opts;
 	char version[32];        /* "3.12.1" */
 	char *sample_type;       /* collect sample instances of this type, or NULL */
+	struct owner_layouts *owner_layouts;
 };
 
 #define SNAPSHOT_MAX_SAMPLES 12
@@ -46,6 +49,9 @@ struct snapshot {
 	struct census census;
 	struct sample samples[SNAPSHOT_MAX_SAMPLES];  /* of session->sample_type */
 	int nsamples;
+	struct fd_table fds;     /* read while the target was stopped */
+	struct owner_set owners; /* Python objects holding those descriptors */
+	int fds_read;            /* 0: the fd table could not be read */
 };
 
 /* Find the interpreter and its layout; does not stop the target.

@@ -11,6 +11,13 @@
 #include <sys/types.h>
 
 struct remote;
+struct dwarf_types;
+
+/* DWARF type indexes already built, per module. */
+struct target_types {
+	Dwfl_Module *mod;
+	struct dwarf_types *dt;   /* NULL: the module has no DWARF */
+};
 
 struct target {
 	pid_t pid;
@@ -24,6 +31,8 @@ struct target {
 	uint64_t py_version_addr;    /* &Py_Version (3.11+), 0 if absent */
 	int major, minor, micro;     /* micro is -1 until known */
 	int free_threaded;           /* 3.13t+; -1 unknown */
+	struct target_types types[16];
+	int ntypes;
 };
 
 /* Find the interpreter in pid: the module defining _PyRuntime, its version.
@@ -39,6 +48,16 @@ int target_symbol(struct target *t, const char *name, uint64_t *addr);
 /* The Python module's DWARF (from the file, a separate debug file, or
  * debuginfod), or NULL when none can be found. */
 Dwarf *target_dwarf(struct target *t, Dwarf_Addr *bias);
+
+/* The DWARF type index of a module, built on first use and kept.  NULL when
+ * the module has no debug info. */
+struct dwarf_types *target_types(struct target *t, Dwfl_Module *mod);
+
+/* The type index for the objects of an extension module: the shared object
+ * whose file name starts with "<name>." (re-reading the process's modules
+ * once if it was loaded since), or the interpreter itself when the module is
+ * built in.  NULL when neither has DWARF. */
+struct dwarf_types *target_module_types(struct target *t, const char *name);
 
 /* Parse "python3.12", "libpython3.12.so.1.0", "libpython3.13t.so" into
  * major/minor (and free-threading); 0 on success, -1 if the name says nothing. */

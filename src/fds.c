@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,98 @@ enum fd_kind fd_kind_of(const char *link, unsigned mode, int have_mode)
 	}
 }
 
+void fd_flags_str(unsigned flags, char *buf, size_t max)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ O_CREAT, "O_CREAT" }, { O_EXCL, "O_EXCL" }, { O_NOCTTY, "O_NOCTTY" },
+		{ O_TRUNC, "O_TRUNC" }, { O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" },
+		{ O_SYNC, "O_SYNC" }, { O_DSYNC, "O_DSYNC" }, { O_ASYNC, "O_ASYNC" },
+		{ O_DIRECT, "O_DIRECT" }, { O_LARGEFILE, "O_LARGEFILE" },
+		{ O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" },
+		{ O_NOATIME, "O_NOATIME" }, { O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" },
+	};
+	unsigned acc = flags & O_ACCMODE;
+	size_t len;
+
+	snprintf(buf, max, "%s", acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" :
+		 acc == O_RDWR ? "O_RDWR" : "O_ACCMODE");
+	for (size_t i = 0; i < LT_ARRAY_SIZE(names); i++) {
+		/* O_SYNC includes O_DSYNC's bit: name each once */
+		if ((flags & names[i].bit) != names[i].bit)
+			continue;
+		if (names[i].bit == O_DSYNC && (flags & O_SYNC) == O_SYNC)
+			continue;
+		len = strlen(buf);
+		snprintf(buf + len, max - len, "|%s", names[i].name);
+	}
+}
+
+static void append(char *buf, size_t max, const char *fmt, ...) LT_PRINTF(3, 4);
+static void append(char *buf, size_t max, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	if (len + 1 >= max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, max - len, fmt, ap);
+	va_end(ap);
+}
+
+void fd_parse_info(struct fd_entry *e, const char *text)
+{
+	int tfds = 0, watches = 0;
+
+	e->detail[0] = '\0';
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		char line[256];
+		unsigned long long v;
+		int n;
+
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, text, len);
+		line[len] = '\0';
+		if (sscanf(line, "pos: %lld", &e->pos) == 1) {
+			e->have_info = 1;
+		} else if (sscanf(line, "flags: %o", &e->flags) == 1) {
+			unsigned acc = e->flags & O_ACCMODE;
+
+			e->mode = acc == O_RDONLY ? 'r' : acc == O_WRONLY ? 'w' : acc == O_RDWR ? 'u' : '?';
+		} else if (sscanf(line, "ino: %llu", &v) == 1) {
+			if (!e->inode)
+				e->inode = v;
+		} else if (sscanf(line, "eventfd-count: %llx", &v) == 1) {
+			append(e->detail, sizeof(e->detail), "eventfd count %llu", v);
+		} else if (sscanf(line, "tfd: %d", &n) == 1) {
+			append(e->detail, sizeof(e->detail), "%s%d", tfds++ ? "," : "epoll watches fd ", n);
+		} else if (strncmp(line, "clockid:", 8) == 0) {
+			append(e->detail, sizeof(e->detail), "timerfd clock %s", line + 9);
+		} else if (strncmp(line, "it_value:", 9) == 0) {
+			append(e->detail, sizeof(e->detail), " value %s", line + 10);
+		} else if (strncmp(line, "it_interval:", 12) == 0) {
+			append(e->detail, sizeof(e->detail), " interval %s", line + 13);
+		} else if (strncmp(line, "inotify wd:", 11) == 0) {
+			watches++;
+		}
+		text += len + (nl ? 1 : 0);
+	}
+	if (watches)
+		append(e->detail, sizeof(e->detail), "inotify, %d watch%s", watches,
+		       watches == 1 ? "" : "es");
+}
+
+void fd_describe(const struct fd_entry *e, char *buf, size_t max)
+{
+	if (e->sock)
+		net_describe(e->sock, buf, max);
+	else
+		snprintf(buf, max, "%s", e->target);
+}
+
 static int by_fd(const void *a, const void *b)
 {
 	int x = ((const struct fd_entry *)a)->fd, y = ((const struct fd_entry *)b)->fd;
@@ -62,8 +156,9 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 	struct dirent *e;
 	size_t cap = 0;
 
-	out->v = NULL;
-	out->n = 0;
+	int sockets = 0;
+
+	memset(out, 0, sizeof(*out));
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
 	d = opendir(dir);
 	if (!d)
@@ -83,7 +178,9 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 			out->v = xreallocarray(out->v, cap, sizeof(*out->v));
 		}
 		f = &out->v[out->n];
+		memset(f, 0, sizeof(*f));
 		f->fd = (int)fd;
+		f->mode = '?';
 		snprintf(path, sizeof(path), "%s/%ld", dir, fd);
 		n = readlink(path, f->target, sizeof(f->target) - 1);
 		if (n < 0)
@@ -92,15 +189,29 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 		int have = stat(path, &st) == 0;
 
 		f->kind = fd_kind_of(f->target, have ? st.st_mode : 0, have);
+		if (f->kind == FDK_SOCK) {
+			sockets++;
+			f->inode = strtoull(f->target + 8, NULL, 10);  /* "socket:[N]" */
+		}
+		char info[4096];
+
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%ld", (int)pid, fd);
+		if (lt_read_file(path, info, sizeof(info)) > 0)
+			fd_parse_info(f, info);
 		out->n++;
 	}
 	closedir(d);
 	qsort(out->v, out->n, sizeof(*out->v), by_fd);
+	if (sockets && net_read(pid, &out->socks) == 0)
+		for (size_t i = 0; i < out->n; i++)
+			if (out->v[i].kind == FDK_SOCK)
+				out->v[i].sock = net_find(&out->socks, out->v[i].inode);
 	return 0;
 }
 
 void fd_table_free(struct fd_table *t)
 {
+	net_free(&t->socks);
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;

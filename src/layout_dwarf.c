@@ -27,19 +27,16 @@ static const struct field_spec specs[] = { LT_LAYOUT_FIELDS(LT_LAYOUT_SPEC) };
 
 int layout_from_dwarf(struct target *t, struct py_layout *lay)
 {
-	Dwarf_Addr bias;
-	Dwarf *dw = target_dwarf(t, &bias);
-	struct dwarf_types *dt;
+	struct dwarf_types *dt = t->pymod ? target_types(t, t->pymod) : NULL;
 	char missing[256] = "";
 	int nmissing = 0;
 
-	if (!dw) {
+	if (!dt) {
 		lt_error(LT_ERR_LAYOUT, "no DWARF debug info for %s (Python %d.%d): install its debug "
 			 "symbols (e.g. the python3.%d-dbg package), set DEBUGINFOD_URLS, or use another --layout",
 			 t->pymod_path, t->major, t->minor, t->minor);
 		return -1;
 	}
-	dt = dwarf_types_new(dw);
 	memset(lay, 0, sizeof(*lay));
 	lay->source = LAYOUT_DWARF;
 	lay->minor = t->minor;
@@ -59,7 +56,6 @@ int layout_from_dwarf(struct target *t, struct py_layout *lay)
 			nmissing++;
 		}
 	}
-	dwarf_types_free(dt);
 	if (nmissing) {
 		lt_error(LT_ERR_LAYOUT, "the DWARF of %s lacks %d layout field%s leaktop needs "
 			 "for Python 3.%d (%s); is this a supported CPython build?",

@@ -298,40 +298,136 @@ int64_t pydict_keys_size(struct pyctx *c, uint64_t keys)
 	return dkeys_size(c, &k);
 }
 
-int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *value)
+/* Entries of a keys table, values from the entries or from a split values
+ * array (3.11+: a _dictvalues; before, a plain array). */
+static int items_each(struct pyctx *c, uint64_t keys, uint64_t values, pydict_fn fn, void *arg)
 {
-	const struct py_layout *l = c->lay;
-	uint64_t keys, values;
+	uint64_t vbase = values + (uint64_t)(values && c->minor >= 11 ? c->lay->dv_values : 0);
 	struct dkeys k;
 
-	if (rd_u64(c, dict + (uint64_t)l->dict_keys, &keys) < 0 ||
-	    rd_u64(c, dict + (uint64_t)l->dict_values, &values) < 0 ||
-	    dkeys_read(c, keys, &k) < 0)
+	if (dkeys_read(c, keys, &k) < 0)
 		return -1;
 	for (int64_t i = 0; i < k.nentries; i++) {
 		uint64_t e = k.entries + (uint64_t)(i * k.entry_size);
 		/* general entries are {hash, key, value}, unicode ones {key, value} */
 		uint64_t key_at = e + (k.entry_size == 24 ? 8 : 0);
-		uint64_t kobj, vobj;
+		uint64_t kv[2];
+		int r;
 
-		if (rd_u64(c, key_at, &kobj) < 0)
+		if (rd(c, key_at, kv, sizeof(kv)) < 0)
 			return -1;
-		if (!kobj || !str_equals(c, kobj, key))
-			continue;
-		if (values) {
-			uint64_t base = values + (uint64_t)(c->minor >= 11 ? l->dv_values : 0);
-
-			if (rd_u64(c, base + 8 * (uint64_t)i, &vobj) < 0)
-				return -1;
-		} else if (rd_u64(c, key_at + 8, &vobj) < 0) {
+		if (!kv[0])
+			continue;  /* deleted entry */
+		if (values && rd_u64(c, vbase + 8 * (uint64_t)i, &kv[1]) < 0)
 			return -1;
-		}
-		if (!vobj)
-			return -1;
-		*value = vobj;
-		return 0;
+		if (!kv[1])
+			continue;  /* split table: this instance lacks the key */
+		r = fn(arg, kv[0], kv[1]);
+		if (r)
+			return r;
 	}
-	return -1;
+	return 0;
+}
+
+int pydict_each(struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t kv[2];
+
+	if (rd_u64(c, dict + (uint64_t)l->dict_keys, &kv[0]) < 0 ||
+	    rd_u64(c, dict + (uint64_t)l->dict_values, &kv[1]) < 0)
+		return -1;
+	return items_each(c, kv[0], kv[1], fn, arg);
+}
+
+struct str_lookup {
+	struct pyctx *c;
+	const char *key;
+	uint64_t value;
+};
+
+static int match_str_key(void *arg, uint64_t key, uint64_t value)
+{
+	struct str_lookup *q = arg;
+
+	if (!str_equals(q->c, key, q->key))
+		return 0;
+	q->value = value;
+	return 1;
+}
+
+int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *value)
+{
+	struct str_lookup q = { c, key, 0 };
+
+	if (pydict_each(c, dict, match_str_key, &q) != 1)
+		return -1;
+	*value = q.value;
+	return 0;
+}
+
+/* Instance attributes: a __dict__ at tp_dictoffset (negative: from the
+ * end of a variable-size object), or from 3.11 a managed dict in the
+ * pre-header, or values kept without a dict (split keys of the class). */
+int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,
+		     void *arg)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t dict = 0, values = 0, keys;
+	int64_t dictoffset;
+
+	if (c->minor >= 11 && (t->flags & PY_TPFLAGS_MANAGED_DICT)) {
+		uint64_t w;
+
+		if (rd_u64(c, obj - 24, &w) < 0)
+			return -1;
+		if (c->minor == 11) {
+			dict = w;
+			if (!dict && rd_u64(c, obj - 32, &values) < 0)
+				return -1;
+		} else if (c->minor == 12) {
+			if (w & 1)
+				values = w - 1;  /* tagged values pointer */
+			else
+				dict = w;
+		} else {
+			dict = w;
+			if (!dict && (t->flags & PY_TPFLAGS_INLINE_VALUES)) {
+				uint8_t valid;
+
+				values = obj + (uint64_t)t->basicsize;
+				/* _dictvalues {capacity, size, embedded, valid, values[]} */
+				if (rd_u8(c, values + 3, &valid) < 0)
+					return -1;
+				if (!valid)
+					return 0;
+			}
+		}
+		if (dict)
+			return pydict_each(c, dict, fn, arg);
+		if (!values)
+			return 0;
+		if (rd_u64(c, t->addr + (uint64_t)l->ht_cached_keys, &keys) < 0 || !keys)
+			return -1;
+		return items_each(c, keys, values, fn, arg);
+	}
+	if (rd_i64(c, t->addr + (uint64_t)l->tp_dictoffset, &dictoffset) < 0 || !dictoffset)
+		return 0;
+	if (dictoffset < 0) {
+		int64_t n;
+
+		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
+			return -1;
+		n = n < 0 ? -n : n;
+		if (n > MAX_ITEMS)
+			return -1;
+		dictoffset += t->basicsize + n * t->itemsize;
+		dictoffset = (dictoffset + 7) & ~(int64_t)7;
+	}
+	if (dictoffset <= 0 || dictoffset > MAX_BASICSIZE ||
+	    rd_u64(c, obj + (uint64_t)dictoffset, &dict) < 0)
+		return -1;
+	return dict ? pydict_each(c, dict, fn, arg) : 0;
 }
 
 /* ---- types ---- */
@@ -393,7 +489,7 @@ static int looks_like_type(struct pyctx *c, uint64_t addr)
 	return (mflags & PY_TPFLAGS_TYPE_SUBCLASS) != 0;
 }
 
-static enum pykind kind_of(struct pyctx *c, uint64_t addr)
+static int match_base(struct pyctx *c, uint64_t addr, const char *const *names, size_t n)
 {
 	uint64_t cur = addr;
 
@@ -403,19 +499,36 @@ static enum pykind kind_of(struct pyctx *c, uint64_t addr)
 		char name[64];
 
 		if (read_type_fields(c, cur, &bs, &is, &flags, &base, &namep) < 0)
-			return PK_OBJECT;
+			return -1;
 		/* A class statement can be called "list" too: trust a heap type's
 		 * name only when it is module-qualified, as extension types'
 		 * (_io.BufferedReader, collections.deque on 3.12+) are. */
 		if (remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0 &&
 		    (!(flags & PY_TPFLAGS_HEAPTYPE) || strchr(name, '.'))) {
-			for (size_t i = 0; i < LT_ARRAY_SIZE(builtin_kinds); i++)
-				if (strcmp(name, builtin_kinds[i].tp_name) == 0)
-					return builtin_kinds[i].kind;
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(name, names[i]) == 0)
+					return (int)i;
 		}
 		cur = base;
 	}
-	return PK_OBJECT;
+	return -1;
+}
+
+int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const *names,
+		      size_t n)
+{
+	return match_base(c, t->addr, names, n);
+}
+
+static enum pykind kind_of(struct pyctx *c, uint64_t addr)
+{
+	const char *names[LT_ARRAY_SIZE(builtin_kinds)];
+	int i;
+
+	for (size_t k = 0; k < LT_ARRAY_SIZE(builtin_kinds); k++)
+		names[k] = builtin_kinds[k].tp_name;
+	i = match_base(c, addr, names, LT_ARRAY_SIZE(names));
+	return i < 0 ? PK_OBJECT : builtin_kinds[i].kind;
 }
 
 static char *type_name(struct pyctx *c, uint64_t addr, uint64_t flags, uint64_t namep)

@@ -54,6 +54,134 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 		fprintf(out, "%4zu:  %10" PRIu64 "  %12" PRIu64 "  %s\n", i + 1, c->rows[i].count,
 			c->rows[i].bytes, c->rows[i].type);
 	fprintf(out, "Total  %10" PRIu64 "  %12" PRIu64 "  (%zu types)\n", c->objects, c->bytes, c->n);
+	report_fds_text(out, s);
+}
+
+/* "_io.FileIO '/data/x.csv' in _io.BufferedReader, _io.TextIOWrapper" */
+static void describe_owner(const struct fd_owner *o, char *buf, size_t max)
+{
+	size_t len;
+
+	snprintf(buf, max, "%s", o->type);
+	if (o->name) {
+		len = strlen(buf);
+		snprintf(buf + len, max - len, " '%s'", o->name);
+	}
+	for (int w = 0; w < o->nwrap; w++) {
+		len = strlen(buf);
+		snprintf(buf + len, max - len, "%s%s", w ? ", " : " in ", o->wrap_type[w]);
+	}
+}
+
+void report_fds_text(FILE *out, const struct snapshot *s)
+{
+	if (!s->fds_read) {
+		fprintf(out, "\nopen descriptors: unreadable\n");
+		return;
+	}
+	fprintf(out, "\nopen descriptors: %zu\n", s->fds.n);
+	fprintf(out, "%5s %-4s %-10s %-40s %s\n", "FD", "MODE", "KIND", "TARGET", "OWNER");
+	for (size_t i = 0; i < s->fds.n; i++) {
+		const struct fd_entry *e = &s->fds.v[i];
+		char target[320], owner[512];
+		size_t n;
+		const struct fd_owner *o = owners_of_fd(&s->owners, e->fd, &n);
+
+		fd_describe(e, target, sizeof(target));
+		if (!o)
+			snprintf(owner, sizeof(owner), "(no Python owner)");
+		else
+			describe_owner(o, owner, sizeof(owner));
+		fprintf(out, "%5d %-4c %-10s %-40s %s", e->fd, e->mode, fd_kind_name(e->kind), target,
+			owner);
+		for (size_t k = 1; k < n; k++) {
+			describe_owner(&o[k], owner, sizeof(owner));
+			fprintf(out, "; also %s", owner);
+		}
+		fputc('\n', out);
+	}
+}
+
+static void json_addr(struct json *j, const char *key, uint64_t addr)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
+	json_str(j, key, buf);
+}
+
+static void json_owner(struct json *j, const char *key, const struct fd_owner *o)
+{
+	json_begin_object(j, key);
+	json_str(j, "type", o->type);
+	json_addr(j, "address", o->addr);
+	json_str(j, "name", o->name);
+	json_begin_array(j, "wrapped_by");
+	for (int w = 0; w < o->nwrap; w++) {
+		json_begin_object(j, NULL);
+		json_str(j, "type", o->wrap_type[w]);
+		json_addr(j, "address", o->wrap_addr[w]);
+		json_end_object(j);
+	}
+	json_end_array(j);
+	json_end_object(j);
+}
+
+static void json_fds(struct json *j, const struct snapshot *s)
+{
+	if (!s->fds_read) {
+		json_null(j, "fds");
+		return;
+	}
+	json_begin_array(j, "fds");
+	for (size_t i = 0; i < s->fds.n; i++) {
+		const struct fd_entry *e = &s->fds.v[i];
+		char target[320], flags[256], mode[2] = { e->mode, 0 };
+		size_t n;
+		const struct fd_owner *o = owners_of_fd(&s->owners, e->fd, &n);
+
+		json_begin_object(j, NULL);
+		json_i64(j, "fd", e->fd);
+		json_str(j, "mode", e->mode == '?' ? NULL : mode);
+		json_str(j, "kind", fd_kind_name(e->kind));
+		fd_describe(e, target, sizeof(target));
+		json_str(j, "target", target);
+		if (e->have_info) {
+			json_i64(j, "pos", e->pos);
+			fd_flags_str(e->flags, flags, sizeof(flags));
+			json_str(j, "flags", flags);
+		} else {
+			json_null(j, "pos");
+			json_null(j, "flags");
+		}
+		if (e->detail[0])
+			json_str(j, "detail", e->detail);
+		if (e->sock) {
+			json_begin_object(j, "socket");
+			json_str(j, "proto", e->sock->proto);
+			json_str(j, "state", e->sock->state[0] ? e->sock->state : NULL);
+			json_str(j, "local", e->sock->local[0] ? e->sock->local : NULL);
+			json_str(j, "remote", e->sock->remote[0] ? e->sock->remote : NULL);
+			if (e->sock->type[0])
+				json_str(j, "type", e->sock->type);
+			json_u64(j, "inode", e->sock->inode);
+			json_end_object(j);
+		} else if (e->kind == FDK_SOCK) {
+			json_null(j, "socket");
+		}
+		if (o)
+			json_owner(j, "owner", o);
+		else
+			json_null(j, "owner");
+		if (n > 1) {
+			json_begin_array(j, "owners");
+			for (size_t k = 0; k < n; k++)
+				json_owner(j, NULL, &o[k]);
+			json_end_array(j);
+		}
+		json_end_object(j);
+	}
+	json_end_array(j);
 }
 
 static void json_delta(struct json *j, const char *key, int64_t count, int64_t bytes)
@@ -151,6 +279,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	}
 	json_end_array(&j);
 	json_end_object(&j);
+	json_fds(&j, s);
 	json_end_object(&j);
 	fputc('\n', out);
 	free(stats);

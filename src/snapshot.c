@@ -33,6 +33,14 @@ int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 		return -1;
 	}
 	pyctx_init(&s->ctx, s->t.mem, &s->lay);
+	{
+		uint64_t at;
+
+		/* _PySet_Dummy is a pointer to the dummy key of deleted set slots. */
+		if (target_symbol(&s->t, "_PySet_Dummy", &at) == 0)
+			remote_read_u64(s->t.mem, at, &s->ctx.set_dummy);
+	}
+	s->owner_layouts = owner_layouts_new(&s->t);
 	if (s->t.micro >= 0)
 		snprintf(s->version, sizeof(s->version), "%d.%d.%d", s->t.major, s->t.minor, s->t.micro);
 	return 0;
@@ -40,6 +48,8 @@ int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 
 void session_close(struct session *s)
 {
+	owner_layouts_free(s->owner_layouts);
+	s->owner_layouts = NULL;
 	free(s->sample_type);
 	s->sample_type = NULL;
 	pyctx_free(&s->ctx);
@@ -73,6 +83,7 @@ struct walk_state {
 	const char *sample_type;
 	struct snapshot *snap;
 	struct pytype *sample_types[SNAPSHOT_MAX_SAMPLES];
+	struct owner_layouts *ol;
 };
 
 static int visit(void *arg, uint64_t obj, uint64_t type_addr)
@@ -93,6 +104,7 @@ static int visit(void *arg, uint64_t obj, uint64_t type_addr)
 	t->count++;
 	t->gc_tracked++;
 	t->bytes += (uint64_t)size;
+	owners_visit(w->ol, w->c, &w->snap->owners, obj, t);
 	if (w->sample_type && w->snap->nsamples < SNAPSHOT_MAX_SAMPLES) {
 		if (!t->sampled)
 			t->sampled = strcmp(t->name, w->sample_type) == 0 ? 1 : -1;
@@ -113,6 +125,38 @@ void session_sample(struct session *s, const char *type)
 	s->sample_type = type ? xstrdup(type) : NULL;
 }
 
+/* A holder the GC does not track (epoll, mmap, a plain _socket.socket) may
+ * own a descriptor nothing else claims: look among the references of the
+ * tracked objects, a second pass, only then. */
+static int visit_refs(void *arg, uint64_t obj, uint64_t type_addr)
+{
+	struct walk_state *w = arg;
+	struct pytype *t = pytype_get(w->c, type_addr);
+
+	if (t)
+		owners_visit_refs(w->ol, w->c, &w->snap->owners, obj, t);
+	return 0;
+}
+
+static void read_handles(struct session *s, struct walk_state *w, struct snapshot *snap)
+{
+	struct heap_stats st;
+	int unowned = 0;
+
+	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
+	owners_finish(&snap->owners);
+	for (size_t i = 0; snap->fds_read && i < snap->fds.n; i++) {
+		size_t n;
+
+		if (!owners_of_fd(&snap->owners, snap->fds.v[i].fd, &n))
+			unowned++;
+	}
+	if (!unowned)
+		return;
+	heap_walk_gc(w->c, s->t.runtime_addr, visit_refs, w, &st);
+	owners_finish(&snap->owners);
+}
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
@@ -125,11 +169,12 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	struct pyctx *c = &s->ctx;
 	struct attach att = { 0 };
 	struct heap_stats st;
-	struct walk_state w = { .c = c, .snap = snap };
+	struct walk_state w = { .c = c, .snap = snap, .ol = s->owner_layouts };
 	uint64_t t0 = lt_now_us();
 	int collecting = 0, rc;
 
 	memset(snap, 0, sizeof(*snap));
+	owner_set_init(&snap->owners);
 	w.sample_type = s->sample_type;
 	snap->pid = s->t.pid;
 	snap->session = s;
@@ -153,6 +198,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	snap->taken_at = time(NULL);
 	read_version(s);
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
+	if (rc == 0)
+		read_handles(s, &w, snap);
 	/* Reprs are read while the target is still stopped. */
 	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
@@ -194,11 +241,13 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 fail_attached:
 	attach_release(&att);
 fail:
-	census_free(&snap->census);
+	snapshot_free(snap);
 	return -1;
 }
 
 void snapshot_free(struct snapshot *snap)
 {
 	census_free(&snap->census);
+	fd_table_free(&snap->fds);
+	owner_set_free(&snap->owners);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "target.h"
 #include "attach.h"
+#include "dwarf_types.h"
 #include "proc.h"
 #include "remote.h"
 #include "util.h"
@@ -193,8 +194,65 @@ fail:
 	return -1;
 }
 
+struct dwarf_types *target_types(struct target *t, Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw;
+	struct dwarf_types *dt;
+
+	for (int i = 0; i < t->ntypes; i++)
+		if (t->types[i].mod == mod)
+			return t->types[i].dt;
+	dw = dwfl_module_getdwarf(mod, &bias);
+	dt = dw ? dwarf_types_new(dw) : NULL;
+	if (t->ntypes < (int)LT_ARRAY_SIZE(t->types)) {
+		t->types[t->ntypes].mod = mod;
+		t->types[t->ntypes].dt = dt;
+		t->ntypes++;
+	}
+	return dt;
+}
+
+struct module_find {
+	const char *prefix;
+	Dwfl_Module *mod;
+};
+
+static int module_find_cb(Dwfl_Module *mod, void **userdata, const char *mname,
+			  Dwarf_Addr start, void *arg)
+{
+	struct module_find *f = arg;
+	const char *base = strrchr(mname, '/');
+	size_t n = strlen(f->prefix);
+
+	base = base ? base + 1 : mname;
+	if (strncmp(base, f->prefix, n) == 0 && base[n] == '.') {
+		f->mod = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+struct dwarf_types *target_module_types(struct target *t, const char *name)
+{
+	struct module_find f = { .prefix = name };
+
+	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
+	if (!f.mod) {
+		/* Imported since we looked?  Read the maps again, once. */
+		dwfl_report_begin_add(t->dwfl);
+		dwfl_linux_proc_report(t->dwfl, t->pid);
+		dwfl_report_end(t->dwfl, NULL, NULL);
+		dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
+	}
+	return target_types(t, f.mod ? f.mod : t->pymod);
+}
+
 void target_close(struct target *t)
 {
+	for (int i = 0; i < t->ntypes; i++)
+		dwarf_types_free(t->types[i].dt);
+	t->ntypes = 0;
 	if (t->dwfl)
 		dwfl_end(t->dwfl);
 	t->dwfl = NULL;

@@ -1,0 +1,314 @@
+/* owners.c - Python objects that hold file descriptors, and their wrappers. */
+#include "config.h"
+#include "owners.h"
+#include "dwarf_types.h"
+#include "layout.h"
+#include "pyobj.h"
+#include "refs.h"
+#include "remote.h"
+#include "target.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum role { HOLDER, WRAPPER };
+
+/* One line per type that holds or wraps a descriptor.  `module` names the
+ * extension module whose DWARF describes ctype (NULL: the fields are in the
+ * interpreter's layout); `untracked` holders may be instances the GC does not
+ * track, found only as references. */
+static const struct owner_class {
+	const char *tp_name;
+	enum role role;
+	const char *module, *ctype, *member;
+	int untracked;
+} OWNER_CLASSES[] = {
+	{ "_io.FileIO", HOLDER, NULL, NULL, NULL, 0 },
+	{ "_socket.socket", HOLDER, "_socket", "PySocketSockObject", "sock_fd", 1 },
+	{ "select.epoll", HOLDER, "select", "pyEpoll_Object", "epfd", 1 },
+	{ "mmap.mmap", HOLDER, "mmap", "mmap_object", "fd", 1 },
+	{ "_io.BufferedReader", WRAPPER, NULL, NULL, NULL, 0 },
+	{ "_io.BufferedWriter", WRAPPER, NULL, NULL, NULL, 0 },
+	{ "_io.BufferedRandom", WRAPPER, NULL, NULL, NULL, 0 },
+	{ "_io.TextIOWrapper", WRAPPER, NULL, NULL, NULL, 0 },
+};
+#define NCLASSES LT_ARRAY_SIZE(OWNER_CLASSES)
+
+struct owner_layouts {
+	struct target *t;
+	int32_t offset[NCLASSES];   /* of the fd (holders) or inner object (wrappers); -2 unresolved */
+	const char *names[NCLASSES];
+};
+
+struct owner_layouts *owner_layouts_new(struct target *t)
+{
+	struct owner_layouts *ol = xcalloc(1, sizeof(*ol));
+
+	ol->t = t;
+	for (size_t i = 0; i < NCLASSES; i++) {
+		ol->offset[i] = -2;
+		ol->names[i] = OWNER_CLASSES[i].tp_name;
+	}
+	return ol;
+}
+
+void owner_layouts_free(struct owner_layouts *ol)
+{
+	free(ol);
+}
+
+static int32_t class_offset(struct owner_layouts *ol, const struct py_layout *l, size_t k)
+{
+	const struct owner_class *oc = &OWNER_CLASSES[k];
+
+	if (ol->offset[k] != -2)
+		return ol->offset[k];
+	if (!oc->module) {
+		const char *n = oc->tp_name;
+
+		ol->offset[k] = strcmp(n, "_io.FileIO") == 0 ? l->fileio_fd :
+				strcmp(n, "_io.TextIOWrapper") == 0 ? l->textio_buffer : l->buffered_raw;
+	} else {
+		struct dwarf_types *dt = target_module_types(ol->t, oc->module);
+		long off = dt ? dwarf_types_query(dt, DQ_OFFSET, oc->ctype, oc->member) : -1;
+
+		ol->offset[k] = off >= 0 && off < (1 << 16) ? (int32_t)off : -1;
+	}
+	return ol->offset[k];
+}
+
+static int class_of(struct owner_layouts *ol, struct pyctx *c, struct pytype *t)
+{
+	if (!t->owner_class) {
+		int i = pytype_match_base(c, t, ol->names, NCLASSES);
+
+		t->owner_class = (signed char)(i < 0 ? -1 : i + 1);
+	}
+	return t->owner_class > 0 ? t->owner_class - 1 : -1;
+}
+
+void owner_set_init(struct owner_set *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void owner_set_free(struct owner_set *s)
+{
+	for (size_t i = 0; i < s->nstrings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->v);
+	free(s->wraps);
+	free(s->seen);
+	memset(s, 0, sizeof(*s));
+}
+
+static const char *keep(struct owner_set *s, const char *str)
+{
+	if (s->nstrings == s->strings_cap) {
+		s->strings_cap = s->strings_cap ? s->strings_cap * 2 : 32;
+		s->strings = xreallocarray(s->strings, s->strings_cap, sizeof(*s->strings));
+	}
+	s->strings[s->nstrings] = xstrdup(str);
+	return s->strings[s->nstrings++];
+}
+
+/* Open-addressing set of owner addresses; returns 1 if addr was new. */
+static int remember(struct owner_set *s, uint64_t addr)
+{
+	size_t i;
+
+	if (2 * (s->nseen + 1) > s->seen_cap) {
+		uint64_t *old = s->seen;
+		size_t oldcap = s->seen_cap;
+
+		s->seen_cap = oldcap ? oldcap * 2 : 256;
+		s->seen = xcalloc(s->seen_cap, sizeof(*s->seen));
+		s->nseen = 0;
+		for (size_t k = 0; k < oldcap; k++)
+			if (old[k])
+				remember(s, old[k]);
+		free(old);
+	}
+	for (i = (size_t)(addr >> 4) & (s->seen_cap - 1); s->seen[i]; i = (i + 1) & (s->seen_cap - 1))
+		if (s->seen[i] == addr)
+			return 0;
+	s->seen[i] = addr;
+	s->nseen++;
+	return 1;
+}
+
+/* FileIO keeps its name in its __dict__: a str, or an int for FileIO(fd). */
+static const char *fileio_name(struct pyctx *c, struct owner_set *s, uint64_t obj)
+{
+	uint64_t dict, name;
+	char buf[512];
+
+	if (remote_read_u64(c->mem, obj + (uint64_t)c->lay->fileio_dict, &dict) < 0 || !dict ||
+	    pydict_get_str(c, dict, "name", &name) < 0)
+		return NULL;
+	if (pystr_read(c, name, buf, sizeof(buf)) < 0) {
+		uint64_t type;
+		struct pytype *nt;
+
+		if (remote_read_u64(c->mem, name + (uint64_t)c->lay->ob_type, &type) < 0 ||
+		    !(nt = pytype_get(c, type)))
+			return NULL;
+		pyobj_repr(c, name, nt, buf, sizeof(buf));
+	}
+	return keep(s, buf);
+}
+
+static void record(struct owner_layouts *ol, struct pyctx *c, struct owner_set *s, uint64_t obj,
+		   struct pytype *t, size_t k)
+{
+	const struct owner_class *oc = &OWNER_CLASSES[k];
+	int32_t off = class_offset(ol, c->lay, k);
+	struct fd_owner *o;
+
+	if (off < 0)
+		return;
+	if (oc->role == WRAPPER) {
+		uint64_t inner;
+
+		if (remote_read_u64(c->mem, obj + (uint64_t)off, &inner) < 0 || !inner)
+			return;
+		if (s->nwraps == s->wraps_cap) {
+			s->wraps_cap = s->wraps_cap ? s->wraps_cap * 2 : 64;
+			s->wraps = xreallocarray(s->wraps, s->wraps_cap, sizeof(*s->wraps));
+		}
+		s->wraps[s->nwraps].addr = obj;
+		s->wraps[s->nwraps].inner = inner;
+		s->wraps[s->nwraps].type = keep(s, t->name);
+		s->nwraps++;
+		return;
+	}
+	int32_t fd;
+
+	if (remote_read_cached(c->mem, obj + (uint64_t)off, &fd, sizeof(fd)) < 0 || fd < 0)
+		return;  /* closed objects hold nothing */
+	if (!remember(s, obj))
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	o = &s->v[s->n++];
+	memset(o, 0, sizeof(*o));
+	o->fd = fd;
+	o->addr = obj;
+	o->type = keep(s, t->name);
+	if (strcmp(oc->tp_name, "_io.FileIO") == 0) {
+		const char *name = fileio_name(c, s, obj);
+
+		o->name = (char *)name;
+	}
+}
+
+void owners_visit(struct owner_layouts *ol, struct pyctx *c, struct owner_set *s, uint64_t obj,
+		  struct pytype *t)
+{
+	int k = class_of(ol, c, t);
+
+	if (k >= 0)
+		record(ol, c, s, obj, t, (size_t)k);
+}
+
+struct ref_scan {
+	struct owner_layouts *ol;
+	struct pyctx *c;
+	struct owner_set *s;
+};
+
+static int scan_ref(void *arg, uint64_t ref)
+{
+	struct ref_scan *rs = arg;
+	uint64_t type;
+	struct pytype *t;
+	int k;
+
+	if (remote_read_cached(rs->c->mem, ref + (uint64_t)rs->c->lay->ob_type, &type, 8) < 0 ||
+	    !(t = pytype_get(rs->c, type)))
+		return 0;
+	k = class_of(rs->ol, rs->c, t);
+	if (k >= 0 && OWNER_CLASSES[k].untracked)
+		record(rs->ol, rs->c, rs->s, ref, t, (size_t)k);
+	return 0;
+}
+
+void owners_visit_refs(struct owner_layouts *ol, struct pyctx *c, struct owner_set *s,
+		       uint64_t obj, struct pytype *t)
+{
+	struct ref_scan rs = { ol, c, s };
+
+	refs_each(c, obj, t, scan_ref, &rs);
+}
+
+static int by_inner(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)((const char *)a + sizeof(uint64_t));
+	uint64_t y = *(const uint64_t *)((const char *)b + sizeof(uint64_t));
+
+	return (x > y) - (x < y);
+}
+
+static int by_fd_addr(const void *a, const void *b)
+{
+	const struct fd_owner *x = a, *y = b;
+
+	if (x->fd != y->fd)
+		return (x->fd > y->fd) - (x->fd < y->fd);
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+void owners_finish(struct owner_set *s)
+{
+	qsort(s->wraps, s->nwraps, sizeof(*s->wraps), by_inner);
+	qsort(s->v, s->n, sizeof(*s->v), by_fd_addr);
+	for (size_t i = 0; i < s->n; i++) {
+		struct fd_owner *o = &s->v[i];
+		uint64_t inner = o->addr;
+
+		o->nwrap = 0;
+		/* FileIO <- Buffered* <- TextIOWrapper: the first wrapper found */
+		while (o->nwrap < OWNER_MAX_WRAPPERS) {
+			size_t lo = 0, hi = s->nwraps;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (s->wraps[mid].inner < inner)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == s->nwraps || s->wraps[lo].inner != inner)
+				break;
+			o->wrap_addr[o->nwrap] = s->wraps[lo].addr;
+			o->wrap_type[o->nwrap] = s->wraps[lo].type;
+			o->nwrap++;
+			inner = s->wraps[lo].addr;
+		}
+	}
+}
+
+const struct fd_owner *owners_of_fd(const struct owner_set *s, int fd, size_t *n)
+{
+	size_t lo = 0, hi = s->n, start;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	start = lo;
+	while (lo < s->n && s->v[lo].fd == fd)
+		lo++;
+	*n = lo - start;
+	return *n ? &s->v[start] : NULL;
+}
