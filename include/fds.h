@@ -46,5 +46,15 @@ void fd_parse_info(struct fd_entry *e, const char *text);
 void fd_flags_str(unsigned flags, char *buf, size_t max);
 /* The target as lsof would name it: the decoded socket, else readlink. */
 void fd_describe(const struct fd_entry *e, char *buf, size_t max);
+/* A group of similar descriptors, to count growth by: files by directory
+ * and extension, sockets by peer or by listening address ("SOCK tcp
+ * ->10.0.0.5:5432", "SOCK tcp LISTEN 127.0.0.1:8080"), "FIFO pipe",
+ * "anon_inode [eventpoll]". */
+void fd_group(const struct fd_entry *e, char *buf, size_t max);
+
+struct census;
+/* Count descriptors as a census: a row "kind REG" per kind and a row
+ * "group REG ..." per group, so a history can track their growth. */
+void fd_census(const struct fd_table *t, struct census *out);
 
 #endif

@@ -14,10 +14,14 @@ void report_text(FILE *out, const struct snapshot *s, int top);
 void report_json(FILE *out, const struct snapshot *s);
 
 /* leaktop-watch/1: report_json plus seq and changes from the history the
- * snapshot was just added to. */
-void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h);
-/* A compact growth table (types that changed, steadiest growth first). */
-void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h, int top);
+ * snapshot was just added to, and (hf: the history of fd_census) the
+ * descriptor kinds and groups with their changes. */
+void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h,
+		       const struct history *hf);
+/* A compact growth table (types that changed, steadiest growth first), then
+ * the descriptor groups that changed. */
+void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
+		       const struct history *hf, int top);
 
 /* The lsof-like descriptor table: FD MODE KIND TARGET OWNER. */
 void report_fds_text(FILE *out, const struct snapshot *s);

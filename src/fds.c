@@ -1,6 +1,7 @@
 /* fds.c - /proc/PID/fd, classified the way lsof does. */
 #include "config.h"
 #include "fds.h"
+#include "census.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -140,6 +141,68 @@ void fd_describe(const struct fd_entry *e, char *buf, size_t max)
 		net_describe(e->sock, buf, max);
 	else
 		snprintf(buf, max, "%s", e->target);
+}
+
+void fd_group(const struct fd_entry *e, char *buf, size_t max)
+{
+	const char *kind = fd_kind_name(e->kind);
+	char path[256];
+	const char *slash, *dot;
+	size_t len;
+
+	switch (e->kind) {
+	case FDK_REG:
+	case FDK_DIR:
+		snprintf(path, sizeof(path), "%s", e->target);
+		len = strlen(path);
+		if (len > 10 && strcmp(path + len - 10, " (deleted)") == 0)
+			path[len - 10] = '\0';
+		slash = strrchr(path, '/');
+		dot = slash ? strrchr(slash, '.') : NULL;
+		if (!slash)
+			snprintf(buf, max, "%s %s", kind, path);
+		else if (dot && dot > slash + 1 && strlen(dot) <= 8)
+			snprintf(buf, max, "%s %.*s/*%s", kind, (int)(slash - path), path, dot);
+		else
+			snprintf(buf, max, "%s %.*s/*", kind, (int)(slash - path), path);
+		return;
+	case FDK_FIFO:
+		snprintf(buf, max, "%s %s", kind, strncmp(e->target, "pipe:", 5) == 0 ? "pipe" : e->target);
+		return;
+	case FDK_ANON:
+		snprintf(buf, max, "%s %s", kind, e->target + (strncmp(e->target, "anon_inode:", 11) ? 0 : 11));
+		return;
+	case FDK_SOCK:
+		if (!e->sock)
+			snprintf(buf, max, "%s", kind);
+		else if (strcmp(e->sock->proto, "unix") == 0)
+			snprintf(buf, max, "%s unix %s%s%s", kind, e->sock->type,
+				 e->sock->local[0] ? " " : "", e->sock->local);
+		else if (strcmp(e->sock->state, "LISTEN") == 0 || !e->sock->remote[0])
+			snprintf(buf, max, "%s %s %s %s", kind, e->sock->proto, e->sock->state,
+				 e->sock->local);
+		else
+			snprintf(buf, max, "%s %s ->%s", kind, e->sock->proto, e->sock->remote);
+		return;
+	default:
+		snprintf(buf, max, "%s %s", kind, e->target);
+		return;
+	}
+}
+
+void fd_census(const struct fd_table *t, struct census *out)
+{
+	census_init(out);
+	for (size_t i = 0; i < t->n; i++) {
+		char group[320], name[336];
+
+		snprintf(name, sizeof(name), "kind %s", fd_kind_name(t->v[i].kind));
+		census_add(out, name, 1, 0, 0);
+		fd_group(&t->v[i], group, sizeof(group));
+		snprintf(name, sizeof(name), "group %s", group);
+		census_add(out, name, 1, 0, 0);
+	}
+	census_finish(out);
 }
 
 static int by_fd(const void *a, const void *b)

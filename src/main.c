@@ -238,12 +238,13 @@ static void sleep_seconds(double s)
 static int cmd_watch(const struct options *o)
 {
 	struct session se;
-	struct history h;
+	struct history h, hf;
 	int rc = 0;
 
 	if (session_open(&se, o->pid, &o->snap) < 0)
 		return fail();
 	history_init(&h);
+	history_init(&hf);
 	for (long n = 0; !o->count || n < o->count; n++) {
 		struct snapshot snap;
 		uint64_t t0 = lt_now_us();
@@ -260,11 +261,18 @@ static int cmd_watch(const struct options *o)
 			break;
 		}
 		history_add(&h, &snap.census, snap.taken_at, t0, snap.pause_us,
-			    proc_rss_bytes(o->pid), proc_count_fds(o->pid));
+			    proc_rss_bytes(o->pid), (long)snap.fds.n);
+		if (snap.fds_read) {
+			struct census fc;
+
+			fd_census(&snap.fds, &fc);
+			history_add(&hf, &fc, snap.taken_at, t0, 0, 0, (long)snap.fds.n);
+			census_free(&fc);
+		}
 		if (o->json)
-			report_watch_json(stdout, &snap, &h);
+			report_watch_json(stdout, &snap, &h, hf.len ? &hf : NULL);
 		else
-			report_watch_text(stdout, &snap, &h, o->top);
+			report_watch_text(stdout, &snap, &h, hf.len ? &hf : NULL, o->top);
 		snapshot_free(&snap);
 		if (fflush(stdout) != 0) {
 			rc = EXIT_TARGET;
@@ -278,6 +286,7 @@ static int cmd_watch(const struct options *o)
 			sleep_seconds(o->interval - spent);
 	}
 	history_free(&h);
+	history_free(&hf);
 	session_close(&se);
 	return rc;
 }

@@ -195,7 +195,34 @@ static void json_delta(struct json *j, const char *key, int64_t count, int64_t b
 /* One leaktop-dump/1 object; with a history, the leaktop-watch/1 additions:
  * seq, and per type and for the totals the change since the previous
  * snapshot (delta) and since the baseline (delta_total). */
-static void write_json(FILE *out, const struct snapshot *s, const struct history *h)
+/* Descriptor kinds and groups from the fd history ("kind X", "group X"). */
+static void json_fd_growth(struct json *j, const struct history *hf)
+{
+	struct type_stat *st;
+	size_t n = history_stats(hf, SORT_NAME, &st);
+
+	for (int pass = 0; pass < 2; pass++) {
+		const char *prefix = pass ? "group " : "kind ";
+		size_t plen = strlen(prefix);
+
+		json_begin_array(j, pass ? "fd_groups" : "fd_kinds");
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(st[i].name, prefix, plen) != 0)
+				continue;
+			json_begin_object(j, NULL);
+			json_str(j, pass ? "group" : "kind", st[i].name + plen);
+			json_u64(j, "count", st[i].count);
+			json_i64(j, "delta", st[i].d_count);
+			json_i64(j, "delta_total", st[i].d_base_count);
+			json_end_object(j);
+		}
+		json_end_array(j);
+	}
+	free(st);
+}
+
+static void write_json(FILE *out, const struct snapshot *s, const struct history *h,
+		       const struct history *hf)
 {
 	const struct session *se = s->session;
 	const struct census *c = &s->census;
@@ -280,6 +307,8 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_end_array(&j);
 	json_end_object(&j);
 	json_fds(&j, s);
+	if (hf)
+		json_fd_growth(&j, hf);
 	json_end_object(&j);
 	fputc('\n', out);
 	free(stats);
@@ -288,12 +317,13 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 
 void report_json(FILE *out, const struct snapshot *s)
 {
-	write_json(out, s, NULL);
+	write_json(out, s, NULL, NULL);
 }
 
-void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h)
+void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h,
+		       const struct history *hf)
 {
-	write_json(out, s, h);
+	write_json(out, s, h, hf);
 }
 
 static void signed_human(char *buf, size_t max, int64_t v)
@@ -304,7 +334,25 @@ static void signed_human(char *buf, size_t max, int64_t v)
 	snprintf(buf, max, "%c%s", v < 0 ? '-' : '+', tmp);
 }
 
-void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h, int top)
+/* "handles 59 (+5): REG /tmp/ *.csv +5, SOCK tcp ->... +1" (groups that changed) */
+static void watch_handles_text(FILE *out, const struct snapshot *s, const struct history *hf)
+{
+	struct type_stat *st;
+	size_t n = history_stats(hf, SORT_DELTA, &st);
+	int shown = 0;
+
+	fprintf(out, "  handles %zu", s->fds.n);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(st[i].name, "group ", 6) != 0 || !st[i].d_count)
+			continue;
+		fprintf(out, "%s%s %+lld", shown++ ? ", " : ": ", st[i].name + 6, (long long)st[i].d_count);
+	}
+	fputc('\n', out);
+	free(st);
+}
+
+void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
+		       const struct history *hf, int top)
 {
 	const struct hist_snap *now = history_latest(h);
 	const struct hist_snap *prev = h->len > 1 ? &h->ring[h->len - 2] : now;
@@ -335,5 +383,7 @@ void report_watch_text(FILE *out, const struct snapshot *s, const struct history
 		if (!shown)
 			fprintf(out, "  no type changed\n");
 	}
+	if (hf && s->fds_read)
+		watch_handles_text(out, s, hf);
 	free(st);
 }

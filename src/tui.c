@@ -59,12 +59,12 @@ struct tui {
 	int editing_filter;
 	int sel[2], top[2];               /* per panel: selected row, first row shown */
 	char detail_type[512];
-	enum fd_kind detail_kind;
-	struct fd_table fds;
-	long kind_now[FDK_COUNT], kind_prev[FDK_COUNT], kind_base[FDK_COUNT];
-	int have_kind_base;
+	char detail_group[512];
+	struct history hf;                /* descriptor kinds and groups over time */
 	struct type_stat *rows;           /* the filtered, sorted types shown */
 	size_t nrows;
+	struct type_stat *hrows;          /* descriptor groups shown */
+	size_t nhrows;
 	int color, utf8;
 };
 
@@ -127,22 +127,6 @@ static void spark(const struct tui *t, char *out, size_t max, const uint64_t *v,
 
 /* ---- data ---- */
 
-static void read_handles(struct tui *t)
-{
-	memcpy(t->kind_prev, t->kind_now, sizeof(t->kind_now));
-	memset(t->kind_now, 0, sizeof(t->kind_now));
-	fd_table_free(&t->fds);
-	if (fd_table_read(t->pid, &t->fds) < 0)
-		return;
-	for (size_t i = 0; i < t->fds.n; i++)
-		t->kind_now[t->fds.v[i].kind]++;
-	if (!t->have_kind_base) {
-		memcpy(t->kind_base, t->kind_now, sizeof(t->kind_now));
-		memcpy(t->kind_prev, t->kind_now, sizeof(t->kind_now));
-		t->have_kind_base = 1;
-	}
-}
-
 static int take_snapshot(struct tui *t)
 {
 	struct snapshot snap;
@@ -151,9 +135,15 @@ static int take_snapshot(struct tui *t)
 	session_sample(&t->se, t->view == VIEW_TYPE ? t->detail_type : NULL);
 	if (session_snapshot(&t->se, &snap) < 0)
 		return -1;
-	read_handles(t);
 	history_add(&t->h, &snap.census, snap.taken_at, t0, snap.pause_us,
-		    proc_rss_bytes(t->pid), (long)t->fds.n);
+		    proc_rss_bytes(t->pid), snap.fds_read ? (long)snap.fds.n : -1);
+	if (snap.fds_read) {
+		struct census fc;
+
+		fd_census(&snap.fds, &fc);
+		history_add(&t->hf, &fc, snap.taken_at, t0, 0, 0, (long)snap.fds.n);
+		census_free(&fc);
+	}
 	if (t->have_last)
 		snapshot_free(&t->last);
 	t->last = snap;
@@ -189,16 +179,18 @@ static void rebuild_rows(struct tui *t)
 	free(t->rows);
 	t->rows = all;
 	t->nrows = out;
-}
 
-static int handle_rows(const struct tui *t, enum fd_kind *kinds)
-{
-	int n = 0;
-
-	for (int k = 0; k < FDK_COUNT; k++)
-		if (t->kind_now[k] || t->kind_base[k])
-			kinds[n++] = (enum fd_kind)k;
-	return n;
+	/* Descriptor groups, growing ones first. */
+	n = history_stats(&t->hf, SORT_DELTA_BASE, &all);
+	out = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(all[i].name, "group ", 6) == 0) {
+			all[out] = all[i];
+			all[out++].name += 6;
+		}
+	free(t->hrows);
+	t->hrows = all;
+	t->nhrows = out;
 }
 
 /* ---- screens ---- */
@@ -364,45 +356,33 @@ static void draw_types(struct tui *t, int y0, int height)
 
 static void draw_handles(struct tui *t, int y0, int height)
 {
-	enum fd_kind kinds[FDK_COUNT];
-	int n = handle_rows(t, kinds);
-	long total = 0;
 	char line[512];
 
-	for (int k = 0; k < FDK_COUNT; k++)
-		total += t->kind_now[k];
-	snprintf(line, sizeof(line), " HANDLES (%ld open)%s", total,
+	snprintf(line, sizeof(line), " HANDLES (%zu open, %zu groups)%s",
+		 t->have_last ? t->last.fds.n : 0, t->nhrows,
 		 t->focus == PANEL_HANDLES ? "" : "   [Tab]");
 	panel_title(t, y0, line, t->focus == PANEL_HANDLES);
 	attron(A_BOLD);
-	snprintf(line, sizeof(line), "%9s %10s %9s %11s  %s", "COUNT", "KIND", "CHANGE", "SINCE BASE",
-		 "EXAMPLE");
+	snprintf(line, sizeof(line), "%9s %9s %11s  %s", "COUNT", "CHANGE", "SINCE BASE", "KIND AND TARGET");
 	put(y0 + 1, 0, COLS, line);
 	attroff(A_BOLD);
-	keep_visible(t, PANEL_HANDLES, n, height - 2);
+	keep_visible(t, PANEL_HANDLES, (int)t->nhrows, height - 2);
 	for (int r = 0; r < height - 2; r++) {
-		int i = t->top[PANEL_HANDLES] + r;
-		enum fd_kind k;
-		const char *example = "";
+		size_t i = (size_t)(t->top[PANEL_HANDLES] + r);
+		const struct type_stat *st;
 		attr_t a = 0;
 
-		if (i >= n)
+		if (i >= t->nhrows)
 			break;
-		k = kinds[i];
-		for (size_t f = t->fds.n; f-- > 0;)
-			if (t->fds.v[f].kind == k) {
-				example = t->fds.v[f].target;
-				break;
-			}
-		if (i == t->sel[PANEL_HANDLES] && t->focus == PANEL_HANDLES)
+		st = &t->hrows[i];
+		if ((int)i == t->sel[PANEL_HANDLES] && t->focus == PANEL_HANDLES)
 			a = attr_of(t, C_SELECT, A_REVERSE);
-		else if (t->kind_now[k] > t->kind_base[k])
+		else if (st->d_base_count > 0)
 			a = attr_of(t, C_GROW, A_BOLD);
 		attron(a);
 		mvhline(y0 + 2 + r, 0, ' ', COLS);
-		snprintf(line, sizeof(line), "%9ld %10s %+9ld %+11ld  %s", t->kind_now[k],
-			 fd_kind_name(k), t->kind_now[k] - t->kind_prev[k],
-			 t->kind_now[k] - t->kind_base[k], example);
+		snprintf(line, sizeof(line), "%9llu %+9lld %+11lld  %s", (unsigned long long)st->count,
+			 (long long)st->d_count, (long long)st->d_base_count, st->name);
 		put(y0 + 2 + r, 0, COLS, line);
 		attroff(a);
 	}
@@ -547,21 +527,36 @@ static void draw_type_detail(struct tui *t)
 static void draw_handle_detail(struct tui *t)
 {
 	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "F10", "Quit", NULL };
-	char line[512];
+	char line[1024], target[320], group[320];
 	int y = 6;
 
 	draw_header(t);
-	snprintf(line, sizeof(line), " %s descriptors: %ld open, %+ld since base",
-		 fd_kind_name(t->detail_kind), t->kind_now[t->detail_kind],
-		 t->kind_now[t->detail_kind] - t->kind_base[t->detail_kind]);
+	snprintf(line, sizeof(line), " %s", t->detail_group);
 	panel_title(t, 4, line, 1);
 	attron(A_BOLD);
-	put(5, 0, COLS, "   FD  TARGET");
+	snprintf(line, sizeof(line), "%5s %-4s %-34s %s", "FD", "MODE", "TARGET", "HELD BY");
+	put(5, 0, COLS, line);
 	attroff(A_BOLD);
-	for (size_t i = 0; i < t->fds.n && y < LINES - 1; i++) {
-		if (t->fds.v[i].kind != t->detail_kind)
+	for (size_t i = 0; t->have_last && i < t->last.fds.n && y < LINES - 1; i++) {
+		const struct fd_entry *e = &t->last.fds.v[i];
+		size_t n;
+		const struct fd_owner *o;
+
+		fd_group(e, group, sizeof(group));
+		if (strcmp(group, t->detail_group) != 0)
 			continue;
-		snprintf(line, sizeof(line), "%5d  %s", t->fds.v[i].fd, t->fds.v[i].target);
+		fd_describe(e, target, sizeof(target));
+		o = owners_of_fd(&t->last.owners, e->fd, &n);
+		snprintf(line, sizeof(line), "%5d %-4c %-34.34s ", e->fd, e->mode, target);
+		if (!o) {
+			strcat(line, "no Python object");
+		} else {
+			size_t len = strlen(line);
+
+			snprintf(line + len, sizeof(line) - len, "%s 0x%llx%s%s", o->type,
+				 (unsigned long long)o->addr, o->nwrap ? " in " : "",
+				 o->nwrap ? o->wrap_type[o->nwrap - 1] : "");
+		}
 		put(y++, 0, COLS, line);
 	}
 	draw_fkeys(t, keys);
@@ -660,8 +655,7 @@ static int filter_key(struct tui *t, int ch)
 
 static int move_key(struct tui *t, int ch)
 {
-	enum fd_kind kinds[FDK_COUNT];
-	int nrows = t->focus == PANEL_TYPES ? (int)t->nrows : handle_rows(t, kinds);
+	int nrows = t->focus == PANEL_TYPES ? (int)t->nrows : (int)t->nhrows;
 	int page = LINES / 2 > 1 ? LINES / 2 : 1;
 	int *sel = &t->sel[t->focus];
 
@@ -713,14 +707,10 @@ static int main_key(struct tui *t, int ch)
 			t->view = VIEW_TYPE;
 			/* Sample instances now rather than at the next refresh. */
 			t->next_due_us = 0;
-		} else if (t->focus == PANEL_HANDLES) {
-			enum fd_kind kinds[FDK_COUNT];
-			int n = handle_rows(t, kinds);
-
-			if (t->sel[PANEL_HANDLES] < n) {
-				t->detail_kind = kinds[t->sel[PANEL_HANDLES]];
-				t->view = VIEW_HANDLE;
-			}
+		} else if (t->focus == PANEL_HANDLES && t->sel[PANEL_HANDLES] < (int)t->nhrows) {
+			snprintf(t->detail_group, sizeof(t->detail_group), "%s",
+				 t->hrows[t->sel[PANEL_HANDLES]].name);
+			t->view = VIEW_HANDLE;
 		}
 		return KEY_HANDLED | KEY_REDRAW;
 	default:
@@ -756,7 +746,7 @@ static int handle_key(struct tui *t, int ch)
 		return KEY_HANDLED | KEY_REDRAW;
 	case 'b':
 		history_reset_baseline(&t->h);
-		memcpy(t->kind_base, t->kind_now, sizeof(t->kind_now));
+		history_reset_baseline(&t->hf);
 		snprintf(t->status, sizeof(t->status), "baseline reset");
 		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
 	case '+':
@@ -814,12 +804,14 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 	t.interval = interval;
 	t.sort = SORT_GROWTH;
 	history_init(&t.h);
+	history_init(&t.hf);
 	if (session_open(&t.se, pid, opts) < 0)
 		return -1;
 	t.started_us = lt_now_us();
 	if (take_snapshot(&t) < 0) {
 		session_close(&t.se);
 		history_free(&t.h);
+		history_free(&t.hf);
 		return -1;
 	}
 	t.next_due_us = lt_now_us() + (uint64_t)(t.interval * 1e6);
@@ -868,10 +860,11 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 	}
 	endwin();
 	free(t.rows);
-	fd_table_free(&t.fds);
+	free(t.hrows);
 	if (t.have_last)
 		snapshot_free(&t.last);
 	history_free(&t.h);
+	history_free(&t.hf);
 	session_close(&t.se);
 	return 0;
 }

@@ -68,9 +68,23 @@ def parse(out):
     else:
         res["problems"].append("line after the rows is %r, want 'Total ...'"
                                % (lines[i] if i < len(lines) else "<end of output>"))
+    # Then the descriptor section: "open descriptors: N", a header, N rows.
     rest = [l for l in lines[i:] if l.strip()]
+    res["fd_rows"] = []
     if rest:
-        res["problems"].append("unexpected lines after Total: %r" % rest[:3])
+        m = re.match(r"^open descriptors: (\d+)$", rest[0])
+        if not m:
+            res["problems"].append("unexpected line after Total: %r" % rest[0])
+        elif len(rest) < 2 or rest[1].split() != ["FD", "MODE", "KIND", "TARGET", "OWNER"]:
+            res["problems"].append("descriptor header is %r" % rest[1:2])
+        else:
+            res["fd_rows"] = rest[2:]
+            if len(res["fd_rows"]) != int(m.group(1)):
+                res["problems"].append("%d descriptor rows, header says %s"
+                                       % (len(res["fd_rows"]), m.group(1)))
+            for l in res["fd_rows"]:
+                if not re.match(r"^\s*\d+ [rwu?] +\S+ ", l):
+                    res["problems"].append("bad descriptor row %r" % l)
     return res
 
 
