@@ -51,13 +51,21 @@ enum fd_kind fd_kind_of(const char *link, unsigned mode, int have_mode)
 	}
 }
 
+/* glibc defines O_LARGEFILE as 0 on 64-bit targets (it is implied), but the
+ * kernel still shows its bit in fdinfo. */
+#if defined(__x86_64__) || defined(__i386__)
+#define KERNEL_O_LARGEFILE 0100000
+#else
+#define KERNEL_O_LARGEFILE O_LARGEFILE
+#endif
+
 void fd_flags_str(unsigned flags, char *buf, size_t max)
 {
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ O_CREAT, "O_CREAT" }, { O_EXCL, "O_EXCL" }, { O_NOCTTY, "O_NOCTTY" },
 		{ O_TRUNC, "O_TRUNC" }, { O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" },
 		{ O_SYNC, "O_SYNC" }, { O_DSYNC, "O_DSYNC" }, { O_ASYNC, "O_ASYNC" },
-		{ O_DIRECT, "O_DIRECT" }, { O_LARGEFILE, "O_LARGEFILE" },
+		{ O_DIRECT, "O_DIRECT" }, { KERNEL_O_LARGEFILE, "O_LARGEFILE" },
 		{ O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" },
 		{ O_NOATIME, "O_NOATIME" }, { O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" },
 	};
@@ -68,7 +76,7 @@ void fd_flags_str(unsigned flags, char *buf, size_t max)
 		 acc == O_RDWR ? "O_RDWR" : "O_ACCMODE");
 	for (size_t i = 0; i < LT_ARRAY_SIZE(names); i++) {
 		/* O_SYNC includes O_DSYNC's bit: name each once */
-		if ((flags & names[i].bit) != names[i].bit)
+		if (!names[i].bit || (flags & names[i].bit) != names[i].bit)
 			continue;
 		if (names[i].bit == O_DSYNC && (flags & O_SYNC) == O_SYNC)
 			continue;

@@ -1,11 +1,15 @@
 /* unit_proc.c - /proc parsers and interpreter names, on fixture text. */
 #include "config.h"
+#include "fds.h"
+#include "net.h"
 #include "proc.h"
 #include "target.h"
 #include "util.h"
 #include "tap.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *fixture(const char *name)
 {
@@ -80,8 +84,73 @@ static void test_names(void)
 	}
 }
 
+static void test_net(void)
+{
+	struct sock_table t = { 0 };
+	const struct sock_info *s;
+	char buf[256];
+
+	TAP_EQ_U(net_parse("tcp", fixture("net_tcp.txt"), &t), 2, "tcp: two sockets, junk skipped");
+	TAP_EQ_U(net_parse("tcp6", fixture("net_tcp6.txt"), &t), 2, "tcp6: two sockets");
+	TAP_EQ_U(net_parse("unix", fixture("net_unix.txt"), &t), 3, "unix: three sockets");
+	net_sort(&t);
+	s = net_find(&t, 1001);
+	TAP_OK(s && strcmp(s->local, "127.0.0.1:8080") == 0 && strcmp(s->state, "LISTEN") == 0 &&
+	       !s->remote[0], "tcp listener: address, port, state, no remote");
+	s = net_find(&t, 1002);
+	TAP_OK(s && strcmp(s->remote, "127.0.0.1:8080") == 0 && strcmp(s->state, "ESTABLISHED") == 0,
+	       "tcp connection: remote and state");
+	if (s) {
+		net_describe(s, buf, sizeof(buf));
+		TAP_EQ_S(buf, "127.0.0.1:50000->127.0.0.1:8080 (ESTABLISHED)", "lsof-style description");
+	}
+	s = net_find(&t, 4242);
+	TAP_OK(s && strcmp(s->local, "[::1]:53") == 0, "tcp6 loopback");
+	s = net_find(&t, 4243);
+	TAP_OK(s && strcmp(s->local, "[::ffff:127.0.0.1]:8080") == 0, "tcp6 v4-mapped address");
+	s = net_find(&t, 2001);
+	TAP_OK(s && strcmp(s->local, "/run/app.sock") == 0 && strcmp(s->state, "LISTEN") == 0 &&
+	       strcmp(s->type, "STREAM") == 0, "unix listener with a path");
+	s = net_find(&t, 2002);
+	TAP_OK(s && !s->local[0] && strcmp(s->state, "CONNECTED") == 0, "unix socketpair end");
+	s = net_find(&t, 2003);
+	TAP_OK(s && strcmp(s->local, "@abstract-name") == 0 && strcmp(s->type, "DGRAM") == 0,
+	       "unix abstract datagram socket");
+	TAP_OK(net_find(&t, 999) == NULL, "unknown inode");
+	net_free(&t);
+}
+
+static void test_fdinfo(void)
+{
+	struct fd_entry e;
+	char buf[256];
+
+	memset(&e, 0, sizeof(e));
+	fd_parse_info(&e, fixture("fdinfo_epoll.txt"));
+	TAP_OK(e.have_info && e.pos == 0 && e.mode == 'u', "fdinfo: pos and mode");
+	TAP_EQ_S(e.detail, "epoll watches fd 4,7", "epoll: watched descriptors");
+	fd_flags_str(e.flags, buf, sizeof(buf));
+	TAP_EQ_S(buf, "O_RDWR|O_CLOEXEC", "flags by name");
+	fd_flags_str(O_WRONLY | O_APPEND | O_CREAT, buf, sizeof(buf));
+	TAP_EQ_S(buf, "O_WRONLY|O_CREAT|O_APPEND", "write flags by name");
+
+	memset(&e, 0, sizeof(e));
+	e.kind = FDK_REG;
+	snprintf(e.target, sizeof(e.target), "/data/in/rows-17.csv (deleted)");
+	fd_group(&e, buf, sizeof(buf));
+	TAP_EQ_S(buf, "REG /data/in/*.csv", "files grouped by directory and extension");
+	e.kind = FDK_FIFO;
+	snprintf(e.target, sizeof(e.target), "pipe:[4242]");
+	fd_group(&e, buf, sizeof(buf));
+	TAP_EQ_S(buf, "FIFO pipe", "pipes grouped together");
+	TAP_OK(fd_kind_of("anon_inode:[eventfd]", 0, 0) == FDK_ANON, "anon inode kind");
+	TAP_OK(fd_kind_of("socket:[1]", 0, 0) == FDK_SOCK, "socket kind");
+}
+
 int main(void)
 {
+	test_net();
+	test_fdinfo();
 	test_maps();
 	test_status();
 	test_names();
