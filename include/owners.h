@@ -58,6 +58,11 @@ void owners_visit(struct owner_layouts *ol, struct pyctx *c, struct owner_set *s
 /* Look at the referents of one object for holders the GC does not track. */
 void owners_visit_refs(struct owner_layouts *ol, struct pyctx *c, struct owner_set *s,
 		       uint64_t obj, struct pytype *t);
+struct fd_entry;
+/* Could a holder the GC does not track hold this (unclaimed) descriptor?
+ * Only if its kind fits and the holder's module is loaded. */
+int owners_worth_a_ref_scan(struct owner_layouts *ol, const struct fd_entry *e);
+
 /* Link wrappers to the holders they wrap; order holders by fd. */
 void owners_finish(struct owner_set *s);
 /* After owners_finish: the holders of fd (*n of them, 0 -> NULL). */

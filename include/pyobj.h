@@ -55,6 +55,7 @@ struct pytype {
 	uint64_t addr;
 	char *name;            /* "module.qualname" as Python prints it */
 	int64_t basicsize, itemsize;
+	int64_t dictoffset;    /* tp_dictoffset */
 	uint64_t flags;
 	enum pykind kind;
 	/* per-snapshot counters, filled by walkers */

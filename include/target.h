@@ -59,6 +59,10 @@ struct dwarf_types *target_types(struct target *t, Dwfl_Module *mod);
  * built in.  NULL when neither has DWARF. */
 struct dwarf_types *target_module_types(struct target *t, const char *name);
 
+/* Is the extension module `name` loaded (a "<name>.*" shared object) or
+ * built into the interpreter (it defines PyInit_<name>)? */
+int target_has_module(struct target *t, const char *name);
+
 /* Parse "python3.12", "libpython3.12.so.1.0", "libpython3.13t.so" into
  * major/minor (and free-threading); 0 on success, -1 if the name says nothing. */
 int target_version_from_name(const char *path, int *major, int *minor, int *ft);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "owners.h"
 #include "dwarf_types.h"
+#include "fds.h"
 #include "layout.h"
 #include "pyobj.h"
 #include "refs.h"
@@ -19,20 +20,25 @@ enum role { HOLDER, WRAPPER };
  * extension module whose DWARF describes ctype (NULL: the fields are in the
  * interpreter's layout); `untracked` holders may be instances the GC does not
  * track, found only as references. */
+#define KINDS(a, b, c) ((1u << (a)) | (1u << (b)) | (1u << (c)))
+
 static const struct owner_class {
 	const char *tp_name;
 	enum role role;
 	const char *module, *ctype, *member;
 	int untracked;
+	unsigned kinds;        /* untracked holders: the fd kinds they can hold */
 } OWNER_CLASSES[] = {
-	{ "_io.FileIO", HOLDER, NULL, NULL, NULL, 0 },
-	{ "_socket.socket", HOLDER, "_socket", "PySocketSockObject", "sock_fd", 1 },
-	{ "select.epoll", HOLDER, "select", "pyEpoll_Object", "epfd", 1 },
-	{ "mmap.mmap", HOLDER, "mmap", "mmap_object", "fd", 1 },
-	{ "_io.BufferedReader", WRAPPER, NULL, NULL, NULL, 0 },
-	{ "_io.BufferedWriter", WRAPPER, NULL, NULL, NULL, 0 },
-	{ "_io.BufferedRandom", WRAPPER, NULL, NULL, NULL, 0 },
-	{ "_io.TextIOWrapper", WRAPPER, NULL, NULL, NULL, 0 },
+	{ "_io.FileIO", HOLDER, NULL, NULL, NULL, 0, 0 },
+	{ "_socket.socket", HOLDER, "_socket", "PySocketSockObject", "sock_fd", 1,
+	  KINDS(FDK_SOCK, FDK_SOCK, FDK_SOCK) },
+	{ "select.epoll", HOLDER, "select", "pyEpoll_Object", "epfd", 1,
+	  KINDS(FDK_ANON, FDK_ANON, FDK_ANON) },
+	{ "mmap.mmap", HOLDER, "mmap", "mmap_object", "fd", 1, KINDS(FDK_REG, FDK_CHR, FDK_BLK) },
+	{ "_io.BufferedReader", WRAPPER, NULL, NULL, NULL, 0, 0 },
+	{ "_io.BufferedWriter", WRAPPER, NULL, NULL, NULL, 0, 0 },
+	{ "_io.BufferedRandom", WRAPPER, NULL, NULL, NULL, 0, 0 },
+	{ "_io.TextIOWrapper", WRAPPER, NULL, NULL, NULL, 0, 0 },
 };
 #define NCLASSES LT_ARRAY_SIZE(OWNER_CLASSES)
 
@@ -261,6 +267,21 @@ static int by_fd_addr(const void *a, const void *b)
 	if (x->fd != y->fd)
 		return (x->fd > y->fd) - (x->fd < y->fd);
 	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+int owners_worth_a_ref_scan(struct owner_layouts *ol, const struct fd_entry *e)
+{
+	for (size_t k = 0; k < NCLASSES; k++) {
+		const struct owner_class *oc = &OWNER_CLASSES[k];
+
+		if (!oc->untracked || !(oc->kinds & (1u << e->kind)))
+			continue;
+		if (e->kind == FDK_ANON && !strstr(e->target, "[eventpoll]"))
+			continue;
+		if (target_has_module(ol->t, oc->module))
+			return 1;
+	}
+	return 0;
 }
 
 void owners_finish(struct owner_set *s)

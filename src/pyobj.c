@@ -411,7 +411,8 @@ int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydi
 			return -1;
 		return items_each(c, keys, values, fn, arg);
 	}
-	if (rd_i64(c, t->addr + (uint64_t)l->tp_dictoffset, &dictoffset) < 0 || !dictoffset)
+	dictoffset = t->dictoffset;
+	if (!dictoffset)
 		return 0;
 	if (dictoffset < 0) {
 		int64_t n;
@@ -575,6 +576,8 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 	t->basicsize = bs;
 	t->itemsize = is;
 	t->flags = flags;
+	if (rd_i64(c, addr + (uint64_t)c->lay->tp_dictoffset, &t->dictoffset) < 0)
+		t->dictoffset = 0;
 	t->kind = kind_of(c, addr);
 	t->name = type_name(c, addr, flags, namep);
 	cache_put(c, t);

@@ -145,10 +145,11 @@ static void read_handles(struct session *s, struct walk_state *w, struct snapsho
 
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
 	owners_finish(&snap->owners);
-	for (size_t i = 0; snap->fds_read && i < snap->fds.n; i++) {
+	for (size_t i = 0; snap->fds_read && i < snap->fds.n && !unowned; i++) {
 		size_t n;
 
-		if (!owners_of_fd(&snap->owners, snap->fds.v[i].fd, &n))
+		if (!owners_of_fd(&snap->owners, snap->fds.v[i].fd, &n) &&
+		    owners_worth_a_ref_scan(s->owner_layouts, &snap->fds.v[i]))
 			unowned++;
 	}
 	if (!unowned)

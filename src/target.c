@@ -54,7 +54,7 @@ struct find_ctx {
 	int python_only;
 };
 
-static int module_defines(Dwfl_Module *mod, const char *name, uint64_t *addr)
+static int module_defines(Dwfl_Module *mod, const char *name, uint64_t *addr, int func)
 {
 	int n = dwfl_module_getsymtab(mod);
 
@@ -66,7 +66,8 @@ static int module_defines(Dwfl_Module *mod, const char *name, uint64_t *addr)
 
 		if (!s || sym.st_shndx == SHN_UNDEF)
 			continue;
-		if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_NOTYPE)
+		if (GELF_ST_TYPE(sym.st_info) != (func ? STT_FUNC : STT_OBJECT) &&
+		    GELF_ST_TYPE(sym.st_info) != STT_NOTYPE)
 			continue;
 		if (strcmp(s, name) == 0) {
 			*addr = a;
@@ -85,7 +86,7 @@ static int find_cb(Dwfl_Module *mod, void **userdata, const char *mname,
 	base = base ? base + 1 : mname;
 	if (c->python_only && !strstr(base, "python"))
 		return DWARF_CB_OK;
-	if (module_defines(mod, c->name, &c->addr)) {
+	if (module_defines(mod, c->name, &c->addr, 0)) {
 		c->mod = mod;
 		return DWARF_CB_ABORT;
 	}
@@ -96,7 +97,7 @@ int target_symbol(struct target *t, const char *name, uint64_t *addr)
 {
 	struct find_ctx c = { .name = name };
 
-	if (t->pymod && module_defines(t->pymod, name, addr))
+	if (t->pymod && module_defines(t->pymod, name, addr, 0))
 		return 0;
 	dwfl_getmodules(t->dwfl, find_cb, &c, 0);
 	if (!c.mod)
@@ -231,6 +232,26 @@ static int module_find_cb(Dwfl_Module *mod, void **userdata, const char *mname,
 		return DWARF_CB_ABORT;
 	}
 	return DWARF_CB_OK;
+}
+
+int target_has_module(struct target *t, const char *name)
+{
+	struct module_find f = { .prefix = name };
+	char init[96];
+	uint64_t addr;
+
+	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
+	if (f.mod)
+		return 1;
+	snprintf(init, sizeof(init), "PyInit_%s", name);
+	if (t->pymod && module_defines(t->pymod, init, &addr, 1))
+		return 1;
+	/* Loaded since the modules were last read? */
+	dwfl_report_begin_add(t->dwfl);
+	dwfl_linux_proc_report(t->dwfl, t->pid);
+	dwfl_report_end(t->dwfl, NULL, NULL);
+	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
+	return f.mod != NULL;
 }
 
 struct dwarf_types *target_module_types(struct target *t, const char *name)
