@@ -119,16 +119,24 @@ static ssize_t read_some(struct remote *r, uint64_t addr, void *buf, size_t len)
 	return n > 0 ? n : -1;
 }
 
+/* Null, wrapping, or beyond x86-64 user space: never a valid object. */
+static int outside_user_space(uint64_t addr, size_t len)
+{
+	if (addr == 0 || addr + len < addr || addr + len > 0x800000000000ull) {
+		errno = EFAULT;
+		return 1;
+	}
+	return 0;
+}
+
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
 	unsigned char *p = buf;
 
 	if (len == 0)
 		return 0;
-	if (addr == 0 || addr + len < addr || addr + len > 0x800000000000ull) {
-		errno = EFAULT;
+	if (outside_user_space(addr, len))
 		return -1;
-	}
 	while (len > 0) {
 		ssize_t n = read_some(r, addr, p, len);
 
@@ -218,10 +226,8 @@ int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
 
 	if (len == 0)
 		return 0;
-	if (addr == 0 || addr + len < addr || addr + len > 0x800000000000ull) {
-		errno = EFAULT;
+	if (outside_user_space(addr, len))
 		return -1;
-	}
 	while (len > 0) {
 		uint64_t base = addr & ~(uint64_t)(BLOCK_SIZE - 1);
 		size_t off = (size_t)(addr - base);

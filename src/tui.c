@@ -195,6 +195,22 @@ static void rebuild_rows(struct tui *t)
 
 /* ---- screens ---- */
 
+/* "label value sparkline" at the cursor, label and sparkline in colour. */
+static void label_value(const struct tui *t, const char *label, const char *value,
+			const char *sparkline)
+{
+	attron(attr_of(t, C_LABEL, A_BOLD));
+	addstr(label);
+	attroff(attr_of(t, C_LABEL, A_BOLD));
+	addstr(value);
+	if (sparkline) {
+		addstr(" ");
+		attron(attr_of(t, C_SPARK, 0));
+		addstr(sparkline);
+		attroff(attr_of(t, C_SPARK, 0));
+	}
+}
+
 static void draw_header(struct tui *t)
 {
 	const struct hist_snap *now = history_latest(&t->h);
@@ -225,29 +241,10 @@ static void draw_header(struct tui *t)
 	human(bytes, sizeof(bytes), now ? now->bytes : 0);
 	human(rss, sizeof(rss), now ? now->rss_bytes : 0);
 	move(2, 0);
-	attron(attr_of(t, C_LABEL, A_BOLD));
-	addstr("objects ");
-	attroff(attr_of(t, C_LABEL, A_BOLD));
-	addstr(objs);
-	addstr(" ");
-	attron(attr_of(t, C_SPARK, 0));
-	addstr(sp1);
-	attroff(attr_of(t, C_SPARK, 0));
-	attron(attr_of(t, C_LABEL, A_BOLD));
-	addstr("  bytes ");
-	attroff(attr_of(t, C_LABEL, A_BOLD));
-	addstr(bytes);
-	addstr(" ");
-	attron(attr_of(t, C_SPARK, 0));
-	addstr(sp2);
-	attroff(attr_of(t, C_SPARK, 0));
-	attron(attr_of(t, C_LABEL, A_BOLD));
-	addstr("  RSS ");
-	attroff(attr_of(t, C_LABEL, A_BOLD));
-	addstr(rss);
-	attron(attr_of(t, C_LABEL, A_BOLD));
-	addstr("  fds ");
-	attroff(attr_of(t, C_LABEL, A_BOLD));
+	label_value(t, "objects ", objs, sp1);
+	label_value(t, "  bytes ", bytes, sp2);
+	label_value(t, "  RSS ", rss, NULL);
+	label_value(t, "  fds ", "", NULL);
 	snprintf(line, sizeof(line), "%ld", now ? now->nfds : -1L);
 	addstr(line);
 
