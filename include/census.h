@@ -8,6 +8,7 @@
 struct census_row {
 	char *type;              /* module.qualname */
 	uint64_t count, gc_tracked, bytes;
+	uint64_t gc_bytes;       /* bytes of the GC-tracked ones */
 };
 
 struct census {
@@ -21,9 +22,10 @@ struct census {
 
 void census_init(struct census *c);
 void census_free(struct census *c);
-/* Add counts for a type name; rows with the same name are merged. */
-void census_add(struct census *c, const char *type, uint64_t count, uint64_t gc_tracked,
-		uint64_t bytes);
+/* Add counts for a type name; rows with the same name are merged by
+ * census_finish.  Returns the row, for fields beyond these. */
+struct census_row *census_add(struct census *c, const char *type, uint64_t count,
+			      uint64_t gc_tracked, uint64_t bytes);
 /* Merge same-named rows, compute totals, sort by bytes (then count, name). */
 void census_finish(struct census *c);
 void census_note(struct census *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

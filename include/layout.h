@@ -125,7 +125,101 @@ enum layout_source {
 	X(rwpair_reader, OFF, "rwpair", "reader", 8, 99) \
 	X(rwpair_writer, OFF, "rwpair", "writer", 8, 99) \
 	/* where instance attributes live */ \
-	X(tp_dictoffset, OFF, "PyTypeObject", "tp_dictoffset", 8, 99)
+	X(tp_dictoffset, OFF, "PyTypeObject", "tp_dictoffset", 8, 99) \
+	/* references out of objects, as their tp_traverse visits them */ \
+	X(tp_bases, OFF, "PyTypeObject", "tp_bases", 8, 99) \
+	X(tp_members, OFF, "PyTypeObject", "tp_members", 8, 99) \
+	X(member_size, SIZE, "PyMemberDef", NULL, 8, 99) \
+	X(member_type, OFF, "PyMemberDef", "type", 8, 99) \
+	X(member_offset, OFF, "PyMemberDef", "offset", 8, 99) \
+	X(tp_mro, OFF, "PyTypeObject", "tp_mro", 8, 99) \
+	X(ht_slots, OFF, "PyHeapTypeObject", "ht_slots", 8, 99) \
+	X(ht_module, OFF, "PyHeapTypeObject", "ht_module", 9, 99) \
+	X(func_code, OFF, "PyFunctionObject", "func_code", 8, 99) \
+	X(func_globals, OFF, "PyFunctionObject", "func_globals", 8, 99) \
+	X(func_builtins, OFF, "PyFunctionObject", "func_builtins", 10, 99) \
+	X(func_name, OFF, "PyFunctionObject", "func_name", 8, 99) \
+	X(func_qualname, OFF, "PyFunctionObject", "func_qualname", 8, 99) \
+	X(func_defaults, OFF, "PyFunctionObject", "func_defaults", 8, 99) \
+	X(func_kwdefaults, OFF, "PyFunctionObject", "func_kwdefaults", 8, 99) \
+	X(func_closure, OFF, "PyFunctionObject", "func_closure", 8, 99) \
+	X(func_doc, OFF, "PyFunctionObject", "func_doc", 8, 99) \
+	X(func_dict, OFF, "PyFunctionObject", "func_dict", 8, 99) \
+	X(func_module, OFF, "PyFunctionObject", "func_module", 8, 99) \
+	X(func_annotations, OFF, "PyFunctionObject", "func_annotations", 8, 99) \
+	X(code_consts, OFF, "PyCodeObject", "co_consts", 8, 99) \
+	X(code_names, OFF, "PyCodeObject", "co_names", 8, 99) \
+	X(code_filename, OFF, "PyCodeObject", "co_filename", 8, 99) \
+	X(code_name, OFF, "PyCodeObject", "co_name", 8, 99) \
+	X(code_qualname, OFF, "PyCodeObject", "co_qualname", 11, 99) \
+	X(code_linetable, OFF, "PyCodeObject", "co_linetable", 10, 99) \
+	X(code_lnotab, OFF, "PyCodeObject", "co_lnotab", 8, 9) \
+	X(code_exceptiontable, OFF, "PyCodeObject", "co_exceptiontable", 11, 99) \
+	X(code_localsplusnames, OFF, "PyCodeObject", "co_localsplusnames", 11, 99) \
+	X(code_localspluskinds, OFF, "PyCodeObject", "co_localspluskinds", 11, 99) \
+	X(code_varnames, OFF, "PyCodeObject", "co_varnames", 8, 10) \
+	X(code_code, OFF, "PyCodeObject", "co_code", 8, 10) \
+	X(code_size, SIZE, "PyCodeObject", NULL, 8, 99) \
+	X(code_extra, OFF, "PyCodeObject", "co_extra", 8, 99) \
+	X(code_cell2arg, OFF, "PyCodeObject", "co_cell2arg", 8, 10) \
+	X(code_opcache, OFF, "PyCodeObject", "co_opcache", 8, 10) \
+	X(code_opcache_size, OFF, "PyCodeObject", "co_opcache_size", 8, 10) \
+	X(cell_ref, OFF, "PyCellObject", "ob_ref", 8, 99) \
+	X(method_func, OFF, "PyMethodObject", "im_func", 8, 99) \
+	X(method_self, OFF, "PyMethodObject", "im_self", 8, 99) \
+	X(module_dict, OFF, "PyModuleObject", "md_dict", 8, 99) \
+	X(module_name, OFF, "PyModuleObject", "md_name", 8, 99) \
+	X(prop_get, OFF, "propertyobject", "prop_get", 8, 99) \
+	X(prop_set, OFF, "propertyobject", "prop_set", 8, 99) \
+	X(prop_del, OFF, "propertyobject", "prop_del", 8, 99) \
+	X(prop_doc, OFF, "propertyobject", "prop_doc", 8, 99) \
+	X(cm_callable, OFF, "classmethod", "cm_callable", 8, 99) \
+	X(cm_dict, OFF, "classmethod", "cm_dict", 8, 99) \
+	X(sm_callable, OFF, "staticmethod", "sm_callable", 8, 99) \
+	X(sm_dict, OFF, "staticmethod", "sm_dict", 8, 99) \
+	X(descr_type, OFF, "PyDescrObject", "d_type", 8, 99) \
+	X(descr_name, OFF, "PyDescrObject", "d_name", 8, 99) \
+	X(descr_qualname, OFF, "PyDescrObject", "d_qualname", 8, 99) \
+	X(cfunc_self, OFF, "PyCFunctionObject", "m_self", 8, 99) \
+	X(cfunc_module, OFF, "PyCFunctionObject", "m_module", 8, 99) \
+	X(bytearray_alloc, OFF, "PyByteArrayObject", "ob_alloc", 8, 99) \
+	X(lru_func, OFF, "lru_cache_object", "func", 8, 99) \
+	X(lru_cache, OFF, "lru_cache_object", "cache", 8, 99) \
+	X(lru_kwd_mark, OFF, "lru_cache_object", "kwd_mark", 10, 99) \
+	X(partial_fn, OFF, "partialobject", "fn", 8, 99) \
+	X(partial_args, OFF, "partialobject", "args", 8, 99) \
+	X(partial_kw, OFF, "partialobject", "kw", 8, 99) \
+	X(frame_back, OFF, "PyFrameObject", "f_back", 8, 99) \
+	X(frame_builtins, OFF, "PyFrameObject", "f_builtins", 8, 10) \
+	X(frame_globals, OFF, "PyFrameObject", "f_globals", 8, 10) \
+	X(frame_locals, OFF, "PyFrameObject", "f_locals", 8, 10) \
+	X(frame_stacktop, OFF, "PyFrameObject", "f_stacktop", 8, 9) \
+	X(frame_localsplus, OFF, "PyFrameObject", "f_localsplus", 8, 10) \
+	X(frame_valuestack, OFF, "PyFrameObject", "f_valuestack", 8, 10) \
+	X(frame_stackdepth, OFF, "PyFrameObject", "f_stackdepth", 10, 10) \
+	X(iframe_globals, OFF, "_PyInterpreterFrame", "f_globals", 11, 99) \
+	X(iframe_builtins, OFF, "_PyInterpreterFrame", "f_builtins", 11, 99) \
+	X(iframe_locals, OFF, "_PyInterpreterFrame", "f_locals", 11, 99) \
+	X(iframe_frame_obj, OFF, "_PyInterpreterFrame", "frame_obj", 11, 99) \
+	X(iframe_previous, OFF, "_PyInterpreterFrame", "previous", 11, 99) \
+	X(iframe_stacktop, OFF, "_PyInterpreterFrame", "stacktop", 11, 13) \
+	X(iframe_func, OFF, "_PyInterpreterFrame", "f_func", 11, 11) \
+	X(iframe_funcobj, OFF, "_PyInterpreterFrame", "f_funcobj", 12, 99) \
+	X(iframe_owner, OFF, "_PyInterpreterFrame", "owner", 11, 99) \
+	X(gen_name, OFF, "PyGenObject", "gi_name", 8, 99) \
+	X(gen_qualname, OFF, "PyGenObject", "gi_qualname", 8, 99) \
+	X(gen_frame_state, OFF, "PyGenObject", "gi_frame_state", 11, 99) \
+	X(gen_frame_old, OFF, "PyGenObject", "gi_frame", 8, 10) \
+	/* threads, for the frames they are running */ \
+	X(is_tstate_head, OFF, "struct _is", "tstate_head", 8, 10) \
+	X(is_threads_head, OFF, "struct _is", "threads.head", 11, 99) \
+	X(ts_next, OFF, "PyThreadState", "next", 8, 99) \
+	X(ts_frame, OFF, "PyThreadState", "frame", 8, 10) \
+	X(ts_cframe, OFF, "PyThreadState", "cframe", 11, 12) \
+	X(cframe_current, OFF, "_PyCFrame", "current_frame", 11, 12) \
+	X(ts_current_frame, OFF, "PyThreadState", "current_frame", 13, 99) \
+	X(ts_thread_id, OFF, "PyThreadState", "thread_id", 8, 99) \
+	X(ts_native_id, OFF, "PyThreadState", "native_thread_id", 11, 99)
 
 #define LT_LAYOUT_DECLARE(name, kind, ctype, path, lo, hi) int32_t name;
 struct py_layout {

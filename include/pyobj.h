@@ -43,11 +43,24 @@ enum pykind {
 	PK_DEQUE,
 	PK_ODICT,
 	PK_BUFFERED,  /* _io.BufferedReader/Writer/Random */
-	/* sized like PK_OBJECT, told apart for repr */
+	PK_BYTEARRAY,
+	PK_CODE,
+	/* sized like PK_OBJECT, told apart for repr or references */
 	PK_FLOAT,
 	PK_BYTES,
 	PK_BOOL,
 	PK_NONE,
+	PK_FUNCTION,
+	PK_CELL,
+	PK_METHOD,
+	PK_MODULE,
+	PK_PROPERTY,
+	PK_CLASSMETHOD,
+	PK_STATICMETHOD,
+	PK_DESCR,     /* method, member, getset, wrapper, classmethod descriptors */
+	PK_CFUNC,     /* builtin_function_or_method */
+	PK_LRU,       /* functools._lru_cache_wrapper: its cache dict */
+	PK_PARTIAL,   /* functools.partial */
 	PK_KIND_COUNT
 };
 
@@ -59,7 +72,7 @@ struct pytype {
 	uint64_t flags;
 	enum pykind kind;
 	/* per-snapshot counters, filled by walkers */
-	uint64_t count, gc_tracked, bytes;
+	uint64_t count, gc_tracked, bytes, gc_bytes;
 	signed char sampled;   /* walker's memo: 1 collect samples, -1 not, 0 unknown */
 	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
 };
@@ -110,6 +123,9 @@ typedef int (*pydict_fn)(void *arg, uint64_t key, uint64_t value);
 /* Items of a dict.  Returns 0 when done, -1 if unreadable, or what fn
  * returned when it stopped the iteration. */
 int pydict_each(struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg);
+/* The __dict__ object of an instance: 0 with *dict set (0 when there is no
+ * dict object: no attributes, or 3.11+ values kept inline), -1 unreadable. */
+int pyobj_instance_dict(struct pyctx *c, uint64_t obj, const struct pytype *t, uint64_t *dict);
 /* Attributes of an instance of t (its __dict__, managed dict or inline
  * values), same return convention. */
 int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,

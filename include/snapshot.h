@@ -19,6 +19,7 @@
 struct snapshot_opts {
 	enum layout_source layout;
 	int no_block;            /* read without stopping the target */
+	int gc_only;             /* count GC-tracked objects only (faster) */
 };
 
 struct session {

@@ -25,8 +25,8 @@ void census_free(struct census *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void census_add(struct census *c, const char *type, uint64_t count, uint64_t gc_tracked,
-		uint64_t bytes)
+struct census_row *census_add(struct census *c, const char *type, uint64_t count,
+			      uint64_t gc_tracked, uint64_t bytes)
 {
 	struct census_row *r;
 
@@ -39,6 +39,8 @@ void census_add(struct census *c, const char *type, uint64_t count, uint64_t gc_
 	r->count = count;
 	r->gc_tracked = gc_tracked;
 	r->bytes = bytes;
+	r->gc_bytes = 0;
+	return r;
 }
 
 static int by_name(const void *a, const void *b)
@@ -67,6 +69,7 @@ void census_finish(struct census *c)
 			c->rows[out - 1].count += c->rows[i].count;
 			c->rows[out - 1].gc_tracked += c->rows[i].gc_tracked;
 			c->rows[out - 1].bytes += c->rows[i].bytes;
+			c->rows[out - 1].gc_bytes += c->rows[i].gc_bytes;
 			free(c->rows[i].type);
 			continue;
 		}

@@ -7,6 +7,7 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,8 @@ int layout_from_dwarf(struct target *t, struct py_layout *lay)
 		int32_t *slot = (int32_t *)((char *)lay + s->offset);
 
 		*slot = v >= 0 && v < INT32_MAX ? (int32_t)v : -1;
+		if (getenv("LEAKTOP_DEBUG_LAYOUT"))  /* for checking a new version's fields */
+			fprintf(stderr, "layout %s = %d\n", s->name, *slot);
 		if (*slot < 0 && t->minor >= s->lo && t->minor <= s->hi) {
 			size_t used = strlen(missing);
 

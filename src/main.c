@@ -55,6 +55,7 @@ static void usage(FILE *out)
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
 	      "  --no-block        read the target without stopping it (may be inconsistent)\n"
+	      "  --gc-only         count only GC-tracked objects (faster; no str, int ...)\n"
 	      "  -h, --help        this help\n"
 	      "  --version         version\n"
 	      "\n"
@@ -90,7 +91,8 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT };
+enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
+       OPT_GC_ONLY };
 
 /* Seconds as a decimal number, within [lo, hi]. */
 static int parse_seconds(const char *s, double lo, double hi, double *out)
@@ -117,6 +119,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "no-block", no_argument, NULL, OPT_NO_BLOCK },
+		{ "gc-only", no_argument, NULL, OPT_GC_ONLY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -174,6 +177,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_BLOCK:
 			o->snap.no_block = 1;
+			break;
+		case OPT_GC_ONLY:
+			o->snap.gc_only = 1;
 			break;
 		case '?':
 		default:

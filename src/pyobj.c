@@ -366,50 +366,45 @@ int pydict_get_str(struct pyctx *c, uint64_t dict, const char *key, uint64_t *va
 	return 0;
 }
 
-/* Instance attributes: a __dict__ at tp_dictoffset (negative: from the
- * end of a variable-size object), or from 3.11 a managed dict in the
- * pre-header, or values kept without a dict (split keys of the class). */
-int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,
-		     void *arg)
+/* Where an instance keeps its attributes: *dict (a dict object), or
+ * *values + *keys (3.11+ values kept without a dict: split keys of the
+ * class); all 0 when it has none. */
+static int instance_attrs(struct pyctx *c, uint64_t obj, const struct pytype *t, uint64_t *dict,
+			  uint64_t *values, uint64_t *keys)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t dict = 0, values = 0, keys;
 	int64_t dictoffset;
 
+	*dict = *values = *keys = 0;
 	if (c->minor >= 11 && (t->flags & PY_TPFLAGS_MANAGED_DICT)) {
 		uint64_t w;
 
 		if (rd_u64(c, obj - 24, &w) < 0)
 			return -1;
 		if (c->minor == 11) {
-			dict = w;
-			if (!dict && rd_u64(c, obj - 32, &values) < 0)
+			*dict = w;
+			if (!*dict && rd_u64(c, obj - 32, values) < 0)
 				return -1;
 		} else if (c->minor == 12) {
 			if (w & 1)
-				values = w - 1;  /* tagged values pointer */
+				*values = w - 1;  /* tagged values pointer */
 			else
-				dict = w;
+				*dict = w;
 		} else {
-			dict = w;
-			if (!dict && (t->flags & PY_TPFLAGS_INLINE_VALUES)) {
+			*dict = w;
+			if (!*dict && (t->flags & PY_TPFLAGS_INLINE_VALUES)) {
 				uint8_t valid;
 
-				values = obj + (uint64_t)t->basicsize;
 				/* _dictvalues {capacity, size, embedded, valid, values[]} */
-				if (rd_u8(c, values + 3, &valid) < 0)
+				if (rd_u8(c, obj + (uint64_t)t->basicsize + 3, &valid) < 0)
 					return -1;
-				if (!valid)
-					return 0;
+				if (valid)
+					*values = obj + (uint64_t)t->basicsize;
 			}
 		}
-		if (dict)
-			return pydict_each(c, dict, fn, arg);
-		if (!values)
-			return 0;
-		if (rd_u64(c, t->addr + (uint64_t)l->ht_cached_keys, &keys) < 0 || !keys)
+		if (*values && (rd_u64(c, t->addr + (uint64_t)l->ht_cached_keys, keys) < 0 || !*keys))
 			return -1;
-		return items_each(c, keys, values, fn, arg);
+		return 0;
 	}
 	dictoffset = t->dictoffset;
 	if (!dictoffset)
@@ -417,18 +412,42 @@ int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydi
 	if (dictoffset < 0) {
 		int64_t n;
 
+		/* From the end of a variable-size object (int and tuple
+		 * subclasses); 3.12+ ints count digits in lv_tag. */
 		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
 			return -1;
+		if (t->kind == PK_INT && c->minor >= 12)
+			n = (int64_t)((uint64_t)n >> 3);
 		n = n < 0 ? -n : n;
 		if (n > MAX_ITEMS)
 			return -1;
 		dictoffset += t->basicsize + n * t->itemsize;
 		dictoffset = (dictoffset + 7) & ~(int64_t)7;
 	}
-	if (dictoffset <= 0 || dictoffset > MAX_BASICSIZE ||
-	    rd_u64(c, obj + (uint64_t)dictoffset, &dict) < 0)
+	if (dictoffset <= 0 || dictoffset > MAX_BASICSIZE)
 		return -1;
-	return dict ? pydict_each(c, dict, fn, arg) : 0;
+	return rd_u64(c, obj + (uint64_t)dictoffset, dict);
+}
+
+int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,
+		     void *arg)
+{
+	uint64_t dict, values, keys;
+
+	if (instance_attrs(c, obj, t, &dict, &values, &keys) < 0)
+		return -1;
+	if (dict)
+		return pydict_each(c, dict, fn, arg);
+	if (values)
+		return items_each(c, keys, values, fn, arg);
+	return 0;
+}
+
+int pyobj_instance_dict(struct pyctx *c, uint64_t obj, const struct pytype *t, uint64_t *dict)
+{
+	uint64_t values, keys;
+
+	return instance_attrs(c, obj, t, dict, &values, &keys);
 }
 
 /* ---- types ---- */
@@ -454,6 +473,23 @@ static const struct {
 	{ "_io.BufferedReader", PK_BUFFERED },
 	{ "_io.BufferedWriter", PK_BUFFERED },
 	{ "_io.BufferedRandom", PK_BUFFERED },
+	{ "bytearray", PK_BYTEARRAY },
+	{ "code", PK_CODE },
+	{ "function", PK_FUNCTION },
+	{ "cell", PK_CELL },
+	{ "method", PK_METHOD },
+	{ "module", PK_MODULE },
+	{ "property", PK_PROPERTY },
+	{ "classmethod", PK_CLASSMETHOD },
+	{ "staticmethod", PK_STATICMETHOD },
+	{ "method_descriptor", PK_DESCR },
+	{ "member_descriptor", PK_DESCR },
+	{ "getset_descriptor", PK_DESCR },
+	{ "wrapper_descriptor", PK_DESCR },
+	{ "classmethod_descriptor", PK_DESCR },
+	{ "builtin_function_or_method", PK_CFUNC },
+	{ "functools._lru_cache_wrapper", PK_LRU },
+	{ "functools.partial", PK_PARTIAL },
 	{ "float", PK_FLOAT },
 	{ "bytes", PK_BYTES },
 	{ "bool", PK_BOOL },
@@ -590,6 +626,9 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 static int64_t preheader(const struct pyctx *c, const struct pytype *t)
 {
 	int64_t n = c->lay->gc_head_size;
+
+	if (!(t->flags & PY_TPFLAGS_HAVE_GC))
+		return 0;
 
 	if (c->minor == 11 && (t->flags & PY_TPFLAGS_MANAGED_DICT))
 		n += 16;
@@ -857,12 +896,65 @@ static int64_t size_buffered(struct pyctx *c, uint64_t obj, const struct pytype 
 	return t->basicsize + (buf ? n : 0);
 }
 
+/* code.__sizeof__ (code objects are not GC in any default build). */
+static int64_t size_code(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t extra;
+	int64_t res, n;
+
+	if (c->minor >= 11) {
+		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0 || n < 0 || n > MAX_ITEMS)
+			return -1;
+		res = (t->basicsize + n * t->itemsize + 7) & ~(int64_t)7;
+	} else {
+		uint64_t cell2arg, cellvars, opcache;
+
+		res = t->basicsize;
+		if (rd_u64(c, obj + (uint64_t)l->code_cell2arg, &cell2arg) < 0 ||
+		    rd_u64(c, obj + (uint64_t)l->code_cellvars, &cellvars) < 0 ||
+		    rd_u64(c, obj + (uint64_t)l->code_opcache, &opcache) < 0)
+			return -1;
+		if (cell2arg && cellvars) {
+			if (rd_i64(c, cellvars + (uint64_t)l->ob_size, &n) < 0 || n < 0 || n > MAX_ITEMS)
+				return -1;
+			res += n * 8;
+		}
+		if (opcache) {
+			uint64_t code;
+			uint8_t cache_size;
+
+			if (rd_u64(c, obj + (uint64_t)l->code_code, &code) < 0 || !code ||
+			    rd_i64(c, code + (uint64_t)l->ob_size, &n) < 0 || n < 0 || n > MAX_ITEMS ||
+			    rd_u8(c, obj + (uint64_t)l->code_opcache_size, &cache_size) < 0)
+				return -1;
+			res += n / 2 + cache_size * 32;  /* sizeof(_PyOpcache) */
+		}
+	}
+	if (rd_u64(c, obj + (uint64_t)l->code_extra, &extra) < 0)
+		return -1;
+	if (extra) {
+		if (rd_i64(c, extra, &n) < 0 || n < 1 || n > (1 << 16))  /* ce_size */
+			return -1;
+		res += 16 + (n - 1) * 8;
+	}
+	return res;
+}
+
 int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 {
 	const struct py_layout *l = c->lay;
 	int64_t size, n;
 
 	switch (t->kind) {
+	case PK_BYTEARRAY:
+		if (rd_i64(c, obj + (uint64_t)l->bytearray_alloc, &n) < 0 || n < 0 || n > MAX_ITEMS)
+			return -1;
+		size = t->basicsize + n;
+		break;
+	case PK_CODE:
+		size = size_code(c, obj, t);
+		break;
 	case PK_LIST:
 		if (rd_i64(c, obj + (uint64_t)l->list_allocated, &n) < 0 || n < 0 || n > MAX_ITEMS)
 			return -1;
@@ -916,6 +1008,16 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	}
 	if (size < 0)
 		return -1;
+	if (t->kind == PK_TYPE) {
+		uint64_t flags;
+
+		/* A static type object: no header before 3.11 (tp_is_gc says no)
+		 * and from 3.13 (an exception for them); 3.11 and 3.12 add it. */
+		if (rd_u64(c, obj + (uint64_t)l->tp_flags, &flags) < 0)
+			return -1;
+		if (!(flags & PY_TPFLAGS_HEAPTYPE))
+			return size + (c->minor == 11 || c->minor == 12 ? l->gc_head_size : 0);
+	}
 	return size + preheader(c, t);
 }
 

@@ -283,6 +283,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 		json_u64(&j, "count", c->rows[i].count);
 		json_u64(&j, "gc_tracked", c->rows[i].gc_tracked);
 		json_u64(&j, "bytes", c->rows[i].bytes);
+		json_u64(&j, "gc_tracked_bytes", c->rows[i].gc_bytes);
 		if (st) {
 			json_delta(&j, "delta", st->d_count, st->d_bytes);
 			json_delta(&j, "delta_total", st->d_base_count, st->d_base_bytes);

@@ -3,6 +3,7 @@
 #include "snapshot.h"
 #include "attach.h"
 #include "heap.h"
+#include "reach.h"
 #include "remote.h"
 #include "util.h"
 
@@ -80,30 +81,27 @@ static void read_version(struct session *s)
 struct walk_state {
 	struct pyctx *c;
 	uint64_t bad;
+	struct reach reach;
+	int follow;              /* count untracked objects too */
 	const char *sample_type;
 	struct snapshot *snap;
 	struct pytype *sample_types[SNAPSHOT_MAX_SAMPLES];
 	struct owner_layouts *ol;
 };
 
-static int visit(void *arg, uint64_t obj, uint64_t type_addr)
+static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked)
 {
-	struct walk_state *w = arg;
-	struct pytype *t = pytype_get(w->c, type_addr);
-	int64_t size;
+	int64_t size = pyobj_sizeof(w->c, obj, t);
 
-	if (!t) {
-		w->bad++;
-		return 0;
-	}
-	size = pyobj_sizeof(w->c, obj, t);
 	if (size < 0) {
 		w->bad++;
 		size = 0;
 	}
 	t->count++;
-	t->gc_tracked++;
+	t->gc_tracked += (uint64_t)tracked;
 	t->bytes += (uint64_t)size;
+	if (tracked)
+		t->gc_bytes += (uint64_t)size;
 	owners_visit(w->ol, w->c, &w->snap->owners, obj, t);
 	if (w->sample_type && w->snap->nsamples < SNAPSHOT_MAX_SAMPLES) {
 		if (!t->sampled)
@@ -116,6 +114,31 @@ static int visit(void *arg, uint64_t obj, uint64_t type_addr)
 			sm->size = size;
 		}
 	}
+}
+
+static void visit_untracked(void *arg, uint64_t obj, struct pytype *t)
+{
+	static const char *debug;
+
+	if (!debug)
+		debug = getenv("LEAKTOP_DEBUG_REACH") ? getenv("LEAKTOP_DEBUG_REACH") : "";
+	if (*debug && strcmp(debug, t->name) == 0)  /* developer aid: addresses found */
+		fprintf(stderr, "reach %s 0x%llx\n", t->name, (unsigned long long)obj);
+	count_object(arg, obj, t, 0);
+}
+
+static int visit(void *arg, uint64_t obj, uint64_t type_addr)
+{
+	struct walk_state *w = arg;
+	struct pytype *t = pytype_get(w->c, type_addr);
+
+	if (!t) {
+		w->bad++;
+		return 0;
+	}
+	count_object(w, obj, t, 1);
+	if (w->follow)
+		reach_from(&w->reach, obj, t);
 	return 0;
 }
 
@@ -154,6 +177,8 @@ static void read_handles(struct session *s, struct walk_state *w, struct snapsho
 	}
 	if (!unowned)
 		return;
+	if (w->follow)
+		return;  /* the reach walk has seen every referent already */
 	heap_walk_gc(w->c, s->t.runtime_addr, visit_refs, w, &st);
 	owners_finish(&snap->owners);
 }
@@ -198,7 +223,11 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	}
 	snap->taken_at = time(NULL);
 	read_version(s);
+	w.follow = !s->opts.gc_only;
+	reach_init(&w.reach, c, visit_untracked, &w);
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
+	if (rc == 0 && w.follow)
+		reach_threads(&w.reach, s->t.runtime_addr);
 	if (rc == 0)
 		read_handles(s, &w, snap);
 	/* Reprs are read while the target is still stopped. */
@@ -214,11 +243,21 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 
 	PYCTX_FOREACH_TYPE(c, t) {
 		if (t->count)
-			census_add(&snap->census, t->name, t->count, t->gc_tracked, t->bytes);
+			census_add(&snap->census, t->name, t->count, t->gc_tracked, t->bytes)->gc_bytes =
+				t->gc_bytes;
 	}
 	census_finish(&snap->census);
-	census_note(&snap->census, "GC-tracked objects only: str, int, float, bytes and other "
-		    "untracked objects are not counted yet");
+	if (s->opts.gc_only)
+		census_note(&snap->census, "GC-tracked objects only (--gc-only): str, int, float, "
+			    "bytes and other untracked objects are not counted");
+	else
+		census_note(&snap->census, "untracked objects are counted when a tracked object or "
+			    "a running frame refers to them; objects held only from C are not");
+	if (w.reach.overflow) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "more than %u untracked objects: the rest were not "
+			    "followed", REACH_MAX_OBJECTS);
+	}
 	if (collecting) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "a garbage collection was running in the target: "
@@ -236,12 +275,14 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (s->opts.no_block)
 		census_note(&snap->census, "read without stopping the target (--no-block): "
 			    "counts may be slightly inconsistent");
+	reach_free(&w.reach);
 	snap->walk_us = lt_now_us() - t0;
 	return 0;
 
 fail_attached:
 	attach_release(&att);
 fail:
+	reach_free(&w.reach);
 	snapshot_free(snap);
 	return -1;
 }

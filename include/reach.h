@@ -1,0 +1,43 @@
+/* reach.h - objects the GC does not track, reached through references.
+ *
+ * Strings, ints, floats, bytes, untracked tuples and dicts, code objects...
+ * never sit on a GC list.  They are found as referents of the tracked
+ * objects (and of every thread's running frames), each counted once, and
+ * followed in turn: an untracked tuple of strings leads to the strings. */
+#ifndef LEAKTOP_REACH_H
+#define LEAKTOP_REACH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pyctx;
+struct pytype;
+
+/* A bound on the untracked objects one snapshot follows (memory: ~32 bytes
+ * each); past it the census is marked incomplete. */
+#define REACH_MAX_OBJECTS (64u << 20)
+
+/* Called once per untracked object found. */
+typedef void (*reach_fn)(void *arg, uint64_t obj, struct pytype *t);
+
+struct reach {
+	struct pyctx *c;
+	reach_fn fn;
+	void *arg;
+	uint64_t *seen;            /* open addressing set of addresses */
+	size_t seen_cap, nseen;
+	struct { uint64_t obj; struct pytype *t; } *stack;
+	size_t nstack, stack_cap;
+	int overflow;              /* REACH_MAX_OBJECTS was hit */
+	uint64_t frames;           /* thread frames walked */
+};
+
+void reach_init(struct reach *r, struct pyctx *c, reach_fn fn, void *arg);
+void reach_free(struct reach *r);
+/* Follow the references of obj (of type t) to untracked objects. */
+void reach_from(struct reach *r, uint64_t obj, struct pytype *t);
+/* Follow the locals of every thread's running frames (3.11+; before, frames
+ * are tracked objects).  Returns the frames walked. */
+uint64_t reach_threads(struct reach *r, uint64_t runtime);
+
+#endif

@@ -1,0 +1,174 @@
+/* reach.c - the untracked part of the heap, through references. */
+#include "config.h"
+#include "reach.h"
+#include "heap.h"
+#include "pyobj.h"
+#include "refs.h"
+#include "remote.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Frames in one thread's chain, threads in one interpreter: more is corrupt. */
+#define MAX_FRAMES 100000
+#define MAX_THREADS 100000
+#define FRAME_OWNED_BY_CSTACK 3
+
+void reach_init(struct reach *r, struct pyctx *c, reach_fn fn, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->fn = fn;
+	r->arg = arg;
+}
+
+void reach_free(struct reach *r)
+{
+	free(r->seen);
+	free(r->stack);
+	memset(r, 0, sizeof(*r));
+}
+
+static size_t slot_of(uint64_t addr, size_t cap)
+{
+	return (size_t)((addr >> 3) * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+}
+
+/* 1 if addr was not in the set (and is now). */
+static int mark(struct reach *r, uint64_t addr)
+{
+	size_t i;
+
+	if (2 * (r->nseen + 1) > r->seen_cap) {
+		uint64_t *old = r->seen;
+		size_t oldcap = r->seen_cap;
+
+		r->seen_cap = oldcap ? oldcap * 2 : 1 << 16;
+		r->seen = xcalloc(r->seen_cap, sizeof(*r->seen));
+		for (size_t k = 0; k < oldcap; k++) {
+			if (!old[k])
+				continue;
+			for (i = slot_of(old[k], r->seen_cap); r->seen[i]; i = (i + 1) & (r->seen_cap - 1))
+				;
+			r->seen[i] = old[k];
+		}
+		free(old);
+	}
+	for (i = slot_of(addr, r->seen_cap); r->seen[i]; i = (i + 1) & (r->seen_cap - 1))
+		if (r->seen[i] == addr)
+			return 0;
+	r->seen[i] = addr;
+	r->nseen++;
+	return 1;
+}
+
+static int is_static_type(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	uint64_t flags;
+
+	if (t->kind != PK_TYPE)
+		return 0;
+	return remote_read_cached(c->mem, obj + (uint64_t)c->lay->tp_flags, &flags, 8) == 0 &&
+	       !(flags & PY_TPFLAGS_HEAPTYPE);
+}
+
+/* A referent: count it if the GC does not track it, and follow it. */
+static int consider(void *arg, uint64_t ref)
+{
+	struct reach *r = arg;
+	struct pyctx *c = r->c;
+	uint64_t type, gc_next;
+	struct pytype *t;
+
+	if (ref & 7)
+		return 0;  /* objects are 8-aligned; this is not one */
+	if (remote_read_cached(c->mem, ref + (uint64_t)c->lay->ob_type, &type, 8) < 0 ||
+	    !(t = pytype_get(c, type)))
+		return 0;
+	/* A tracked object is the GC walk's; untracked GC objects (tuples and
+	 * dicts of atoms) have _gc_next == 0.  Static type objects have no GC
+	 * header at all: never tracked. */
+	if ((t->flags & PY_TPFLAGS_HAVE_GC) && !is_static_type(c, ref, t) &&
+	    remote_read_cached(c->mem, ref - (uint64_t)c->lay->gc_head_size + (uint64_t)c->lay->gc_next,
+			       &gc_next, 8) == 0 && gc_next != 0)
+		return 0;
+	if (r->nseen >= REACH_MAX_OBJECTS) {
+		r->overflow = 1;
+		return 1;
+	}
+	if (!mark(r, ref))
+		return 0;
+	r->fn(r->arg, ref, t);
+	if (r->nstack == r->stack_cap) {
+		r->stack_cap = r->stack_cap ? r->stack_cap * 2 : 4096;
+		r->stack = xreallocarray(r->stack, r->stack_cap, sizeof(*r->stack));
+	}
+	r->stack[r->nstack].obj = ref;
+	r->stack[r->nstack].t = t;
+	r->nstack++;
+	return 0;
+}
+
+static void drain(struct reach *r)
+{
+	while (r->nstack > 0 && !r->overflow) {
+		r->nstack--;
+		refs_each(r->c, r->stack[r->nstack].obj, r->stack[r->nstack].t, consider, r);
+	}
+}
+
+void reach_from(struct reach *r, uint64_t obj, struct pytype *t)
+{
+	if (r->overflow)
+		return;
+	refs_each(r->c, obj, t, consider, r);
+	drain(r);
+}
+
+uint64_t reach_threads(struct reach *r, uint64_t runtime)
+{
+	const struct py_layout *l = r->c->lay;
+	struct remote *m = r->c->mem;
+	uint64_t interp = 0, frames = 0;
+
+	if (r->c->minor <= 10)
+		return 0;  /* frames are tracked objects there */
+	if (remote_read_u64(m, runtime + (uint64_t)l->rt_interp_head, &interp) < 0)
+		return 0;
+	for (int ni = 0; interp && ni < HEAP_MAX_INTERPRETERS; ni++) {
+		uint64_t ts = 0;
+
+		remote_read_u64(m, interp + (uint64_t)l->is_threads_head, &ts);
+		for (int nt = 0; ts && nt < MAX_THREADS; nt++) {
+			uint64_t f = 0;
+
+			if (r->c->minor <= 12) {
+				uint64_t cframe;
+
+				if (remote_read_u64(m, ts + (uint64_t)l->ts_cframe, &cframe) == 0 && cframe)
+					remote_read_u64(m, cframe + (uint64_t)l->cframe_current, &f);
+			} else {
+				remote_read_u64(m, ts + (uint64_t)l->ts_current_frame, &f);
+			}
+			for (int nf = 0; f && nf < MAX_FRAMES; nf++) {
+				uint8_t owner = 0;
+
+				remote_read_cached(m, f + (uint64_t)l->iframe_owner, &owner, 1);
+				if (owner != FRAME_OWNED_BY_CSTACK) {
+					refs_frame_each(r->c, f, consider, r);
+					drain(r);
+					frames++;
+				}
+				if (remote_read_u64(m, f + (uint64_t)l->iframe_previous, &f) < 0)
+					break;
+			}
+			if (remote_read_u64(m, ts + (uint64_t)l->ts_next, &ts) < 0)
+				break;
+		}
+		if (remote_read_u64(m, interp + (uint64_t)l->is_next, &interp) < 0)
+			break;
+	}
+	r->frames = frames;
+	return frames;
+}
