@@ -73,8 +73,12 @@ struct pytype {
 	enum pykind kind;
 	/* per-snapshot counters, filled by walkers */
 	uint64_t count, gc_tracked, bytes, gc_bytes;
+	/* --group-dicts: the __dict__ objects of this class's instances */
+	uint64_t dicts, dicts_tracked, dicts_bytes, dicts_gc_bytes;
 	signed char sampled;   /* walker's memo: 1 collect samples, -1 not, 0 unknown */
 	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
+	signed char nslots;    /* refs' memo: object __slots__ offsets, -1 unknown, -2 too many */
+	int32_t slot_off[8];
 };
 
 struct pyctx {

@@ -26,8 +26,14 @@ struct reach {
 	void *arg;
 	uint64_t *seen;            /* open addressing set of addresses */
 	size_t seen_cap, nseen;
-	struct { uint64_t obj; struct pytype *t; } *stack;
+	struct reach_item { uint64_t obj; struct pytype *t; } *stack;
 	size_t nstack, stack_cap;
+	/* Leaves (str, int, float, bytes ...: nothing to follow) are collected
+	 * with their duplicates and counted once each by reach_finish: sorting
+	 * beats a hash set on millions of them, and reads them in address order. */
+	struct reach_item *leaves;
+	size_t nleaves, leaves_cap;
+	uint64_t recent[1024];     /* leaves pushed lately: None, True, small ints ... */
 	int overflow;              /* REACH_MAX_OBJECTS was hit */
 	uint64_t frames;           /* thread frames walked */
 };
@@ -36,6 +42,8 @@ void reach_init(struct reach *r, struct pyctx *c, reach_fn fn, void *arg);
 void reach_free(struct reach *r);
 /* Follow the references of obj (of type t) to untracked objects. */
 void reach_from(struct reach *r, uint64_t obj, struct pytype *t);
+/* Count the leaves collected so far (each once); call after the walks. */
+void reach_finish(struct reach *r);
 /* Follow the locals of every thread's running frames (3.11+; before, frames
  * are tracked objects).  Returns the frames walked. */
 uint64_t reach_threads(struct reach *r, uint64_t runtime);

@@ -17,7 +17,7 @@ struct pytype;
 typedef int (*ref_fn)(void *arg, uint64_t ref);
 
 /* Returns 0 when done, -1 if obj could not be read, or what fn returned. */
-int refs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, ref_fn fn, void *arg);
+int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg);
 
 /* The references of a 3.11+ interpreter frame (code, globals, builtins,
  * locals, function, live locals and stack), same convention. */

@@ -20,6 +20,7 @@ struct snapshot_opts {
 	enum layout_source layout;
 	int no_block;            /* read without stopping the target */
 	int gc_only;             /* count GC-tracked objects only (faster) */
+	int group_dicts;         /* count instance dicts as "dict of CLASS", as heapy does */
 };
 
 struct session {

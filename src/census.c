@@ -76,6 +76,16 @@ void census_finish(struct census *c)
 		c->rows[out++] = c->rows[i];
 	}
 	c->n = out;
+	/* A row moved away entirely (unsigned sums wrap back to 0) goes. */
+	out = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (!c->rows[i].count) {
+			free(c->rows[i].type);
+			continue;
+		}
+		c->rows[out++] = c->rows[i];
+	}
+	c->n = out;
 	c->objects = c->bytes = c->gc_tracked = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		c->objects += c->rows[i].count;

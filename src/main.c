@@ -56,6 +56,7 @@ static void usage(FILE *out)
 	      "                    debug-offsets, table\n"
 	      "  --no-block        read the target without stopping it (may be inconsistent)\n"
 	      "  --gc-only         count only GC-tracked objects (faster; no str, int ...)\n"
+	      "  --group-dicts     count instance __dict__s as 'dict of CLASS' (as heapy)\n"
 	      "  -h, --help        this help\n"
 	      "  --version         version\n"
 	      "\n"
@@ -92,7 +93,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
-       OPT_GC_ONLY };
+       OPT_GC_ONLY, OPT_GROUP_DICTS };
 
 /* Seconds as a decimal number, within [lo, hi]. */
 static int parse_seconds(const char *s, double lo, double hi, double *out)
@@ -120,6 +121,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "no-block", no_argument, NULL, OPT_NO_BLOCK },
 		{ "gc-only", no_argument, NULL, OPT_GC_ONLY },
+		{ "group-dicts", no_argument, NULL, OPT_GROUP_DICTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -180,6 +182,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_GC_ONLY:
 			o->snap.gc_only = 1;
+			break;
+		case OPT_GROUP_DICTS:
+			o->snap.group_dicts = 1;
 			break;
 		case '?':
 		default:

@@ -615,6 +615,7 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 	if (rd_i64(c, addr + (uint64_t)c->lay->tp_dictoffset, &t->dictoffset) < 0)
 		t->dictoffset = 0;
 	t->kind = kind_of(c, addr);
+	t->nslots = -1;
 	t->name = type_name(c, addr, flags, namep);
 	cache_put(c, t);
 	return t;

@@ -27,6 +27,7 @@ void reach_free(struct reach *r)
 {
 	free(r->seen);
 	free(r->stack);
+	free(r->leaves);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -73,6 +74,49 @@ static int is_static_type(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	       !(flags & PY_TPFLAGS_HEAPTYPE);
 }
 
+/* An object with no references to follow: not a GC type, not one whose
+ * fields refs.c reads (code, static types), no instance dict. */
+static int is_leaf(const struct pytype *t)
+{
+	return !(t->flags & (PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_HEAPTYPE)) && t->kind != PK_CODE &&
+	       t->kind != PK_TYPE && !t->dictoffset;
+}
+
+/* LSD radix sort of items by address, 16 bits a pass (user space is 47). */
+static void sort_items(struct reach_item *v, size_t n)
+{
+	struct reach_item *tmp = xmalloc(n * sizeof(*tmp));
+	size_t *count = xmalloc(((size_t)1 << 16) * sizeof(*count));
+
+	for (int shift = 0; shift < 48; shift += 16) {
+		size_t sum = 0;
+
+		memset(count, 0, ((size_t)1 << 16) * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(v[i].obj >> shift) & 0xffff]++;
+		for (size_t b = 0; b < ((size_t)1 << 16); b++) {
+			size_t c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(v[i].obj >> shift) & 0xffff]++] = v[i];
+		memcpy(v, tmp, n * sizeof(*v));
+	}
+	free(tmp);
+	free(count);
+}
+
+void reach_finish(struct reach *r)
+{
+	sort_items(r->leaves, r->nleaves);
+	for (size_t i = 0; i < r->nleaves; i++)
+		if (i == 0 || r->leaves[i].obj != r->leaves[i - 1].obj)
+			r->fn(r->arg, r->leaves[i].obj, r->leaves[i].t);
+	r->nleaves = 0;
+}
+
 /* A referent: count it if the GC does not track it, and follow it. */
 static int consider(void *arg, uint64_t ref)
 {
@@ -93,9 +137,24 @@ static int consider(void *arg, uint64_t ref)
 	    remote_read_cached(c->mem, ref - (uint64_t)c->lay->gc_head_size + (uint64_t)c->lay->gc_next,
 			       &gc_next, 8) == 0 && gc_next != 0)
 		return 0;
-	if (r->nseen >= REACH_MAX_OBJECTS) {
+	if (r->nseen + r->nleaves >= REACH_MAX_OBJECTS) {
 		r->overflow = 1;
 		return 1;
+	}
+	if (is_leaf(t)) {
+		uint64_t *recent = &r->recent[(ref >> 4) & (LT_ARRAY_SIZE(r->recent) - 1)];
+
+		if (*recent == ref)
+			return 0;  /* a duplicate the sort would drop anyway */
+		*recent = ref;
+		if (r->nleaves == r->leaves_cap) {
+			r->leaves_cap = r->leaves_cap ? r->leaves_cap * 2 : 1 << 16;
+			r->leaves = xreallocarray(r->leaves, r->leaves_cap, sizeof(*r->leaves));
+		}
+		r->leaves[r->nleaves].obj = ref;
+		r->leaves[r->nleaves].t = t;
+		r->nleaves++;
+		return 0;
 	}
 	if (!mark(r, ref))
 		return 0;

@@ -154,11 +154,13 @@ static int oldframe_locals(struct pyctx *c, uint64_t obj, ref_fn fn, void *arg)
 	}
 }
 
-/* Objects in the __slots__ of obj's class and its heap-type bases. */
-static int slots_each(struct pyctx *c, uint64_t obj, const struct pytype *t, ref_fn fn, void *arg)
+/* Offsets of the object slots (__slots__) of t's class and its heap-type
+ * bases, read once per type: -2 when there are more than fit the memo. */
+static void find_slots(struct pyctx *c, struct pytype *t)
 {
 	const struct py_layout *l = c->lay;
 	uint64_t type = t->addr;
+	int n = 0;
 
 	for (int depth = 0; type && depth < MAX_BASES; depth++) {
 		uint64_t flags, members, base;
@@ -168,10 +170,9 @@ static int slots_each(struct pyctx *c, uint64_t obj, const struct pytype *t, ref
 			break;  /* static bases traverse their own fields */
 		if (rd_u64(c, type + (uint64_t)l->tp_members, &members) == 0 && members) {
 			for (int i = 0; i < MAX_MEMBERS; i++) {
-				uint64_t m = members + (uint64_t)(i * l->member_size), name, ref;
+				uint64_t m = members + (uint64_t)(i * l->member_size), name;
 				int32_t mtype;
 				int64_t off;
-				int r;
 
 				if (rd_u64(c, m, &name) < 0 || !name ||
 				    remote_read_cached(c->mem, m + (uint64_t)l->member_type, &mtype, 4) < 0 ||
@@ -180,21 +181,31 @@ static int slots_each(struct pyctx *c, uint64_t obj, const struct pytype *t, ref
 				if ((mtype != T_OBJECT_EX && mtype != T_OBJECT) || off <= 0 ||
 				    off >= t->basicsize)
 					continue;
-				if (rd_u64(c, obj + (uint64_t)off, &ref) < 0 || !ref)
-					continue;
-				r = fn(arg, ref);
-				if (r)
-					return r;
+				if (n == (int)(sizeof(t->slot_off) / sizeof(t->slot_off[0]))) {
+					t->nslots = -2;
+					return;
+				}
+				t->slot_off[n++] = (int32_t)off;
 			}
 		}
 		if (rd_u64(c, type + (uint64_t)l->tp_base, &base) < 0)
 			break;
 		type = base;
 	}
-	return 0;
+	t->nslots = (signed char)n;
 }
 
-int refs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, ref_fn fn, void *arg)
+/* Objects in the __slots__ of obj's class and its heap-type bases. */
+static int slots_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg)
+{
+	if (t->nslots == -1)
+		find_slots(c, t);
+	if (t->nslots == -2)
+		t->nslots = (signed char)(sizeof(t->slot_off) / sizeof(t->slot_off[0]));  /* the first ones */
+	return fields_each(c, obj, t->slot_off, (size_t)t->nslots, fn, arg);
+}
+
+int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg)
 {
 	const struct py_layout *l = c->lay;
 	struct kv_forward f = { fn, arg };

@@ -83,11 +83,39 @@ struct walk_state {
 	uint64_t bad;
 	struct reach reach;
 	int follow;              /* count untracked objects too */
+	int group_dicts;
 	const char *sample_type;
 	struct snapshot *snap;
 	struct pytype *sample_types[SNAPSHOT_MAX_SAMPLES];
 	struct owner_layouts *ol;
 };
+
+/* The instance's __dict__ is counted where it is found (as builtins.dict);
+ * remember it here so the census can move it to "dict of CLASS". */
+static void note_instance_dict(struct walk_state *w, uint64_t obj, struct pytype *t)
+{
+	struct pyctx *c = w->c;
+	uint64_t dict = 0, dtype, gc_next = 0;
+	struct pytype *dt;
+	int64_t size;
+
+	if (pyobj_instance_dict(c, obj, t, &dict) < 0 || !dict ||
+	    remote_read_u64(c->mem, dict + (uint64_t)c->lay->ob_type, &dtype) < 0 ||
+	    !(dt = pytype_get(c, dtype)) || strcmp(dt->name, "builtins.dict") != 0 ||
+	    (size = pyobj_sizeof(c, dict, dt)) < 0)
+		return;
+	remote_read_u64(c->mem, dict - (uint64_t)c->lay->gc_head_size + (uint64_t)c->lay->gc_next,
+			&gc_next);
+	/* In --gc-only mode an untracked dict was never counted: nothing to move. */
+	if (!gc_next && !w->follow)
+		return;
+	t->dicts++;
+	t->dicts_bytes += (uint64_t)size;
+	if (gc_next) {
+		t->dicts_tracked++;
+		t->dicts_gc_bytes += (uint64_t)size;
+	}
+}
 
 static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked)
 {
@@ -103,6 +131,8 @@ static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, i
 	if (tracked)
 		t->gc_bytes += (uint64_t)size;
 	owners_visit(w->ol, w->c, &w->snap->owners, obj, t);
+	if (w->group_dicts && (t->flags & PY_TPFLAGS_HEAPTYPE) && t->kind != PK_TYPE)
+		note_instance_dict(w, obj, t);
 	if (w->sample_type && w->snap->nsamples < SNAPSHOT_MAX_SAMPLES) {
 		if (!t->sampled)
 			t->sampled = strcmp(t->name, w->sample_type) == 0 ? 1 : -1;
@@ -224,10 +254,13 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	snap->taken_at = time(NULL);
 	read_version(s);
 	w.follow = !s->opts.gc_only;
+	w.group_dicts = s->opts.group_dicts;
 	reach_init(&w.reach, c, visit_untracked, &w);
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
-	if (rc == 0 && w.follow)
+	if (rc == 0 && w.follow) {
 		reach_threads(&w.reach, s->t.runtime_addr);
+		reach_finish(&w.reach);
+	}
 	if (rc == 0)
 		read_handles(s, &w, snap);
 	/* Reprs are read while the target is still stopped. */
@@ -245,6 +278,18 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		if (t->count)
 			census_add(&snap->census, t->name, t->count, t->gc_tracked, t->bytes)->gc_bytes =
 				t->gc_bytes;
+		if (t->dicts) {
+			/* Moved out of builtins.dict into a row of their own;
+			 * census_finish merges the negative row into it. */
+			char name[600];
+
+			snprintf(name, sizeof(name), "dict of %s", t->name);
+			census_add(&snap->census, name, t->dicts, t->dicts_tracked, t->dicts_bytes)->gc_bytes =
+				t->dicts_gc_bytes;
+			census_add(&snap->census, "builtins.dict", (uint64_t)-t->dicts,
+				   (uint64_t)-t->dicts_tracked, (uint64_t)-t->dicts_bytes)->gc_bytes =
+				(uint64_t)-t->dicts_gc_bytes;
+		}
 	}
 	census_finish(&snap->census);
 	if (s->opts.gc_only)
