@@ -210,6 +210,20 @@ enum layout_source {
 	X(gen_qualname, OFF, "PyGenObject", "gi_qualname", 8, 99) \
 	X(gen_frame_state, OFF, "PyGenObject", "gi_frame_state", 11, 99) \
 	X(gen_frame_old, OFF, "PyGenObject", "gi_frame", 8, 10) \
+	/* the small-object allocator (pymalloc) */ \
+	X(is_obmalloc_arenas, OFF, "struct _is", "obmalloc.mgmt.arenas", 12, 12) \
+	X(is_obmalloc_maxarenas, OFF, "struct _is", "obmalloc.mgmt.maxarenas", 12, 12) \
+	X(is_obmalloc, OFF, "struct _is", "obmalloc", 13, 99) \
+	X(obm_arenas, OFF, "struct _obmalloc_state", "mgmt.arenas", 13, 99) \
+	X(obm_maxarenas, OFF, "struct _obmalloc_state", "mgmt.maxarenas", 13, 99) \
+	X(arena_size_of, SIZE, "struct arena_object", NULL, 8, 99) \
+	X(arena_address, OFF, "struct arena_object", "address", 8, 99) \
+	X(arena_pool_address, OFF, "struct arena_object", "pool_address", 8, 99) \
+	X(pool_count, OFF, "struct pool_header", "ref", 8, 99) \
+	X(pool_freeblock, OFF, "struct pool_header", "freeblock", 8, 99) \
+	X(pool_szidx, OFF, "struct pool_header", "szidx", 8, 99) \
+	X(pool_nextoffset, OFF, "struct pool_header", "nextoffset", 8, 99) \
+	X(pool_header_size, SIZE, "struct pool_header", NULL, 8, 99) \
 	/* threads, for the frames they are running */ \
 	X(is_tstate_head, OFF, "struct _is", "tstate_head", 8, 10) \
 	X(is_threads_head, OFF, "struct _is", "threads.head", 11, 99) \

@@ -34,6 +34,7 @@ struct reach {
 	struct reach_item *leaves;
 	size_t nleaves, leaves_cap;
 	uint64_t recent[1024];     /* leaves pushed lately: None, True, small ints ... */
+	int finished;
 	int overflow;              /* REACH_MAX_OBJECTS was hit */
 	uint64_t frames;           /* thread frames walked */
 };
@@ -44,6 +45,8 @@ void reach_free(struct reach *r);
 void reach_from(struct reach *r, uint64_t obj, struct pytype *t);
 /* Count the leaves collected so far (each once); call after the walks. */
 void reach_finish(struct reach *r);
+/* After reach_finish: was the untracked object at addr counted? */
+int reach_seen(const struct reach *r, uint64_t addr);
 /* Follow the locals of every thread's running frames (3.11+; before, frames
  * are tracked objects).  Returns the frames walked. */
 uint64_t reach_threads(struct reach *r, uint64_t runtime);

@@ -59,6 +59,10 @@ struct dwarf_types *target_types(struct target *t, Dwfl_Module *mod);
  * built in.  NULL when neither has DWARF. */
 struct dwarf_types *target_module_types(struct target *t, const char *name);
 
+/* Does the interpreter define the function `name`?  (Debug builds have
+ * _Py_NegativeRefcount, for example.) */
+int target_has_function(struct target *t, const char *name);
+
 /* Is the extension module `name` loaded (a "<name>.*" shared object) or
  * built into the interpreter (it defines PyInit_<name>)? */
 int target_has_module(struct target *t, const char *name);

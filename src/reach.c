@@ -110,11 +110,39 @@ static void sort_items(struct reach_item *v, size_t n)
 
 void reach_finish(struct reach *r)
 {
+	size_t out = 0;
+
 	sort_items(r->leaves, r->nleaves);
-	for (size_t i = 0; i < r->nleaves; i++)
-		if (i == 0 || r->leaves[i].obj != r->leaves[i - 1].obj)
-			r->fn(r->arg, r->leaves[i].obj, r->leaves[i].t);
-	r->nleaves = 0;
+	for (size_t i = 0; i < r->nleaves; i++) {
+		if (out && r->leaves[i].obj == r->leaves[out - 1].obj)
+			continue;
+		r->leaves[out++] = r->leaves[i];
+		r->fn(r->arg, r->leaves[i].obj, r->leaves[i].t);
+	}
+	r->nleaves = out;  /* kept, sorted and unique, for reach_seen */
+	r->finished = 1;
+}
+
+int reach_seen(const struct reach *r, uint64_t addr)
+{
+	size_t lo = 0, hi = r->nleaves;
+
+	if (r->seen_cap) {
+		for (size_t i = slot_of(addr, r->seen_cap); r->seen[i]; i = (i + 1) & (r->seen_cap - 1))
+			if (r->seen[i] == addr)
+				return 1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->leaves[mid].obj < addr)
+			lo = mid + 1;
+		else if (r->leaves[mid].obj > addr)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
 }
 
 /* A referent: count it if the GC does not track it, and follow it. */

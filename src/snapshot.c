@@ -2,12 +2,14 @@
 #include "config.h"
 #include "snapshot.h"
 #include "attach.h"
+#include "arena.h"
 #include "heap.h"
 #include "reach.h"
 #include "remote.h"
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,7 @@ struct walk_state {
 	struct reach reach;
 	int follow;              /* count untracked objects too */
 	int group_dicts;
+	uint64_t from_c;         /* objects found only in the arenas */
 	const char *sample_type;
 	struct snapshot *snap;
 	struct pytype *sample_types[SNAPSHOT_MAX_SAMPLES];
@@ -157,6 +160,20 @@ static void visit_untracked(void *arg, uint64_t obj, struct pytype *t)
 	count_object(arg, obj, t, 0);
 }
 
+/* An object in a pymalloc block: count it unless references reached it. */
+static void visit_arena(void *arg, uint64_t obj, struct pytype *t)
+{
+	struct walk_state *w = arg;
+
+	if (reach_seen(&w->reach, obj) || pyobj_sizeof(w->c, obj, t) < 0)
+		return;  /* counted already, or not an object after all */
+	if (getenv("LEAKTOP_DEBUG_REACH") && strcmp(getenv("LEAKTOP_DEBUG_REACH"), t->name) == 0)
+		fprintf(stderr, "arena %s 0x%llx %lld\n", t->name, (unsigned long long)obj,
+			(long long)pyobj_sizeof(w->c, obj, t));
+	w->from_c++;
+	count_object(w, obj, t, 0);
+}
+
 static int visit(void *arg, uint64_t obj, uint64_t type_addr)
 {
 	struct walk_state *w = arg;
@@ -227,7 +244,9 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	struct heap_stats st;
 	struct walk_state w = { .c = c, .snap = snap, .ol = s->owner_layouts };
 	uint64_t t0 = lt_now_us();
-	int collecting = 0, rc;
+	int collecting = 0, rc, arenas_ok = 1;
+	struct arena_stats ast;
+	char arena_why[256] = "";
 
 	memset(snap, 0, sizeof(*snap));
 	owner_set_init(&snap->owners);
@@ -260,6 +279,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (rc == 0 && w.follow) {
 		reach_threads(&w.reach, s->t.runtime_addr);
 		reach_finish(&w.reach);
+		arenas_ok = arena_walk(c, &s->t, s->t.runtime_addr, visit_arena, &w, &ast, arena_why,
+				       sizeof(arena_why)) == 0;
 	}
 	if (rc == 0)
 		read_handles(s, &w, snap);
@@ -295,9 +316,15 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (s->opts.gc_only)
 		census_note(&snap->census, "GC-tracked objects only (--gc-only): str, int, float, "
 			    "bytes and other untracked objects are not counted");
-	else
-		census_note(&snap->census, "untracked objects are counted when a tracked object or "
-			    "a running frame refers to them; objects held only from C are not");
+	else if (arenas_ok)
+		census_note(&snap->census, "untracked objects: reached through references from "
+			    "tracked objects and running frames (%" PRIu64 " more found only in "
+			    "pymalloc's arenas); large objects held only from C are not counted",
+			    w.from_c);
+	else {
+		snap->census.complete = 0;
+		census_note(&snap->census, "%s", arena_why);
+	}
 	if (w.reach.overflow) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "more than %u untracked objects: the rest were not "

@@ -69,7 +69,10 @@ static int module_defines(Dwfl_Module *mod, const char *name, uint64_t *addr, in
 		if (GELF_ST_TYPE(sym.st_info) != (func ? STT_FUNC : STT_OBJECT) &&
 		    GELF_ST_TYPE(sym.st_info) != STT_NOTYPE)
 			continue;
-		if (strcmp(s, name) == 0) {
+		/* Link-time optimisation renames file statics "name.lto_priv.0". */
+		if (strcmp(s, name) == 0 ||
+		    (GELF_ST_BIND(sym.st_info) == STB_LOCAL && strncmp(s, name, strlen(name)) == 0 &&
+		     s[strlen(name)] == '.')) {
 			*addr = a;
 			return 1;
 		}
@@ -232,6 +235,13 @@ static int module_find_cb(Dwfl_Module *mod, void **userdata, const char *mname,
 		return DWARF_CB_ABORT;
 	}
 	return DWARF_CB_OK;
+}
+
+int target_has_function(struct target *t, const char *name)
+{
+	uint64_t addr;
+
+	return t->pymod && module_defines(t->pymod, name, &addr, 1);
 }
 
 int target_has_module(struct target *t, const char *name)

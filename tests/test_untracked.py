@@ -11,13 +11,18 @@ Tolerances, and why: leaktop follows references gc.get_referents() does not
 report (code objects have no tp_traverse, so their constants and names are
 invisible to the truth), so it may find MORE objects of a type; it must find
 at least 98% of the truth's count for every core type, and at least 98% of
-its bytes.  Where both count the same population (count within 2%), the
-mean size must agree within 2%.  The scenario's own objects are exact: 64
+its bytes.  Where the scenario's objects are nearly the whole population
+(int, float, bytearray), the mean size must agree within 2%; other types'
+populations differ by design (leaktop also finds dicts and strings held
+only from C, such as the interned-strings dict, which the truth cannot
+reach).  The scenario's own objects are exact: 64
 bytearrays with exactly their getsizeof bytes, and at least the 100,000
-strings and ints.
+strings and ints, and the 10,000 strings held only from C found by the
+arena scan.
 """
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -30,7 +35,7 @@ CORE = ("builtins.str", "builtins.int", "builtins.float", "builtins.bytes",
 GROUPS = ("full dump --json exits 0, complete",
           "scenario objects: 64 bytearrays exact, 100,000 strings and ints",
           "every core type: >= 98% of the truth's untracked count and bytes",
-          "same populations: mean size within 2%",
+          "int, float, bytearray: mean size within 2%",
           "totals: objects = tracked + untracked, consistent",
           "target running and untraced afterwards")
 
@@ -66,6 +71,12 @@ def run_python(tap, py):
                 got = untracked.get(name, (0, 0))
                 p.check(got[0] >= w["count"] and got[1] >= w["bytes"],
                         "%s %r, want at least %r" % (name, got, w))
+            # The strings held only from C: found in pymalloc's arenas.
+            notes = " ".join(doc["census"].get("notes", []))
+            m = re.search(r"(\d+) more found only in pymalloc's arenas", notes)
+            p.check(m and int(m.group(1)) >= truth["scenario"]["c_held_strings"],
+                    "arena scan found %s, want at least %d: %r"
+                    % (m and m.group(1), truth["scenario"]["c_held_strings"], notes))
         with tap.point(descs[2]) as p:
             for name in CORE:
                 t = truth["untracked"].get(name)
@@ -79,7 +90,7 @@ def run_python(tap, py):
                 p.check(got[1] >= 0.98 * t["bytes"], "%s: %d bytes, truth %d (< 98%%)"
                         % (name, got[1], t["bytes"]))
         with tap.point(descs[3]) as p:
-            for name in CORE:
+            for name in ("builtins.int", "builtins.float", "builtins.bytearray"):
                 t = truth["untracked"].get(name)
                 got = untracked.get(name, (0, 0))
                 if not t or not got[0] or abs(got[0] - t["count"]) > 0.02 * t["count"]:
