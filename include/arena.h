@@ -23,9 +23,12 @@ struct arena_stats {
 	uint64_t arenas, pools, blocks, objects;
 };
 
-/* Walk the arenas of every interpreter.  Returns 0, or -1 when the
- * allocator's state cannot be found (why says what and what it means). */
-int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn, void *arg,
-	       struct arena_stats *st, char *why, size_t whylen);
+/* Walk the arenas of every interpreter; seen (may be NULL) says which
+ * objects are counted already, asked in ascending address order within an
+ * arena.  Returns 0, or -1 when the allocator's state cannot be found (why
+ * says what and what it means). */
+int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
+	       int (*seen)(void *arg, uint64_t obj), void *arg, struct arena_stats *st, char *why,
+	       size_t whylen);
 
 #endif

@@ -100,6 +100,8 @@ void pyctx_free(struct pyctx *c);
 /* The type object at addr, read and named once per snapshot; NULL if addr
  * does not hold a plausible type. */
 struct pytype *pytype_get(struct pyctx *c, uint64_t addr);
+/* The type at addr if this snapshot met it already, else NULL. */
+struct pytype *pytype_find(struct pyctx *c, uint64_t addr);
 /* Iterate the cached types (for census aggregation). */
 #define PYCTX_FOREACH_TYPE(c, tvar) \
 	for (size_t tvar##_i = 0; tvar##_i < (c)->types_cap; tvar##_i++) \

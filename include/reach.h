@@ -35,6 +35,7 @@ struct reach {
 	size_t nleaves, leaves_cap;
 	uint64_t recent[1024];     /* leaves pushed lately: None, True, small ints ... */
 	int finished;
+	size_t cursor;             /* reach_seen's last position in leaves */
 	int overflow;              /* REACH_MAX_OBJECTS was hit */
 	uint64_t frames;           /* thread frames walked */
 };
@@ -46,7 +47,7 @@ void reach_from(struct reach *r, uint64_t obj, struct pytype *t);
 /* Count the leaves collected so far (each once); call after the walks. */
 void reach_finish(struct reach *r);
 /* After reach_finish: was the untracked object at addr counted? */
-int reach_seen(const struct reach *r, uint64_t addr);
+int reach_seen(struct reach *r, uint64_t addr);
 /* Follow the locals of every thread's running frames (3.11+; before, frames
  * are tracked objects).  Returns the frames walked. */
 uint64_t reach_threads(struct reach *r, uint64_t runtime);

@@ -22,6 +22,7 @@ struct scan {
 	struct arena_stats *st;
 	size_t arena_size, pool_size;
 	size_t pad;   /* debug builds: the allocator's own header before each object */
+	int (*seen)(void *arg, uint64_t obj);
 };
 
 /* Is there an untracked object of type t at obj, filling a block of size bs? */
@@ -63,7 +64,9 @@ static void scan_block(struct scan *s, const unsigned char *b, uint64_t addr, si
 		memcpy(&type, b + off + 8, 8);
 		if (refcnt <= 0 || !type || (type & 7))
 			continue;
-		if (!(t = pytype_get(c, type)))
+		/* Only types the walks met: a stray word that happens to point
+		 * at something type-like is not an object. */
+		if (!(t = pytype_find(c, type)))
 			continue;
 		if (headers[h] == 0 && (t->flags & PY_TPFLAGS_HAVE_GC))
 			continue;  /* a GC object never starts its block */
@@ -77,6 +80,8 @@ static void scan_block(struct scan *s, const unsigned char *b, uint64_t addr, si
 			if (gc_next)
 				return;  /* tracked: the GC walk counted it */
 		}
+		if (s->seen && s->seen(s->arg, addr + off))
+			return;  /* reached through references already */
 		if (!fits(c, addr + off, t, bs, headers[h] + 2 * s->pad))
 			continue;
 		s->st->objects++;
@@ -148,11 +153,12 @@ static void scan_arenas(struct scan *s, uint64_t arenas, uint32_t maxarenas)
 	free(pool);
 }
 
-int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn, void *arg,
-	       struct arena_stats *st, char *why, size_t whylen)
+int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
+	       int (*seen)(void *arg, uint64_t obj), void *arg, struct arena_stats *st, char *why,
+	       size_t whylen)
 {
 	const struct py_layout *l = c->lay;
-	struct scan s = { c, fn, arg, st, 0, 0, 0 };
+	struct scan s = { c, fn, arg, st, 0, 0, 0, seen };
 	uint64_t arenas = 0, interp = 0;
 	uint32_t maxarenas = 0;
 

@@ -11,10 +11,36 @@ void json_init(struct json *j, FILE *out)
 	j->need_comma[0] = 0;
 }
 
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static int utf8_len(const unsigned char *p)
+{
+	int n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 :
+		(*p & 0xF8) == 0xF0 ? 4 : 0;
+
+	if (n == 2 && *p < 0xC2)
+		return 0;  /* overlong */
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Strings from the target may hold anything: invalid UTF-8 becomes U+FFFD. */
 static void write_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int n = *p >= 0x80 ? utf8_len(p) : 1;
+
+		if (n == 0) {
+			fputs("\\ufffd", out);
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, (size_t)n, out);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"': fputs("\\\"", out); break;
 		case '\\': fputs("\\\\", out); break;

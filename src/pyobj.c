@@ -594,6 +594,11 @@ static char *type_name(struct pyctx *c, uint64_t addr, uint64_t flags, uint64_t 
 	return xstrdup(tp_name);
 }
 
+struct pytype *pytype_find(struct pyctx *c, uint64_t addr)
+{
+	return cache_get(c, addr);
+}
+
 struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 {
 	struct pytype *t = cache_get(c, addr);

@@ -123,14 +123,26 @@ void reach_finish(struct reach *r)
 	r->finished = 1;
 }
 
-int reach_seen(const struct reach *r, uint64_t addr)
+int reach_seen(struct reach *r, uint64_t addr)
 {
-	size_t lo = 0, hi = r->nleaves;
+	size_t lo = 0, hi = r->nleaves, k = r->cursor;
 
 	if (r->seen_cap) {
 		for (size_t i = slot_of(addr, r->seen_cap); r->seen[i]; i = (i + 1) & (r->seen_cap - 1))
 			if (r->seen[i] == addr)
 				return 1;
+	}
+	/* Callers mostly ask in ascending order (the arena scan): step on
+	 * from the last answer before searching. */
+	for (int step = 0; k < r->nleaves && r->leaves[k].obj <= addr && step < 16; step++, k++) {
+		if (r->leaves[k].obj == addr) {
+			r->cursor = k;
+			return 1;
+		}
+	}
+	if (k < r->nleaves && k > 0 && r->leaves[k - 1].obj < addr && r->leaves[k].obj > addr) {
+		r->cursor = k;
+		return 0;
 	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -139,9 +151,12 @@ int reach_seen(const struct reach *r, uint64_t addr)
 			lo = mid + 1;
 		else if (r->leaves[mid].obj > addr)
 			hi = mid;
-		else
+		else {
+			r->cursor = mid;
 			return 1;
+		}
 	}
+	r->cursor = lo;
 	return 0;
 }
 

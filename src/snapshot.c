@@ -165,13 +165,18 @@ static void visit_arena(void *arg, uint64_t obj, struct pytype *t)
 {
 	struct walk_state *w = arg;
 
-	if (reach_seen(&w->reach, obj) || pyobj_sizeof(w->c, obj, t) < 0)
-		return;  /* counted already, or not an object after all */
+	if (pyobj_sizeof(w->c, obj, t) < 0)
+		return;  /* not an object after all */
 	if (getenv("LEAKTOP_DEBUG_REACH") && strcmp(getenv("LEAKTOP_DEBUG_REACH"), t->name) == 0)
 		fprintf(stderr, "arena %s 0x%llx %lld\n", t->name, (unsigned long long)obj,
 			(long long)pyobj_sizeof(w->c, obj, t));
 	w->from_c++;
 	count_object(w, obj, t, 0);
+}
+
+static int arena_seen(void *arg, uint64_t obj)
+{
+	return reach_seen(&((struct walk_state *)arg)->reach, obj);
 }
 
 static int visit(void *arg, uint64_t obj, uint64_t type_addr)
@@ -279,8 +284,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (rc == 0 && w.follow) {
 		reach_threads(&w.reach, s->t.runtime_addr);
 		reach_finish(&w.reach);
-		arenas_ok = arena_walk(c, &s->t, s->t.runtime_addr, visit_arena, &w, &ast, arena_why,
-				       sizeof(arena_why)) == 0;
+		arenas_ok = arena_walk(c, &s->t, s->t.runtime_addr, visit_arena, arena_seen, &w, &ast,
+				       arena_why, sizeof(arena_why)) == 0;
 	}
 	if (rc == 0)
 		read_handles(s, &w, snap);
