@@ -9,7 +9,9 @@
 #ifndef LEAKTOP_LAYOUT_H
 #define LEAKTOP_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct target;
 
@@ -255,5 +257,22 @@ int layout_load(struct target *t, enum layout_source want, struct py_layout *lay
 
 /* From DWARF only (layout_dwarf.c). */
 int layout_from_dwarf(struct target *t, struct py_layout *lay);
+/* From the built-in tables (layout_tables.c): -1 with lt_error when there is
+ * none for this version. */
+int layout_from_table(struct target *t, struct py_layout *lay);
+
+/* One built-in table entry, as layout_tables.c holds them. */
+struct layout_table {
+	const char *version;     /* "3.12" */
+	const char *built_from;  /* the reference build it was generated from */
+	int verified;            /* 1: generated from DWARF; 0: derived from headers */
+	struct py_layout lay;
+};
+extern const struct layout_table layout_tables[];
+extern const size_t layout_tables_count;
+
+/* Print lay as a layout_tables.c entry (the generator uses it). */
+void layout_print_table(FILE *out, const struct py_layout *l, const char *version,
+			const char *built_from);
 
 #endif

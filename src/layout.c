@@ -3,6 +3,10 @@
 #include "layout.h"
 #include "target.h"
 #include "util.h"
+#include "remote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -54,21 +58,131 @@ static int layout_check(const struct target *t, const struct py_layout *l)
 	return -1;
 }
 
+/* Fields by name, for the table generator and the test override. */
+#define LT_LAYOUT_NAME(n, k, c, p, l, h) { #n, offsetof(struct py_layout, n) },
+static const struct { const char *name; size_t offset; } field_names[] = {
+	LT_LAYOUT_FIELDS(LT_LAYOUT_NAME)
+};
+#undef LT_LAYOUT_NAME
+
+void layout_print_table(FILE *out, const struct py_layout *l, const char *version,
+			const char *built_from)
+{
+	fprintf(out, "\t{ \"%s\", \"%s\", 1, {\n\t\t.source = LAYOUT_TABLE, .minor = %d,\n",
+		version, built_from, l->minor);
+	for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
+		fprintf(out, "\t\t.%s = %d,\n", field_names[i].name,
+			*(const int32_t *)((const char *)l + field_names[i].offset));
+	fprintf(out, "\t} },\n");
+}
+
+/* A test hook: LEAKTOP_LAYOUT_OVERRIDE="field=value,..." corrupts a layout
+ * on purpose, to show that validation refuses it. */
+static void apply_override(struct py_layout *l)
+{
+	const char *env = getenv("LEAKTOP_LAYOUT_OVERRIDE");
+	char buf[512], *save = NULL, *item;
+
+	if (!env)
+		return;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
+			if (strcmp(field_names[i].name, item) == 0)
+				*(int32_t *)((char *)l + field_names[i].offset) = (int32_t)atoi(eq + 1);
+	}
+}
+
+static int type_named(struct target *t, const struct py_layout *l, const char *symbol,
+		      const char *want, int64_t min_size, int64_t max_size)
+{
+	uint64_t addr, namep;
+	int64_t basicsize;
+	char name[32];
+
+	if (target_symbol(t, symbol, &addr) < 0)
+		return 0;  /* nothing to compare with */
+	if (remote_read(t->mem, addr + (uint64_t)l->tp_name, &namep, 8) < 0 ||
+	    remote_read_cstr(t->mem, namep, name, sizeof(name)) < 0 || strcmp(name, want) != 0 ||
+	    remote_read(t->mem, addr + (uint64_t)l->tp_basicsize, &basicsize, 8) < 0 ||
+	    basicsize < min_size || basicsize > max_size)
+		return -1;
+	return 0;
+}
+
+/* Before trusting a layout, read a few things back that only a right
+ * layout reads right: type's type is type; int, str, dict and list are
+ * named so and sized plausibly; the first GC list is a list. */
+static int layout_validate(struct target *t, const struct py_layout *l)
+{
+	uint64_t type_type, meta, interp, gcs, head, next, prev;
+	const char *why = NULL;
+
+	if (target_symbol(t, "PyType_Type", &type_type) == 0 &&
+	    (remote_read(t->mem, type_type + (uint64_t)l->ob_type, &meta, 8) < 0 || meta != type_type))
+		why = "PyType_Type's type is not PyType_Type";
+	else if (type_named(t, l, "PyType_Type", "type", 400, 1000) < 0 ||
+		 type_named(t, l, "PyLong_Type", "int", 24, 32) < 0 ||
+		 type_named(t, l, "PyUnicode_Type", "str", 40, 96) < 0 ||
+		 type_named(t, l, "PyDict_Type", "dict", 40, 64) < 0 ||
+		 type_named(t, l, "PyList_Type", "list", 40, 40) < 0)
+		why = "the builtin types do not read back as int, str, dict and list";
+	else if (remote_read(t->mem, t->runtime_addr + (uint64_t)l->rt_interp_head, &interp, 8) < 0 ||
+		 !interp)
+		why = "the runtime has no interpreter where the layout says";
+	else {
+		gcs = l->is_gc >= 0 ? interp + (uint64_t)l->is_gc : t->runtime_addr + (uint64_t)l->rt_gc;
+		head = gcs + (uint64_t)l->gcs_generations + (uint64_t)l->gen_head;
+		if (remote_read(t->mem, head + (uint64_t)l->gc_next, &next, 8) < 0 || !next ||
+		    remote_read(t->mem, (next & ~(uint64_t)3) + (uint64_t)l->gc_prev, &prev, 8) < 0 ||
+		    (prev & ~(uint64_t)3) != head)
+			why = "the youngest GC list does not link back to its head";
+	}
+	if (!why)
+		return 0;
+	lt_error(LT_ERR_LAYOUT, "the %s layout does not fit this Python %d.%d (%s): %s; install "
+		 "its debug symbols (python3.%d-dbg or debuginfod) or try another --layout",
+		 layout_source_name(l->source), t->major, t->minor, t->pymod_path, why, t->minor);
+	return -1;
+}
+
+static int finish(struct target *t, struct py_layout *lay)
+{
+	apply_override(lay);
+	if (layout_check(t, lay) < 0)
+		return -1;
+	return layout_validate(t, lay);
+}
+
 int layout_load(struct target *t, enum layout_source want, struct py_layout *lay)
 {
 	switch (want) {
 	case LAYOUT_AUTO:
+		/* The interpreter's own debug info first, then the built-in table. */
+		if (layout_from_dwarf(t, lay) == 0)
+			return finish(t, lay);
+		if (layout_from_table(t, lay) == 0)
+			return finish(t, lay);
+		lt_error(LT_ERR_LAYOUT, "no layout for Python %d.%d (%s): it has no debug info and "
+			 "leaktop has no built-in table for it; install its debug symbols "
+			 "(python3.%d-dbg or debuginfod)", t->major, t->minor, t->pymod_path, t->minor);
+		return -1;
 	case LAYOUT_DWARF:
 		if (layout_from_dwarf(t, lay) < 0)
 			return -1;
-		return layout_check(t, lay);
+		return finish(t, lay);
+	case LAYOUT_TABLE:
+		if (layout_from_table(t, lay) < 0)
+			return -1;
+		return finish(t, lay);
 	case LAYOUT_DEBUG_OFFSETS:
 		lt_error(LT_ERR_LAYOUT, "--layout debug-offsets is not available yet in this "
-			 "leaktop; use --layout dwarf (needs debug symbols) or auto");
-		return -1;
-	case LAYOUT_TABLE:
-		lt_error(LT_ERR_LAYOUT, "--layout table is not available yet in this leaktop; "
-			 "use --layout dwarf (needs debug symbols) or auto");
+			 "leaktop; use --layout dwarf, table or auto");
 		return -1;
 	}
 	return -1;

@@ -152,7 +152,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf("leaktop %s\n", PACKAGE_VERSION);
+			printf("leaktop %s\nbuilt-in layout tables:", PACKAGE_VERSION);
+			for (size_t i = 0; i < layout_tables_count; i++)
+				printf(" %s%s", layout_tables[i].version,
+				       layout_tables[i].verified ? "" : " (unverified)");
+			printf("\n");
 			exit(0);
 		case OPT_JSON:
 			o->json = 1;
@@ -302,6 +306,32 @@ static int cmd_watch(const struct options *o)
 	return rc;
 }
 
+/* Development aid for tools/gen-layout-tables: the DWARF layout of a live
+ * interpreter, printed as a built-in table entry. */
+static int cmd_layout_table(const struct options *o)
+{
+	struct snapshot_opts so = o->snap;
+	struct session se;
+	struct snapshot snap;
+	char ver[16], from[PATH_MAX + 64];
+
+	so.layout = LAYOUT_DWARF;
+	so.gc_only = 1;
+	if (session_open(&se, o->pid, &so) < 0)
+		return fail();
+	if (session_snapshot(&se, &snap) < 0) {  /* reads the exact version */
+		session_close(&se);
+		return fail();
+	}
+	snapshot_free(&snap);
+	snprintf(ver, sizeof(ver), "%d.%d", se.t.major, se.t.minor);
+	snprintf(from, sizeof(from), "CPython %s, %s", se.version,
+		 strrchr(se.t.pymod_path, '/') ? strrchr(se.t.pymod_path, '/') + 1 : se.t.pymod_path);
+	layout_print_table(stdout, &se.lay, ver, from);
+	session_close(&se);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -314,6 +344,8 @@ int main(int argc, char **argv)
 		return cmd_dump(&o);
 	if (strcmp(o.command, "watch") == 0)
 		return cmd_watch(&o);
+	if (strcmp(o.command, "layout-table") == 0)
+		return cmd_layout_table(&o);
 	if (strcmp(o.command, "top") == 0) {
 		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 			fprintf(stderr, "leaktop: the interactive view needs a terminal; use leaktop dump "

@@ -116,6 +116,10 @@ Dwarf *target_dwarf(struct target *t, Dwarf_Addr *bias)
 
 int target_open(struct target *t, pid_t pid)
 {
+	/* Where separate debug files are looked for (as eu-stack's
+	 * --debuginfo-path); libdw's default otherwise. */
+	if (getenv("LEAKTOP_DEBUGINFO_PATH"))
+		debuginfo_path = getenv("LEAKTOP_DEBUGINFO_PATH");
 	struct find_ctx c = { .name = "_PyRuntime", .python_only = 1 };
 	const char *mname;
 	int rc, ft = 0;

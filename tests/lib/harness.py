@@ -35,7 +35,7 @@ TESTS_DIR = os.path.dirname(HERE)
 REPO = os.path.dirname(TESTS_DIR)
 TARGETS_DIR = os.path.join(TESTS_DIR, "targets")
 
-SKIP_STRIPPED = "stripped build, no DWARF (needs built-in layout tables)"
+SKIP_STRIPPED = "stripped build, no DWARF and no built-in layout table for its version"
 SKIP_FREE_THREADED = "free-threaded builds not supported yet"
 
 
@@ -210,7 +210,8 @@ class Python(object):
         """None if leaktop is expected to inspect this build."""
         if self.free_threaded:
             return SKIP_FREE_THREADED
-        if not self.dwarf and os.environ.get("LEAKTOP_TEST_STRIPPED") != "1":
+        if not self.dwarf and "%d.%d" % self.version[:2] not in table_versions() and \
+                os.environ.get("LEAKTOP_TEST_STRIPPED") != "1":
             return SKIP_STRIPPED
         return None
 
@@ -284,6 +285,25 @@ def find_pythons():
 
 # ---------------------------------------------------------------------------
 # The leaktop binary
+
+_TABLES = None
+
+
+def table_versions():
+    """Minor versions leaktop has built-in layout tables for (--version)."""
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = set()
+        try:
+            out = subprocess.run([leaktop_path(), "--version"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, timeout=10).stdout.decode()
+            for line in out.splitlines():
+                if line.startswith("built-in layout tables:"):
+                    _TABLES = set(w for w in line.split(":", 1)[1].split() if w[0].isdigit())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return _TABLES
+
 
 def leaktop_path():
     env = os.environ.get("LEAKTOP")
