@@ -226,6 +226,43 @@ enum layout_source {
 	X(pool_szidx, OFF, "struct pool_header", "szidx", 8, 99) \
 	X(pool_nextoffset, OFF, "struct pool_header", "nextoffset", 8, 99) \
 	X(pool_header_size, SIZE, "struct pool_header", NULL, 8, 99) \
+	/* where _Py_DebugOffsets (3.13+, at the start of _PyRuntime) keeps each \
+	 * offset it offers: read from the target with --layout debug-offsets */ \
+	X(dbg_size, SIZE, "struct _Py_DebugOffsets", NULL, 13, 99) \
+	X(dbg_version, OFF, "struct _Py_DebugOffsets", "version", 13, 99) \
+	X(dbg_rt_interp_head, OFF, "struct _Py_DebugOffsets", "runtime_state.interpreters_head", 13, 99) \
+	X(dbg_is_next, OFF, "struct _Py_DebugOffsets", "interpreter_state.next", 13, 99) \
+	X(dbg_is_threads_head, OFF, "struct _Py_DebugOffsets", "interpreter_state.threads_head", 13, 99) \
+	X(dbg_is_gc, OFF, "struct _Py_DebugOffsets", "interpreter_state.gc", 13, 99) \
+	X(dbg_is_sysdict, OFF, "struct _Py_DebugOffsets", "interpreter_state.sysdict", 13, 99) \
+	X(dbg_ts_next, OFF, "struct _Py_DebugOffsets", "thread_state.next", 13, 99) \
+	X(dbg_ts_current_frame, OFF, "struct _Py_DebugOffsets", "thread_state.current_frame", 13, 99) \
+	X(dbg_ts_thread_id, OFF, "struct _Py_DebugOffsets", "thread_state.thread_id", 13, 99) \
+	X(dbg_ts_native_id, OFF, "struct _Py_DebugOffsets", "thread_state.native_thread_id", 13, 99) \
+	X(dbg_iframe_previous, OFF, "struct _Py_DebugOffsets", "interpreter_frame.previous", 13, 99) \
+	X(dbg_iframe_executable, OFF, "struct _Py_DebugOffsets", "interpreter_frame.executable", 13, 99) \
+	X(dbg_iframe_localsplus, OFF, "struct _Py_DebugOffsets", "interpreter_frame.localsplus", 13, 99) \
+	X(dbg_iframe_owner, OFF, "struct _Py_DebugOffsets", "interpreter_frame.owner", 13, 99) \
+	X(dbg_code_filename, OFF, "struct _Py_DebugOffsets", "code_object.filename", 13, 99) \
+	X(dbg_code_name, OFF, "struct _Py_DebugOffsets", "code_object.name", 13, 99) \
+	X(dbg_code_qualname, OFF, "struct _Py_DebugOffsets", "code_object.qualname", 13, 99) \
+	X(dbg_code_linetable, OFF, "struct _Py_DebugOffsets", "code_object.linetable", 13, 99) \
+	X(dbg_code_localsplusnames, OFF, "struct _Py_DebugOffsets", "code_object.localsplusnames", 13, 99) \
+	X(dbg_code_localspluskinds, OFF, "struct _Py_DebugOffsets", "code_object.localspluskinds", 13, 99) \
+	X(dbg_ob_type, OFF, "struct _Py_DebugOffsets", "pyobject.ob_type", 13, 99) \
+	X(dbg_tp_name, OFF, "struct _Py_DebugOffsets", "type_object.tp_name", 13, 99) \
+	X(dbg_tp_flags, OFF, "struct _Py_DebugOffsets", "type_object.tp_flags", 13, 99) \
+	X(dbg_type_size, OFF, "struct _Py_DebugOffsets", "type_object.size", 13, 99) \
+	X(dbg_tuple_items, OFF, "struct _Py_DebugOffsets", "tuple_object.ob_item", 13, 99) \
+	X(dbg_ob_size, OFF, "struct _Py_DebugOffsets", "tuple_object.ob_size", 13, 99) \
+	X(dbg_list_items, OFF, "struct _Py_DebugOffsets", "list_object.ob_item", 13, 99) \
+	X(dbg_dict_keys, OFF, "struct _Py_DebugOffsets", "dict_object.ma_keys", 13, 99) \
+	X(dbg_dict_values, OFF, "struct _Py_DebugOffsets", "dict_object.ma_values", 13, 99) \
+	X(dbg_long_tag, OFF, "struct _Py_DebugOffsets", "long_object.lv_tag", 13, 99) \
+	X(dbg_ascii_state, OFF, "struct _Py_DebugOffsets", "unicode_object.state", 13, 99) \
+	X(dbg_ascii_length, OFF, "struct _Py_DebugOffsets", "unicode_object.length", 13, 99) \
+	X(dbg_ascii_size, OFF, "struct _Py_DebugOffsets", "unicode_object.asciiobject_size", 13, 99) \
+	X(dbg_gcs_collecting, OFF, "struct _Py_DebugOffsets", "gc.collecting", 13, 99) \
 	/* threads, for the frames they are running */ \
 	X(is_tstate_head, OFF, "struct _is", "tstate_head", 8, 10) \
 	X(is_threads_head, OFF, "struct _is", "threads.head", 11, 99) \

@@ -76,28 +76,6 @@ void layout_print_table(FILE *out, const struct py_layout *l, const char *versio
 	fprintf(out, "\t} },\n");
 }
 
-/* A test hook: LEAKTOP_LAYOUT_OVERRIDE="field=value,..." corrupts a layout
- * on purpose, to show that validation refuses it. */
-static void apply_override(struct py_layout *l)
-{
-	const char *env = getenv("LEAKTOP_LAYOUT_OVERRIDE");
-	char buf[512], *save = NULL, *item;
-
-	if (!env)
-		return;
-	snprintf(buf, sizeof(buf), "%s", env);
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(item, '=');
-
-		if (!eq)
-			continue;
-		*eq = '\0';
-		for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
-			if (strcmp(field_names[i].name, item) == 0)
-				*(int32_t *)((char *)l + field_names[i].offset) = (int32_t)atoi(eq + 1);
-	}
-}
-
 static int type_named(struct target *t, const struct py_layout *l, const char *symbol,
 		      const char *want, int64_t min_size, int64_t max_size)
 {
@@ -151,6 +129,98 @@ static int layout_validate(struct target *t, const struct py_layout *l)
 	return -1;
 }
 
+/* A test hook: LEAKTOP_LAYOUT_OVERRIDE="field=value,..." corrupts a layout
+ * on purpose, to show that validation refuses it. */
+static void apply_override(struct py_layout *l)
+{
+	const char *env = getenv("LEAKTOP_LAYOUT_OVERRIDE");
+	char buf[512], *save = NULL, *item;
+
+	if (!env)
+		return;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
+			if (strcmp(field_names[i].name, item) == 0)
+				*(int32_t *)((char *)l + field_names[i].offset) = (int32_t)atoi(eq + 1);
+	}
+}
+
+/* What _Py_DebugOffsets offers, and where the layout keeps each. */
+#define DBG(f) { offsetof(struct py_layout, f), offsetof(struct py_layout, dbg_##f), #f }
+static const struct { size_t field, where; const char *name; } debug_offsets_map[] = {
+	DBG(rt_interp_head), DBG(is_next), DBG(is_threads_head), DBG(is_gc), DBG(is_sysdict),
+	DBG(ts_next), DBG(ts_current_frame), DBG(ts_thread_id), DBG(ts_native_id),
+	DBG(iframe_previous), DBG(iframe_executable), DBG(iframe_localsplus), DBG(iframe_owner),
+	DBG(code_filename), DBG(code_name), DBG(code_qualname), DBG(code_linetable),
+	DBG(code_localsplusnames), DBG(code_localspluskinds), DBG(ob_type), DBG(tp_name),
+	DBG(tp_flags), DBG(type_size), DBG(tuple_items), DBG(ob_size), DBG(list_items),
+	DBG(dict_keys), DBG(dict_values), DBG(long_tag), DBG(ascii_state), DBG(ascii_length),
+	DBG(ascii_size), DBG(gcs_collecting),
+};
+#undef DBG
+
+#define DEBUG_OFFSETS_MAX 4096
+
+/* 3.13+: the offsets the interpreter publishes about itself at the start of
+ * _PyRuntime, checked (cookie, version, bounds) and used over the table of
+ * the same minor version, which supplies everything they do not cover. */
+static int layout_from_debug_offsets(struct target *t, struct py_layout *lay)
+{
+	unsigned char blob[DEBUG_OFFSETS_MAX];
+	uint64_t version;
+
+	if (t->minor < 13) {
+		lt_error(LT_ERR_LAYOUT, "--layout debug-offsets is not available for Python %d.%d: "
+			 "_Py_DebugOffsets exists from 3.13; use --layout dwarf or table",
+			 t->major, t->minor);
+		return -1;
+	}
+	if (layout_from_table(t, lay) < 0) {
+		lt_error(LT_ERR_LAYOUT, "--layout debug-offsets needs leaktop's table for Python "
+			 "%d.%d for what the debug offsets do not cover, and there is none; use "
+			 "--layout dwarf", t->major, t->minor);
+		return -1;
+	}
+	apply_override(lay);
+	if (lay->dbg_size < 64 || lay->dbg_size > DEBUG_OFFSETS_MAX ||
+	    remote_read(t->mem, t->runtime_addr, blob, (size_t)lay->dbg_size) < 0) {
+		lt_error(LT_ERR_LAYOUT, "cannot read _Py_DebugOffsets of pid %d", (int)t->pid);
+		return -1;
+	}
+	memcpy(&version, blob + lay->dbg_version, 8);
+	if (memcmp(blob, "xdebugpy", 8) != 0 || (version >> 24) != 3 ||
+	    (int)((version >> 16) & 0xff) != t->minor) {
+		lt_error(LT_ERR_LAYOUT, "the _Py_DebugOffsets of %s are missing or not for Python "
+			 "%d.%d (cookie or version wrong); use --layout dwarf or table",
+			 t->pymod_path, t->major, t->minor);
+		return -1;
+	}
+	for (size_t i = 0; i < LT_ARRAY_SIZE(debug_offsets_map); i++) {
+		int32_t where = *(const int32_t *)((const char *)lay + debug_offsets_map[i].where);
+		uint64_t v;
+
+		if (where < 0 || where + 8 > lay->dbg_size)
+			continue;  /* this table does not know where it is */
+		memcpy(&v, blob + where, 8);
+		/* Offsets into objects and states: small, or the blob lies. */
+		if (v >= (1u << 16)) {
+			lt_error(LT_ERR_LAYOUT, "_Py_DebugOffsets of pid %d gives %s = %llu, not a "
+				 "plausible offset; use --layout dwarf or table", (int)t->pid,
+				 debug_offsets_map[i].name, (unsigned long long)v);
+			return -1;
+		}
+		*(int32_t *)((char *)lay + debug_offsets_map[i].field) = (int32_t)v;
+	}
+	lay->source = LAYOUT_DEBUG_OFFSETS;
+	return 0;
+}
+
 static int finish(struct target *t, struct py_layout *lay)
 {
 	apply_override(lay);
@@ -163,7 +233,10 @@ int layout_load(struct target *t, enum layout_source want, struct py_layout *lay
 {
 	switch (want) {
 	case LAYOUT_AUTO:
-		/* The interpreter's own debug info first, then the built-in table. */
+		/* What the interpreter publishes, then its debug info, then the
+		 * built-in table; each must pass validation to be used. */
+		if (t->minor >= 13 && layout_from_debug_offsets(t, lay) == 0 && finish(t, lay) == 0)
+			return 0;
 		if (layout_from_dwarf(t, lay) == 0)
 			return finish(t, lay);
 		if (layout_from_table(t, lay) == 0)
@@ -181,9 +254,9 @@ int layout_load(struct target *t, enum layout_source want, struct py_layout *lay
 			return -1;
 		return finish(t, lay);
 	case LAYOUT_DEBUG_OFFSETS:
-		lt_error(LT_ERR_LAYOUT, "--layout debug-offsets is not available yet in this "
-			 "leaktop; use --layout dwarf, table or auto");
-		return -1;
+		if (layout_from_debug_offsets(t, lay) < 0)
+			return -1;
+		return finish(t, lay);
 	}
 	return -1;
 }

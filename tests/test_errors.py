@@ -113,11 +113,17 @@ def test_usage(tap, target):
 
 def test_layouts(tap, target):
     tag = "[%s]" % target.python.label
-    for layout in ("debug-offsets",):
-        with tap.point("--layout %s: not available, exit 1 %s" % (layout, tag)) as p:
-            args = ["dump", "--layout", layout, target.pid]
+    if target.python.version < (3, 13):
+        with tap.point("--layout debug-offsets: not available before 3.13, exit 1 %s" % tag) as p:
+            args = ["dump", "--layout", "debug-offsets", target.pid]
             check_error(p, args, H.run_leaktop(args), 1, ["not available"],
                         pid=target.pid)
+    else:
+        with tap.point("--layout debug-offsets: works on 3.13+ %s" % tag) as p:
+            rc, out, err = H.run_leaktop(["dump", "--json", "--layout", "debug-offsets",
+                                          target.pid])
+            p.check(rc == 0 and json.loads(out)["python"]["layout_source"] == "debug-offsets",
+                    "exit %s: %s" % (rc, err.strip()))
     for layout in ("dwarf", "table", "auto"):
         with tap.point("--layout %s --json works %s" % (layout, tag)) as p:
             args = ["dump", "--json", "--layout", layout, target.pid]

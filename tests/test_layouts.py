@@ -21,8 +21,9 @@ import harness as H  # noqa: E402
 GROUPS = ("--layout table reports layout_source table",
           "GC-only census: dwarf and table identical",
           "full census: dwarf and table identical",
-          "no debug info at all: auto falls back to the table, Leaky exact",
-          "a wrong layout is refused: one line, exit 1, target untraced")
+          "no separate debug info: auto still reads it (debug offsets, DWARF or table), Leaky exact",
+          "a wrong layout is refused: one line, exit 1, target untraced",
+          "3.13+: debug offsets give the same census as DWARF; a bad blob is refused")
 
 
 def census(args, env=None):
@@ -73,9 +74,10 @@ def run_python(tap, py):
                                   {"LEAKTOP_DEBUGINFO_PATH": "/nonexistent-debuginfo"})
             p.require(rc == 0, "exit %s: %s" % (rc, err.strip()))
             src = doc["python"]["layout_source"]
-            # Builds with DWARF inside the binary still use it; the others
-            # (stripped, debug info in a separate file) must use the table.
-            p.check(src in ("dwarf", "table"), "layout_source %r" % src)
+            # 3.13+ publish debug offsets; builds with DWARF inside the binary
+            # still use it; the others (stripped, debug info in a separate
+            # file) must use the table.
+            p.check(src in ("debug-offsets", "dwarf", "table"), "layout_source %r" % src)
             p.diag("without separate debug files: layout %s" % src)
             leaky = [t for t in doc["census"]["types"] if t["type"] == "__main__.Leaky"]
             p.check(leaky and leaky[0]["count"] == 50000, "Leaky %r" % leaky)
@@ -90,6 +92,19 @@ def run_python(tap, py):
                         "%s: stderr %r" % (override, err))
             for prob in H.untraced_problems(pid):
                 p.fail(prob)
+        with tap.point(descs[5]) as p:
+            if py.version < (3, 13):
+                p.skip("no _Py_DebugOffsets before 3.13")
+            rc1, d1, e1 = census(["dump", "--json", "--layout", "dwarf", pid])
+            rc2, d2, e2 = census(["dump", "--json", "--layout", "debug-offsets", pid])
+            p.require(rc1 == 0 and rc2 == 0, "exit %s/%s: %s %s" % (rc1, rc2, e1, e2))
+            p.check(d2["python"]["layout_source"] == "debug-offsets", "layout_source %r"
+                    % d2["python"]["layout_source"])
+            diff = sorted(set(rows(d1)) ^ set(rows(d2)))
+            p.check(not diff, "%d rows differ, first: %r" % (len(diff), diff[:4]))
+            rc, doc, err = census(["dump", "--layout", "debug-offsets", pid],
+                                  {"LEAKTOP_LAYOUT_OVERRIDE": "dbg_version=0"})
+            p.check(rc == 1 and "_Py_DebugOffsets" in err, "bad blob: exit %s, %r" % (rc, err))
     finally:
         target.stop()
 
