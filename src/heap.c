@@ -73,48 +73,65 @@ int heap_gc_collecting(struct pyctx *c, uint64_t runtime)
 	return 0;
 }
 
-/* Walk one circular list whose head node is at head. */
+/* Walk a circular list from head, forward (following _gc_next, checking
+ * each node's _gc_prev) or backward (the other way round), until back at
+ * head or at stop.  Returns 0 when it got there, 1 when a link was broken
+ * (*n nodes visited), -1 when the visitor stopped or the target is gone. */
+static int walk_dir(struct pyctx *c, uint64_t head, uint64_t stop, int forward,
+		    heap_visit_fn fn, void *arg, struct heap_stats *st, uint64_t *n,
+		    uint64_t *last)
+{
+	const struct py_layout *l = c->lay;
+	int32_t ahead = forward ? l->gc_next : l->gc_prev, behind = forward ? l->gc_prev : l->gc_next;
+	uint64_t from = head, node;
+
+	*last = head;
+	if (rd_u64(c, head + (uint64_t)ahead, &node) < 0)
+		return target_gone() ? -1 : 1;
+	node &= GC_PTR_MASK;
+	while (node != head && node != stop) {
+		uint64_t w[4];  /* _gc_next, _gc_prev, ob_refcnt, ob_type (3.8-3.13 order) */
+
+		if (!node || remote_read_cached(c->mem, node, w, sizeof(w)) < 0 ||
+		    (w[behind / 8] & GC_PTR_MASK) != from)
+			return target_gone() ? -1 : 1;
+		if (fn(arg, node + (uint64_t)l->gc_head_size, w[(l->gc_head_size + l->ob_type) / 8]) < 0)
+			return -1;
+		st->objects++;
+		if (++*n > HEAP_MAX_OBJECTS)
+			return 1;
+		*last = from = node;
+		node = w[ahead / 8] & GC_PTR_MASK;
+	}
+	return 0;
+}
+
+/* Walk one circular list whose head node is at head.  If a link is broken,
+ * walk back from the list's end to the break, so one bad node costs only
+ * what lies between. */
 static int walk_list(struct pyctx *c, uint64_t head, const char *what, heap_visit_fn fn,
 		     void *arg, struct heap_stats *st)
 {
-	const struct py_layout *l = c->lay;
-	uint64_t prev = head, node;
-	uint64_t n = 0;
+	uint64_t n = 0, m = 0, last, last_back;
+	int r = walk_dir(c, head, 0, 1, fn, arg, st, &n, &last);
 
-	if (rd_u64(c, head + (uint64_t)l->gc_next, &node) < 0)
-		return target_gone() ? -1 : 0;
-	node &= GC_PTR_MASK;
-	while (node != head) {
-		uint64_t obj = node + (uint64_t)l->gc_head_size;
-		uint64_t w[4];  /* _gc_next, _gc_prev, ob_refcnt, ob_type (3.8-3.13 order) */
-		uint64_t type, next;
-
-		if (!node || remote_read_cached(c->mem, node, w, sizeof(w)) < 0 ||
-		    (w[l->gc_prev / 8] & GC_PTR_MASK) != prev) {
-			if (target_gone())
-				return -1;
-			st->corrupt = 1;
-			snprintf(st->corrupt_note, sizeof(st->corrupt_note),
-				 "the %s list is broken after %llu objects (at 0x%llx): "
-				 "the rest of it was not walked", what,
-				 (unsigned long long)n, (unsigned long long)node);
-			return 0;
-		}
-		next = w[l->gc_next / 8];
-		type = w[(l->gc_head_size + l->ob_type) / 8];
-		if (fn(arg, obj, type) < 0)
-			return -1;
-		st->objects++;
-		if (++n > HEAP_MAX_OBJECTS) {
-			st->corrupt = 1;
-			snprintf(st->corrupt_note, sizeof(st->corrupt_note),
-				 "the %s list holds more than %llu objects: treated as corrupt",
-				 what, (unsigned long long)HEAP_MAX_OBJECTS);
-			return 0;
-		}
-		prev = node;
-		node = next & GC_PTR_MASK;
+	if (r <= 0)
+		return r;
+	st->corrupt = 1;
+	if (n > HEAP_MAX_OBJECTS) {
+		snprintf(st->corrupt_note, sizeof(st->corrupt_note),
+			 "the %s list holds more than %llu objects: treated as corrupt", what,
+			 (unsigned long long)HEAP_MAX_OBJECTS);
+		return 0;
 	}
+	r = walk_dir(c, head, last, 0, fn, arg, st, &m, &last_back);
+	if (r < 0)
+		return r;
+	snprintf(st->corrupt_note, sizeof(st->corrupt_note),
+		 "the %s list is broken after %llu objects (at 0x%llx); %llu more were walked "
+		 "back from its end %s", what, (unsigned long long)n, (unsigned long long)last,
+		 (unsigned long long)m, r ? "up to a bad link: objects between the two breaks, if "
+		 "any, were not walked" : "to the break");
 	return 0;
 }
 
