@@ -14,10 +14,11 @@ exact numbers the scenario created.
 """
 import gc
 import itertools
-import json
 import os
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 
@@ -75,14 +76,6 @@ truth = {
         "c_held_strings": 10000,
     },
 }
-with open(TRUTH + ".tmp", "w") as f:
-    json.dump(truth, f)
-os.rename(TRUTH + ".tmp", TRUTH)
+publish(TRUTH, truth)
 del truth, untracked
-hb = os.open(HEARTBEAT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-ppid = os.getppid()
-beat = 0
-while os.getppid() == ppid:
-    beat += 1
-    os.pwrite(hb, b"%20d\n" % beat, 0)
-    time.sleep(0.1)
+sleep_until_orphaned(open_heartbeat(HEARTBEAT))

@@ -12,13 +12,14 @@ what readlink says, the kind, the socket details the target can see itself,
 and the type of the Python object that holds it (or null).
 """
 import itertools
-import json
 import mmap
 import os
 import select
 import socket
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 HERE = os.path.dirname(TRUTH)
@@ -125,15 +126,7 @@ for fd in sorted(listing):
     e.setdefault("owner", "unknown")   # not ours (inherited): owner not checked
     e["target"] = target
     truth["fds"][str(fd)] = e
-hb = os.open(HEARTBEAT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-truth["fds"].pop(str(hb), None)     # opened after the truth was taken... below
-with open(TRUTH + ".tmp", "w") as f:
-    truth["fds"][str(hb)] = {"owner": None, "target": os.readlink("/proc/self/fd/%d" % hb)}
-    json.dump(truth, f)
-os.rename(TRUTH + ".tmp", TRUTH)
-ppid = os.getppid()
-beat = 0
-while os.getppid() == ppid:
-    beat += 1
-    os.pwrite(hb, b"%20d\n" % beat, 0)
-    time.sleep(0.1)
+hb = open_heartbeat(HEARTBEAT)
+truth["fds"][str(hb)] = {"owner": None, "target": os.readlink("/proc/self/fd/%d" % hb)}
+publish(TRUTH, truth)
+sleep_until_orphaned(hb)

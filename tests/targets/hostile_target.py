@@ -14,10 +14,11 @@ never exits normally, so CPython never trips over the damage.
 """
 import ctypes
 import gc
-import json
 import os
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
 
 TRUTH, MODE, HEARTBEAT = sys.argv[1], sys.argv[2], sys.argv[-1]
 gc.disable()
@@ -50,14 +51,5 @@ elif MODE == "strlen":
 else:
     sys.exit("unknown mode %r" % MODE)
 
-with open(TRUTH + ".tmp", "w") as f:
-    json.dump({"pid": os.getpid(), "mode": MODE}, f)
-os.rename(TRUTH + ".tmp", TRUTH)
-hb = os.open(HEARTBEAT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-ppid = os.getppid()
-beat = 0
-while os.getppid() == ppid:
-    beat += 1
-    os.pwrite(hb, b"%20d\n" % beat, 0)
-    time.sleep(0.1)
-os._exit(0)
+publish(TRUTH, {"pid": os.getpid(), "mode": MODE})
+sleep_until_orphaned(open_heartbeat(HEARTBEAT))

@@ -1,0 +1,31 @@
+"""Shared by the test targets: publishing the truth, sleeping quietly.
+
+Import after `sys.path.insert(0, os.path.dirname(__file__))`: targets run
+with python -I, which keeps their own directory off sys.path.
+"""
+import json
+import os
+import time
+
+
+def open_heartbeat(path):
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+
+def publish(truth_path, truth):
+    """Write the truth and rename it into place: the ready signal."""
+    with open(truth_path + ".tmp", "w") as f:
+        json.dump(truth, f)
+    os.rename(truth_path + ".tmp", truth_path)
+
+
+def sleep_until_orphaned(hb_fd):
+    """Count heartbeats every 0.1 s until the harness (our parent) is gone.
+    Creates no GC-tracked objects, so the heap stays as the truth says."""
+    ppid = os.getppid()
+    beat = 0
+    while os.getppid() == ppid:
+        beat += 1
+        os.pwrite(hb_fd, b"%20d\n" % beat, 0)
+        time.sleep(0.1)
+    os._exit(0)
