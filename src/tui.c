@@ -19,6 +19,7 @@
 #include <curses.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -772,6 +773,17 @@ static int handle_key(struct tui *t, int ch)
 
 /* ---- set-up and loop ---- */
 
+/* Ctrl-C, kill and a closed terminal end the view like q does: the loop
+ * notices after the current snapshot (which detaches as always) and the
+ * terminal is given back in order. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
 static void init_colors(struct tui *t)
 {
 	const char *nc = getenv("NO_COLOR");
@@ -794,6 +806,7 @@ static void init_colors(struct tui *t)
 int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 {
 	struct tui t;
+	struct sigaction old_int, old_term, old_hup;
 	int quit = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -824,7 +837,17 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 	init_colors(&t);
 	rebuild_rows(&t);
 
-	while (!quit) {
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+		sigaction(SIGHUP, &sa, &old_hup);
+	}
+	while (!quit && !stop_requested) {
 		uint64_t now = lt_now_us();
 		int ch, flags;
 		long wait_ms;
@@ -847,7 +870,7 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 			  (long)((t.next_due_us - now) / 1000);
 		timeout((int)(wait_ms < 1000 ? wait_ms : 1000));  /* redraw the clock */
 		ch = getch();
-		if (ch == ERR)
+		if (ch == ERR || stop_requested)
 			continue;
 		flags = handle_key(&t, ch);
 		if (flags & KEY_QUIT)
@@ -856,6 +879,9 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 			rebuild_rows(&t);
 	}
 	endwin();
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	free(t.rows);
 	free(t.hrows);
 	if (t.have_last)

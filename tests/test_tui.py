@@ -6,7 +6,8 @@ one class; the test types keys with send-keys and reads the screen with
 capture-pane: the growing type shows up first by growth, sort and filter
 change the screen, help and the detail view open, q quits, NO_COLOR leaves
 no colour on screen, a target that exits is reported while the last data
-stays; afterwards the target is running and not traced.
+stays, Ctrl-C quits with the terminal restored; afterwards the target is
+running and not traced.
 """
 import os
 import re
@@ -26,6 +27,7 @@ GROUPS = ("the growing type is shown first, sorted by growth",
           "Enter opens the detail view with a chart and sample instances",
           "q quits",
           "NO_COLOR: no colour on screen",
+          "Ctrl-C quits cleanly and gives the terminal back",
           "target exits: the view says so and keeps the last data",
           "target running and untraced afterwards")
 
@@ -145,13 +147,24 @@ def run_python(tap, py):
                 nc.keys("q")
             finally:
                 nc.kill()
-        with tap.point(descs[8]) as p:
+        with tap.point(descs[7]) as p:
+            cc = Tmux("ctrlc-%d" % target.pid, "%s; echo EXIT=$?; sleep 5" % cmd,
+                      {"TERM": "xterm-256color"})
+            try:
+                cc.wait_for(r"__main__\.Grower", 15)
+                cc.keys("C-c")
+                s = cc.wait_for(r"^EXIT=", 5)
+                p.check(s is not None and "EXIT=0" in s and "TYPES" not in s,
+                        "after Ctrl-C the screen is:\n%s" % cc.screen())
+            finally:
+                cc.kill()
+        with tap.point(descs[9]) as p:
             for prob in H.untraced_problems(target.pid):
                 p.fail(prob)
     finally:
         t.kill()
         target.stop()
-    with tap.point(descs[7]) as p:
+    with tap.point(descs[8]) as p:
         short = H.start_target(py, "growth_target.py", 3, timeout=60)
         ex = Tmux("exit-%d" % short.pid, "%s top --interval 0.5 %d" % (H.leaktop_path(), short.pid),
                   {"TERM": "xterm-256color"})
