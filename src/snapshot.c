@@ -120,14 +120,9 @@ static void note_instance_dict(struct walk_state *w, uint64_t obj, struct pytype
 	}
 }
 
-static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked)
+static void count_sized(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked,
+			int64_t size)
 {
-	int64_t size = pyobj_sizeof(w->c, obj, t);
-
-	if (size < 0) {
-		w->bad++;
-		size = 0;
-	}
 	t->count++;
 	t->gc_tracked += (uint64_t)tracked;
 	t->bytes += (uint64_t)size;
@@ -149,14 +144,32 @@ static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, i
 	}
 }
 
-static void visit_untracked(void *arg, uint64_t obj, struct pytype *t)
+static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked)
+{
+	int64_t size = pyobj_sizeof(w->c, obj, t);
+
+	if (size < 0) {
+		w->bad++;
+		size = 0;
+	}
+	count_sized(w, obj, t, tracked, size);
+}
+
+/* Developer aid: LEAKTOP_DEBUG_REACH=TYPE prints where untracked objects of
+ * TYPE were found ("reach" or "arena"), to compare with a target's ids. */
+static void debug_found(const char *how, const struct pytype *t, uint64_t obj)
 {
 	static const char *debug;
 
 	if (!debug)
 		debug = getenv("LEAKTOP_DEBUG_REACH") ? getenv("LEAKTOP_DEBUG_REACH") : "";
-	if (*debug && strcmp(debug, t->name) == 0)  /* developer aid: addresses found */
-		fprintf(stderr, "reach %s 0x%llx\n", t->name, (unsigned long long)obj);
+	if (*debug && strcmp(debug, t->name) == 0)
+		fprintf(stderr, "%s %s 0x%llx\n", how, t->name, (unsigned long long)obj);
+}
+
+static void visit_untracked(void *arg, uint64_t obj, struct pytype *t)
+{
+	debug_found("reach", t, obj);
 	count_object(arg, obj, t, 0);
 }
 
@@ -164,14 +177,13 @@ static void visit_untracked(void *arg, uint64_t obj, struct pytype *t)
 static void visit_arena(void *arg, uint64_t obj, struct pytype *t)
 {
 	struct walk_state *w = arg;
+	int64_t size = pyobj_sizeof(w->c, obj, t);
 
-	if (pyobj_sizeof(w->c, obj, t) < 0)
+	if (size < 0)
 		return;  /* not an object after all */
-	if (getenv("LEAKTOP_DEBUG_REACH") && strcmp(getenv("LEAKTOP_DEBUG_REACH"), t->name) == 0)
-		fprintf(stderr, "arena %s 0x%llx %lld\n", t->name, (unsigned long long)obj,
-			(long long)pyobj_sizeof(w->c, obj, t));
+	debug_found("arena", t, obj);
 	w->from_c++;
-	count_object(w, obj, t, 0);
+	count_sized(w, obj, t, 0, size);
 }
 
 static int arena_seen(void *arg, uint64_t obj)

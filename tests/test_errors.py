@@ -35,8 +35,7 @@ def check_error(p, args, res, want_rc, needles=(), pid=None):
     if not ok:
         p.diag("\n".join(H.describe_run(args, rc, out, err, limit=10)))
     if pid is not None:
-        for prob in H.untraced_problems(pid):
-            p.fail(prob)
+        p.untraced(pid)
 
 
 def pick_target_python(pythons):
@@ -140,8 +139,7 @@ def test_layouts(tap, target):
                         ("dwarf", "debug-offsets", "table")
                     p.check(src in want, "layout_source %r, want %s"
                             % (src, " or ".join(want)))
-            for prob in H.untraced_problems(target.pid):
-                p.fail(prob)
+            p.untraced(target.pid)
 
 
 def nobody_binary(prefix, tmpdirs):

@@ -203,10 +203,5 @@ def run_python(tap, py):
             target.stop()
 
 
-def main(tap, pythons):
-    for py in pythons:
-        run_python(tap, py)
-
-
 if __name__ == "__main__":
-    H.run_main(main)
+    H.run_each(run_python)

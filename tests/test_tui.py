@@ -159,8 +159,7 @@ def run_python(tap, py):
             finally:
                 cc.kill()
         with tap.point(descs[9]) as p:
-            for prob in H.untraced_problems(target.pid):
-                p.fail(prob)
+            p.untraced(target.pid)
     finally:
         t.kill()
         target.stop()

@@ -595,6 +595,11 @@ class Point(object):
         if not cond:
             raise AssertionError(msg)
 
+    def untraced(self, pid):
+        """Fail for each way the target is stopped, traced or gone."""
+        for prob in untraced_problems(pid):
+            self.fail(prob)
+
     def diag(self, msg):
         self.diags.append(msg)
 
@@ -668,6 +673,14 @@ class TAP(object):
 
     def plan(self):
         self._emit("1..%d" % self.n)
+
+
+def run_each(run_python):
+    """Entry point of a test script that checks each interpreter alike."""
+    def main(tap, pythons):
+        for py in pythons:
+            run_python(tap, py)
+    run_main(main)
 
 
 def run_main(main, need_leaktop=True, watchdog=None):
