@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 struct target;
+struct dwarf_types;
 
 enum layout_source {
 	LAYOUT_AUTO = 0,
@@ -294,22 +295,43 @@ int layout_load(struct target *t, enum layout_source want, struct py_layout *lay
 
 /* From DWARF only (layout_dwarf.c). */
 int layout_from_dwarf(struct target *t, struct py_layout *lay);
+/* The field loop of layout_from_dwarf, on any type index (the live target's,
+ * or tools/layout-from-object's compiled from a release's headers): fills
+ * *lay (source left 0) for Python 3.<minor>.  Returns 0, or how many fields
+ * that minor needs are missing, their names listed in missing. */
+int layout_from_types(struct dwarf_types *dt, int minor, struct py_layout *lay,
+		      char *missing, size_t missing_size);
 /* From the built-in tables (layout_tables.c): -1 with lt_error when there is
  * none for this version. */
 int layout_from_table(struct target *t, struct py_layout *lay);
 
 /* One built-in table entry, as layout_tables.c holds them. */
 struct layout_table {
-	const char *version;     /* "3.12" */
+	const char *version;     /* what it is for: "3.12" (every micro), "3.14.5+",
+				  * "3.14.0-3.14.4" (inclusive) */
 	const char *built_from;  /* the reference build it was generated from */
 	int verified;            /* 1: generated from DWARF; 0: derived from headers */
 	struct py_layout lay;
 };
+/* The verified entries (tools/gen-layout-tables), then the ones derived from
+ * headers (layout_tables_headers.inc, tools/derive-layout-from-headers). */
 extern const struct layout_table layout_tables[];
 extern const size_t layout_tables_count;
 
-/* Print lay as a layout_tables.c entry (the generator uses it). */
+/* Does e cover Python major.minor.micro?  A micro of -1 (unknown) is covered
+ * by every entry of the minor.  0 also for a version string it cannot parse. */
+int layout_table_covers(const struct layout_table *e, int major, int minor, int micro);
+/* The entry for that exact version: a verified one before an unverified one,
+ * then the first listed; NULL when there is none. */
+const struct layout_table *layout_table_find(int major, int minor, int micro);
+/* The same choice among any n entries. */
+const struct layout_table *layout_table_pick(const struct layout_table *tables, size_t n,
+					     int major, int minor, int micro);
+
+/* Print lay as a verified layout_tables.c entry (the generator uses it). */
 void layout_print_table(FILE *out, const struct py_layout *l, const char *version,
 			const char *built_from);
+/* Print any entry as the generators write it. */
+void layout_print_entry(FILE *out, const struct layout_table *e);
 
 #endif

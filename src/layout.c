@@ -65,15 +65,22 @@ static const struct { const char *name; size_t offset; } field_names[] = {
 };
 #undef LT_LAYOUT_NAME
 
+void layout_print_entry(FILE *out, const struct layout_table *e)
+{
+	fprintf(out, "\t{ \"%s\", \"%s\", %d, {\n\t\t.source = LAYOUT_TABLE, .minor = %d,\n",
+		e->version, e->built_from, e->verified ? 1 : 0, e->lay.minor);
+	for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
+		fprintf(out, "\t\t.%s = %d,\n", field_names[i].name,
+			*(const int32_t *)((const char *)&e->lay + field_names[i].offset));
+	fprintf(out, "\t} },\n");
+}
+
 void layout_print_table(FILE *out, const struct py_layout *l, const char *version,
 			const char *built_from)
 {
-	fprintf(out, "\t{ \"%s\", \"%s\", 1, {\n\t\t.source = LAYOUT_TABLE, .minor = %d,\n",
-		version, built_from, l->minor);
-	for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
-		fprintf(out, "\t\t.%s = %d,\n", field_names[i].name,
-			*(const int32_t *)((const char *)l + field_names[i].offset));
-	fprintf(out, "\t} },\n");
+	struct layout_table e = { version, built_from, 1, *l };
+
+	layout_print_entry(out, &e);
 }
 
 static int type_named(struct target *t, const struct py_layout *l, const char *symbol,

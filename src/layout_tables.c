@@ -1394,6 +1394,7 @@ const struct layout_table layout_tables[] = {
 		.ts_thread_id = 152,
 		.ts_native_id = 160,
 	} },
+#include "layout_tables_headers.inc"
 };
 
 const size_t layout_tables_count = sizeof(layout_tables) / sizeof(layout_tables[0]);
