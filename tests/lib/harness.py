@@ -299,7 +299,9 @@ def table_versions():
                                  stderr=subprocess.DEVNULL, timeout=10).stdout.decode()
             for line in out.splitlines():
                 if line.startswith("built-in layout tables:"):
-                    _TABLES = set(w for w in line.split(":", 1)[1].split() if w[0].isdigit())
+                    # "3.12", or exact ranges such as "3.14.5+": keep the minor
+                    _TABLES = set(".".join(w.split(".")[:2])
+                                  for w in line.split(":", 1)[1].split() if w[0].isdigit())
         except (OSError, subprocess.SubprocessError):
             pass
     return _TABLES
