@@ -387,7 +387,7 @@ static int instance_attrs(struct pyctx *c, uint64_t obj, const struct pytype *t,
 				return -1;
 		} else if (c->minor == 12) {
 			if (w & 1)
-				*values = w - 1;  /* tagged values pointer */
+				*values = w + 1;  /* tagged: the values pointer minus one */
 			else
 				*dict = w;
 		} else {
@@ -473,6 +473,7 @@ static const struct {
 	{ "_io.BufferedReader", PK_BUFFERED },
 	{ "_io.BufferedWriter", PK_BUFFERED },
 	{ "_io.BufferedRandom", PK_BUFFERED },
+	{ "_io.TextIOWrapper", PK_TEXTIO },
 	{ "bytearray", PK_BYTEARRAY },
 	{ "code", PK_CODE },
 	{ "function", PK_FUNCTION },
