@@ -273,7 +273,15 @@ enum layout_source {
 	X(cframe_current, OFF, "_PyCFrame", "current_frame", 11, 12) \
 	X(ts_current_frame, OFF, "PyThreadState", "current_frame", 13, 99) \
 	X(ts_thread_id, OFF, "PyThreadState", "thread_id", 8, 99) \
-	X(ts_native_id, OFF, "PyThreadState", "native_thread_id", 11, 99)
+	X(ts_native_id, OFF, "PyThreadState", "native_thread_id", 11, 99) \
+	/* line numbers: where frames and generators are */ \
+	X(bytes_sval, OFF, "PyBytesObject", "ob_sval", 8, 99) \
+	X(code_firstlineno, OFF, "PyCodeObject", "co_firstlineno", 8, 99) \
+	X(code_code_adaptive, OFF, "PyCodeObject", "co_code_adaptive", 11, 99) \
+	X(frame_lasti, OFF, "PyFrameObject", "f_lasti", 8, 10) \
+	X(iframe_prev_instr, OFF, "_PyInterpreterFrame", "prev_instr", 11, 12) \
+	X(iframe_instr_ptr, OFF, "_PyInterpreterFrame", "instr_ptr", 13, 99) \
+	X(iframe_stackpointer, OFF, "_PyInterpreterFrame", "stackpointer", 14, 99)
 
 #define LT_LAYOUT_DECLARE(name, kind, ctype, path, lo, hi) int32_t name;
 struct py_layout {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct graph;
 struct pyctx;
 struct pytype;
 
@@ -38,6 +39,7 @@ struct reach {
 	size_t cursor;             /* reach_seen's last position in leaves */
 	int overflow;              /* REACH_MAX_OBJECTS was hit */
 	uint64_t frames;           /* thread frames walked */
+	struct graph *graph;       /* if set, every reference followed is added to it */
 };
 
 void reach_init(struct reach *r, struct pyctx *c, reach_fn fn, void *arg);
@@ -48,8 +50,9 @@ void reach_from(struct reach *r, uint64_t obj, struct pytype *t);
 void reach_finish(struct reach *r);
 /* After reach_finish: was the untracked object at addr counted? */
 int reach_seen(struct reach *r, uint64_t addr);
-/* Follow the locals of every thread's running frames (3.11+; before, frames
- * are tracked objects).  Returns the frames walked. */
+/* Follow the locals of every thread's running frames (3.8-3.10 frame
+ * objects are counted too); with a graph they become its thread roots.
+ * Returns the frames walked. */
 uint64_t reach_threads(struct reach *r, uint64_t runtime);
 
 #endif

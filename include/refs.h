@@ -19,8 +19,37 @@ typedef int (*ref_fn)(void *arg, uint64_t ref);
 /* Returns 0 when done, -1 if obj could not be read, or what fn returned. */
 int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg);
 
-/* The references of a 3.11+ interpreter frame (code, globals, builtins,
- * locals, function, live locals and stack), same convention. */
+/* How a referent is held, for people: enough to name it later (names are
+ * read only for the references a chain prints). */
+enum ref_how {
+	REF_FIELD,       /* a named field: name ("__dict__", "cell_contents" ...) */
+	REF_INDEX,       /* item `index` of a list or tuple */
+	REF_SET_ITEM,    /* a member of a set */
+	REF_DICT_KEY,    /* a dict key itself (key == the referent) */
+	REF_DICT_VALUE,  /* the value of dict key `key` (an object address) */
+	REF_ATTR,        /* instance attribute kept without a dict: key is its name */
+	REF_SLOT,        /* __slots__ member at offset `index` of type `key` */
+	REF_LOCAL,       /* local/cell variable `index` of the frame running code `key` */
+	REF_STACK,       /* a value on the evaluation stack of code `key` */
+};
+
+struct ref_label {
+	enum ref_how how;
+	int64_t index;
+	uint64_t key;
+	const char *name;
+};
+
+typedef int (*ref_label_fn)(void *arg, uint64_t ref, const struct ref_label *how);
+
+/* refs_each with how each referent is held. */
+int refs_each_labelled(struct pyctx *c, uint64_t obj, struct pytype *t, ref_label_fn fn,
+		       void *arg);
+
+/* The references of a 3.11+ interpreter frame (code, f_locals, function,
+ * live locals and stack; not the borrowed globals and builtins), same
+ * convention. */
 int refs_frame_each(struct pyctx *c, uint64_t iframe, ref_fn fn, void *arg);
+int refs_frame_each_labelled(struct pyctx *c, uint64_t iframe, ref_label_fn fn, void *arg);
 
 #endif

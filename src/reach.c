@@ -1,6 +1,7 @@
 /* reach.c - the untracked part of the heap, through references. */
 #include "config.h"
 #include "reach.h"
+#include "graph.h"
 #include "heap.h"
 #include "pyobj.h"
 #include "refs.h"
@@ -178,8 +179,13 @@ static int consider(void *arg, uint64_t ref)
 	 * header at all: never tracked. */
 	if ((t->flags & PY_TPFLAGS_HAVE_GC) && !is_static_type(c, ref, t) &&
 	    remote_read_cached(c->mem, ref - (uint64_t)c->lay->gc_head_size + (uint64_t)c->lay->gc_next,
-			       &gc_next, 8) == 0 && gc_next != 0)
+			       &gc_next, 8) == 0 && gc_next != 0) {
+		if (r->graph)
+			graph_edge(r->graph, ref, t, 1);
 		return 0;
+	}
+	if (r->graph)
+		graph_edge(r->graph, ref, t, 0);
 	if (r->nseen + r->nleaves >= REACH_MAX_OBJECTS) {
 		r->overflow = 1;
 		return 1;
@@ -216,6 +222,8 @@ static void drain(struct reach *r)
 {
 	while (r->nstack > 0 && !r->overflow) {
 		r->nstack--;
+		if (r->graph)
+			graph_source(r->graph, r->stack[r->nstack].obj, r->stack[r->nstack].t, 0);
 		refs_each(r->c, r->stack[r->nstack].obj, r->stack[r->nstack].t, consider, r);
 	}
 }
@@ -224,53 +232,102 @@ void reach_from(struct reach *r, uint64_t obj, struct pytype *t)
 {
 	if (r->overflow)
 		return;
+	if (r->graph)
+		graph_source(r->graph, obj, t, 1);
 	refs_each(r->c, obj, t, consider, r);
 	drain(r);
+}
+
+/* The thread's id as the system knows it (3.11+), else pthread's. */
+static uint64_t thread_id(struct reach *r, uint64_t ts)
+{
+	const struct py_layout *l = r->c->lay;
+	uint64_t tid = 0;
+
+	if (l->ts_native_id >= 0)
+		remote_read_u64(r->c->mem, ts + (uint64_t)l->ts_native_id, &tid);
+	else
+		remote_read_u64(r->c->mem, ts + (uint64_t)l->ts_thread_id, &tid);
+	return tid;
+}
+
+/* One thread's running frames and what they hold: 3.11+ interpreter
+ * frames; before, frame objects.  With a graph they are its thread roots. */
+static void thread_frames(struct reach *r, uint64_t ts, const char *name)
+{
+	const struct py_layout *l = r->c->lay;
+	struct remote *m = r->c->mem;
+	uint64_t f = 0, tid = r->graph ? thread_id(r, ts) : 0;
+
+	if (r->c->minor <= 10) {
+		/* Running frames are objects the GC does not track (until
+		 * something else refers to them): count and follow them here. */
+		remote_read_u64(m, ts + (uint64_t)l->ts_frame, &f);
+		for (int nf = 0; f && nf < MAX_FRAMES; nf++) {
+			if (r->graph)
+				graph_source(r->graph, 0, NULL, 0);  /* nothing refers to f */
+			consider(r, f);
+			drain(r);
+			r->frames++;
+			if (r->graph)
+				graph_root(r->graph, ROOT_THREAD, f, tid, name);
+			if (remote_read_u64(m, f + (uint64_t)l->frame_back, &f) < 0)
+				break;
+		}
+		return;
+	}
+	if (r->c->minor <= 12) {
+		uint64_t cframe;
+
+		if (remote_read_u64(m, ts + (uint64_t)l->ts_cframe, &cframe) == 0 && cframe)
+			remote_read_u64(m, cframe + (uint64_t)l->cframe_current, &f);
+	} else {
+		remote_read_u64(m, ts + (uint64_t)l->ts_current_frame, &f);
+	}
+	for (int nf = 0; f && nf < MAX_FRAMES; nf++) {
+		uint8_t owner = 0;
+
+		remote_read_cached(m, f + (uint64_t)l->iframe_owner, &owner, 1);
+		/* C-stack frames (3 before 3.14, 4 since) hold nothing of their
+		 * own; 3.14's interpreter-owned frames (3) neither. */
+		if (r->c->minor >= 14 ? owner < 3 : owner != FRAME_OWNED_BY_CSTACK) {
+			if (r->graph)
+				graph_frame_source(r->graph, f, tid, name);
+			refs_frame_each(r->c, f, consider, r);
+			drain(r);
+			r->frames++;
+		}
+		if (remote_read_u64(m, f + (uint64_t)l->iframe_previous, &f) < 0)
+			break;
+	}
 }
 
 uint64_t reach_threads(struct reach *r, uint64_t runtime)
 {
 	const struct py_layout *l = r->c->lay;
 	struct remote *m = r->c->mem;
-	uint64_t interp = 0, frames = 0;
+	uint64_t interp = 0;
+	int32_t head_at = r->c->minor <= 10 ? l->is_tstate_head : l->is_threads_head;
 
-	if (r->c->minor <= 10)
-		return 0;  /* frames are tracked objects there */
 	if (remote_read_u64(m, runtime + (uint64_t)l->rt_interp_head, &interp) < 0)
 		return 0;
 	for (int ni = 0; interp && ni < HEAP_MAX_INTERPRETERS; ni++) {
-		uint64_t ts = 0;
+		uint64_t ts = 0, next_interp = 0;
 
-		remote_read_u64(m, interp + (uint64_t)l->is_threads_head, &ts);
+		remote_read_u64(m, interp + (uint64_t)head_at, &ts);
+		if (remote_read_u64(m, interp + (uint64_t)l->is_next, &next_interp) < 0)
+			next_interp = 0;
 		for (int nt = 0; ts && nt < MAX_THREADS; nt++) {
-			uint64_t f = 0;
+			uint64_t next = 0;
 
-			if (r->c->minor <= 12) {
-				uint64_t cframe;
-
-				if (remote_read_u64(m, ts + (uint64_t)l->ts_cframe, &cframe) == 0 && cframe)
-					remote_read_u64(m, cframe + (uint64_t)l->cframe_current, &f);
-			} else {
-				remote_read_u64(m, ts + (uint64_t)l->ts_current_frame, &f);
-			}
-			for (int nf = 0; f && nf < MAX_FRAMES; nf++) {
-				uint8_t owner = 0;
-
-				remote_read_cached(m, f + (uint64_t)l->iframe_owner, &owner, 1);
-				if (owner != FRAME_OWNED_BY_CSTACK) {
-					refs_frame_each(r->c, f, consider, r);
-					drain(r);
-					frames++;
-				}
-				if (remote_read_u64(m, f + (uint64_t)l->iframe_previous, &f) < 0)
-					break;
-			}
-			if (remote_read_u64(m, ts + (uint64_t)l->ts_next, &ts) < 0)
-				break;
+			/* New interpreters and threads go first: the main thread
+			 * is the last of the last (main) interpreter. */
+			if (remote_read_u64(m, ts + (uint64_t)l->ts_next, &next) < 0)
+				next = 0;
+			thread_frames(r, ts, !next && !next_interp ? "MainThread" : NULL);
+			ts = next;
 		}
-		if (remote_read_u64(m, interp + (uint64_t)l->is_next, &interp) < 0)
-			break;
+		interp = next_interp;
 	}
-	r->frames = frames;
-	return frames;
+	return r->frames;
 }

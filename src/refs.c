@@ -8,6 +8,8 @@
 #include "pyobj.h"
 #include "remote.h"
 
+#include <stddef.h>
+
 /* Items read per remote call when walking an array of pointers. */
 #define CHUNK 64
 #define MAX_ITEMS ((int64_t)1 << 32)
@@ -22,8 +24,30 @@ static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)
 	return remote_read_cached(c->mem, addr, v, 8);
 }
 
-static int array_each(struct pyctx *c, uint64_t items, int64_t n, int stride, ref_fn fn,
-		      void *arg)
+/* Where referents go: plain (the census walks) or with how they are held
+ * (the chains of `why`, which label only the steps they print). */
+struct sink {
+	ref_fn fn;
+	ref_label_fn lfn;
+	void *arg;
+};
+
+static int emit(const struct sink *s, uint64_t ref, enum ref_how how, int64_t index,
+		uint64_t key, const char *name)
+{
+	struct ref_label lab;
+
+	if (!s->lfn)
+		return s->fn(s->arg, ref);
+	lab.how = how;
+	lab.index = index;
+	lab.key = key;
+	lab.name = name;
+	return s->lfn(s->arg, ref, &lab);
+}
+
+static int array_each(struct pyctx *c, uint64_t items, int64_t n, int stride,
+		      const struct sink *s, enum ref_how how, uint64_t key)
 {
 	uint64_t buf[CHUNK * 2];
 	int per = stride / 8;
@@ -40,62 +64,124 @@ static int array_each(struct pyctx *c, uint64_t items, int64_t n, int stride, re
 			uint64_t ref = buf[k * per];
 			int r;
 
+			if (how == REF_LOCAL || how == REF_STACK) {
+				/* 3.14 _PyStackRef: tag 3 is an int, not a pointer */
+				if ((ref & 3) == 3)
+					continue;
+				ref &= ~(uint64_t)3;
+			}
 			if (!ref || ref == c->set_dummy)
 				continue;
-			r = fn(arg, ref);
+			r = emit(s, ref, how, i + k, key, NULL);
 			if (r)
 				return r;
 		}
 	}
 	return 0;
 }
+/* A pointer field of an object, named as Python code would reach it. */
+struct field {
+	const char *name;
+	size_t at;  /* offsetof(struct py_layout, the field's offset) */
+};
 
-/* Pointer fields at the given offsets (negative offsets: absent here). */
-static int fields_each(struct pyctx *c, uint64_t obj, const int32_t *offs, size_t n, ref_fn fn,
-		       void *arg)
+#define F(name, field) { name, offsetof(struct py_layout, field) }
+
+static const struct field type_fields[] = {
+	F("__dict__", tp_dict), F("__bases__", tp_bases), F("__mro__", tp_mro),
+	F("__base__", tp_base),
+};
+static const struct field heaptype_fields[] = {
+	F("__name__", ht_name), F("__qualname__", ht_qualname), F("__slots__", ht_slots),
+	F("(module)", ht_module),
+};
+static const struct field function_fields[] = {
+	F("__code__", func_code), F("__globals__", func_globals), F("__builtins__", func_builtins),
+	F("__name__", func_name), F("__qualname__", func_qualname), F("__defaults__", func_defaults),
+	F("__kwdefaults__", func_kwdefaults), F("__closure__", func_closure), F("__doc__", func_doc),
+	F("__dict__", func_dict), F("__module__", func_module), F("__annotations__", func_annotations),
+};
+static const struct field code_fields[] = {
+	F("co_consts", code_consts), F("co_names", code_names), F("co_filename", code_filename),
+	F("co_name", code_name), F("co_qualname", code_qualname), F("co_linetable", code_linetable),
+	F("co_lnotab", code_lnotab), F("co_exceptiontable", code_exceptiontable),
+	F("co_localsplusnames", code_localsplusnames), F("co_localspluskinds", code_localspluskinds),
+	F("co_varnames", code_varnames), F("co_cellvars", code_cellvars),
+	F("co_freevars", code_freevars), F("co_code", code_code),
+};
+static const struct field cell_fields[] = { F("cell_contents", cell_ref) };
+static const struct field method_fields[] = { F("__func__", method_func), F("__self__", method_self) };
+static const struct field module_fields[] = { F("__dict__", module_dict), F("__name__", module_name) };
+static const struct field property_fields[] = {
+	F("fget", prop_get), F("fset", prop_set), F("fdel", prop_del), F("__doc__", prop_doc),
+};
+static const struct field classmethod_fields[] = { F("__func__", cm_callable), F("__dict__", cm_dict) };
+static const struct field staticmethod_fields[] = { F("__func__", sm_callable), F("__dict__", sm_dict) };
+static const struct field descr_fields[] = {
+	F("__objclass__", descr_type), F("__name__", descr_name), F("__qualname__", descr_qualname),
+};
+static const struct field cfunc_fields[] = { F("__self__", cfunc_self), F("__module__", cfunc_module) };
+static const struct field lru_fields[] = {
+	F("__wrapped__", lru_func), F("(cache)", lru_cache), F("(kwd_mark)", lru_kwd_mark),
+};
+static const struct field partial_fields[] = { F("func", partial_fn), F("args", partial_args), F("keywords", partial_kw) };
+static const struct field buffered_fields[] = { F("raw", buffered_raw) };
+static const struct field textio_fields[] = { F("buffer", textio_buffer) };
+static const struct field gen_fields[] = {
+	F("__name__", gen_name), F("__qualname__", gen_qualname), F("gi_frame", gen_frame_old),
+};
+static const struct field oldframe_fields[] = {
+	F("f_back", frame_back), F("f_code", frame_code), F("f_builtins", frame_builtins),
+	F("f_globals", frame_globals), F("f_locals", frame_locals),
+};
+static const struct field frame_fields[] = { F("f_back", frame_back) };
+#undef F
+
+static int fields_each(struct pyctx *c, uint64_t obj, const struct field *fields, size_t n,
+		       const struct sink *s)
 {
 	for (size_t i = 0; i < n; i++) {
+		int32_t off = *(const int32_t *)((const char *)c->lay + fields[i].at);
 		uint64_t ref;
 		int r;
 
-		if (offs[i] < 0 || rd_u64(c, obj + (uint64_t)offs[i], &ref) < 0 || !ref)
+		if (off < 0 || rd_u64(c, obj + (uint64_t)off, &ref) < 0 || !ref)
 			continue;
-		r = fn(arg, ref);
+		r = emit(s, ref, REF_FIELD, -1, 0, fields[i].name);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-#define FIELDS(...) \
-	do { \
-		const int32_t offs_[] = { __VA_ARGS__ }; \
-		r = fields_each(c, obj, offs_, sizeof(offs_) / sizeof(offs_[0]), fn, arg); \
-	} while (0)
+#define FIELDS(table) fields_each(c, obj, table, sizeof(table) / sizeof(table[0]), s)
 
 struct kv_forward {
-	ref_fn fn;
-	void *arg;
+	const struct sink *s;
+	enum ref_how how;
 };
 
 static int forward_kv(void *arg, uint64_t key, uint64_t value)
 {
 	struct kv_forward *f = arg;
-	int r = f->fn(f->arg, key);
+	int r = emit(f->s, key, REF_DICT_KEY, -1, key, NULL);
 
-	return r ? r : f->fn(f->arg, value);
+	return r ? r : emit(f->s, value, f->how, -1, key, NULL);
 }
 
-/* The references of an interpreter frame (3.11+): code, globals, builtins,
- * locals, function, and the first `stacktop` slots of localsplus. */
-static int iframe_each(struct pyctx *c, uint64_t f, ref_fn fn, void *arg)
+/* The references of an interpreter frame (3.11+): code, locals, function,
+ * and the first `stacktop` slots of localsplus. */
+static int iframe_each(struct pyctx *c, uint64_t f, const struct sink *s)
 {
 	const struct py_layout *l = c->lay;
 	int32_t stacktop;
 	int32_t code_at = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
 	int32_t func_at = c->minor == 11 ? l->iframe_func : l->iframe_funcobj;
-	const int32_t offs[] = { code_at, l->iframe_globals, l->iframe_builtins, l->iframe_locals,
-				 func_at };
+	/* Not f_globals and f_builtins: borrowed from the function, and the
+	 * garbage count subtracts only references an object owns. */
+	const int32_t offs[] = { code_at, l->iframe_locals, func_at };
+	static const char *const names[] = { "f_code", "f_locals", "(function)" };
+	uint64_t code = 0;
 	int r;
 
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
@@ -103,20 +189,32 @@ static int iframe_each(struct pyctx *c, uint64_t f, ref_fn fn, void *arg)
 
 		if (offs[i] < 0 || rd_u64(c, f + (uint64_t)offs[i], &ref) < 0 || !ref)
 			continue;
-		r = fn(arg, ref & ~(uint64_t)3);  /* 3.14 tags stack references */
+		ref &= ~(uint64_t)3;  /* 3.14 tags stack references */
+		if (i == 0)
+			code = ref;
+		r = emit(s, ref, REF_FIELD, -1, 0, names[i]);
 		if (r)
 			return r;
 	}
-	if (l->iframe_stacktop < 0 ||
-	    remote_read_cached(c->mem, f + (uint64_t)l->iframe_stacktop, &stacktop, 4) < 0 ||
-	    stacktop < 0 || stacktop > (1 << 20))
+	if (l->iframe_stacktop >= 0) {
+		if (remote_read_cached(c->mem, f + (uint64_t)l->iframe_stacktop, &stacktop, 4) < 0)
+			return 0;
+	} else {
+		uint64_t sp, base = f + (uint64_t)l->iframe_localsplus;  /* 3.14: past the top */
+
+		if (l->iframe_stackpointer < 0 || rd_u64(c, f + (uint64_t)l->iframe_stackpointer, &sp) < 0 ||
+		    sp < base || (sp - base) / 8 > (1 << 20))
+			return 0;
+		stacktop = (int32_t)((sp - base) / 8);
+	}
+	if (stacktop < 0 || stacktop > (1 << 20))
 		return 0;
-	return array_each(c, f + (uint64_t)l->iframe_localsplus, stacktop, 8, fn, arg);
+	return array_each(c, f + (uint64_t)l->iframe_localsplus, stacktop, 8, s, REF_LOCAL, code);
 }
 
 /* Locals of a 3.8-3.10 frame object: co_nlocals + cells + frees, then the
  * value stack when the frame is suspended. */
-static int oldframe_locals(struct pyctx *c, uint64_t obj, ref_fn fn, void *arg)
+static int oldframe_locals(struct pyctx *c, uint64_t obj, const struct sink *s)
 {
 	const struct py_layout *l = c->lay;
 	uint64_t code, cells, frees;
@@ -133,7 +231,7 @@ static int oldframe_locals(struct pyctx *c, uint64_t obj, ref_fn fn, void *arg)
 	    (frees && remote_read_cached(c->mem, frees + (uint64_t)l->ob_size, &nfrees, 8) < 0))
 		return -1;
 	n = (int64_t)nlocals + ncells + nfrees;
-	r = array_each(c, obj + (uint64_t)l->frame_localsplus, n, 8, fn, arg);
+	r = array_each(c, obj + (uint64_t)l->frame_localsplus, n, 8, s, REF_LOCAL, code);
 	if (r)
 		return r;
 	if (c->minor <= 9) {
@@ -142,7 +240,7 @@ static int oldframe_locals(struct pyctx *c, uint64_t obj, ref_fn fn, void *arg)
 		if (rd_u64(c, obj + (uint64_t)l->frame_stacktop, &top) < 0 || !top ||
 		    rd_u64(c, obj + (uint64_t)l->frame_valuestack, &bottom) < 0 || top < bottom)
 			return 0;
-		return array_each(c, bottom, (int64_t)(top - bottom) / 8, 8, fn, arg);
+		return array_each(c, bottom, (int64_t)(top - bottom) / 8, 8, s, REF_STACK, code);
 	} else {
 		uint64_t bottom;
 		int32_t depth;
@@ -150,7 +248,7 @@ static int oldframe_locals(struct pyctx *c, uint64_t obj, ref_fn fn, void *arg)
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->frame_stackdepth, &depth, 4) < 0 ||
 		    depth <= 0 || rd_u64(c, obj + (uint64_t)l->frame_valuestack, &bottom) < 0)
 			return 0;
-		return array_each(c, bottom, depth, 8, fn, arg);
+		return array_each(c, bottom, depth, 8, s, REF_STACK, code);
 	}
 }
 
@@ -196,19 +294,29 @@ static void find_slots(struct pyctx *c, struct pytype *t)
 }
 
 /* Objects in the __slots__ of obj's class and its heap-type bases. */
-static int slots_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg)
+static int slots_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
 {
 	if (t->nslots == -1)
 		find_slots(c, t);
 	if (t->nslots == -2)
 		t->nslots = (signed char)(sizeof(t->slot_off) / sizeof(t->slot_off[0]));  /* the first ones */
-	return fields_each(c, obj, t->slot_off, (size_t)t->nslots, fn, arg);
+	for (int i = 0; i < t->nslots; i++) {
+		uint64_t ref;
+		int r;
+
+		if (rd_u64(c, obj + (uint64_t)t->slot_off[i], &ref) < 0 || !ref)
+			continue;
+		r = emit(s, ref, REF_SLOT, t->slot_off[i], t->addr, NULL);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
-int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg)
+static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
 {
 	const struct py_layout *l = c->lay;
-	struct kv_forward f = { fn, arg };
+	struct kv_forward f = { s, REF_DICT_VALUE };
 	int64_t n;
 	uint64_t items;
 	int r = 0;
@@ -218,12 +326,12 @@ int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0 ||
 		    rd_u64(c, obj + (uint64_t)l->list_items, &items) < 0)
 			return -1;
-		r = array_each(c, items, n, 8, fn, arg);
+		r = array_each(c, items, n, 8, s, REF_INDEX, 0);
 		break;
 	case PK_TUPLE:
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0)
 			return -1;
-		r = array_each(c, obj + (uint64_t)l->tuple_items, n, 8, fn, arg);
+		r = array_each(c, obj + (uint64_t)l->tuple_items, n, 8, s, REF_INDEX, 0);
 		break;
 	case PK_DICT:
 	case PK_ODICT:
@@ -234,61 +342,62 @@ int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *
 		    rd_u64(c, obj + (uint64_t)l->set_table, &items) < 0 || n < 0 || n >= MAX_ITEMS)
 			return -1;
 		/* setentry {key, hash}: every slot, skipping empty and dummy ones */
-		r = array_each(c, items, n + 1, l->setentry_size, fn, arg);
+		r = array_each(c, items, n + 1, l->setentry_size, s, REF_SET_ITEM, 0);
 		break;
 	case PK_TYPE:
-		FIELDS(l->tp_dict, l->tp_bases, l->tp_mro, l->tp_base);
+		r = FIELDS(type_fields);
 		if (!r) {
 			uint64_t flags;
 
 			if (rd_u64(c, obj + (uint64_t)l->tp_flags, &flags) == 0 &&
 			    (flags & PY_TPFLAGS_HEAPTYPE))
-				FIELDS(l->ht_name, l->ht_qualname, l->ht_slots, l->ht_module);
+				r = FIELDS(heaptype_fields);
 		}
 		break;
 	case PK_FUNCTION:
-		FIELDS(l->func_code, l->func_globals, l->func_builtins, l->func_name,
-		       l->func_qualname, l->func_defaults, l->func_kwdefaults, l->func_closure,
-		       l->func_doc, l->func_dict, l->func_module, l->func_annotations);
+		r = FIELDS(function_fields);
 		break;
 	case PK_CODE:
-		FIELDS(l->code_consts, l->code_names, l->code_filename, l->code_name,
-		       l->code_qualname, l->code_linetable, l->code_lnotab, l->code_exceptiontable,
-		       l->code_localsplusnames, l->code_localspluskinds, l->code_varnames,
-		       l->code_cellvars, l->code_freevars, l->code_code);
+		r = FIELDS(code_fields);
 		break;
 	case PK_CELL:
-		FIELDS(l->cell_ref);
+		r = FIELDS(cell_fields);
 		break;
 	case PK_METHOD:
-		FIELDS(l->method_func, l->method_self);
+		r = FIELDS(method_fields);
 		break;
 	case PK_MODULE:
-		FIELDS(l->module_dict, l->module_name);
+		r = FIELDS(module_fields);
 		break;
 	case PK_PROPERTY:
-		FIELDS(l->prop_get, l->prop_set, l->prop_del, l->prop_doc);
+		r = FIELDS(property_fields);
 		break;
 	case PK_CLASSMETHOD:
-		FIELDS(l->cm_callable, l->cm_dict);
+		r = FIELDS(classmethod_fields);
 		break;
 	case PK_STATICMETHOD:
-		FIELDS(l->sm_callable, l->sm_dict);
+		r = FIELDS(staticmethod_fields);
 		break;
 	case PK_DESCR:
-		FIELDS(l->descr_type, l->descr_name, l->descr_qualname);
+		r = FIELDS(descr_fields);
 		break;
 	case PK_CFUNC:
-		FIELDS(l->cfunc_self, l->cfunc_module);
+		r = FIELDS(cfunc_fields);
 		break;
 	case PK_LRU:
-		FIELDS(l->lru_func, l->lru_cache, l->lru_kwd_mark);
+		r = FIELDS(lru_fields);
 		break;
 	case PK_PARTIAL:
-		FIELDS(l->partial_fn, l->partial_args, l->partial_kw);
+		r = FIELDS(partial_fields);
+		break;
+	case PK_BUFFERED:
+		r = FIELDS(buffered_fields);
+		break;
+	case PK_TEXTIO:
+		r = FIELDS(textio_fields);
 		break;
 	case PK_GEN:
-		FIELDS(l->gen_name, l->gen_qualname, l->gen_frame_old);
+		r = FIELDS(gen_fields);
 		if (!r && c->minor >= 11) {
 			int8_t state;
 
@@ -296,23 +405,22 @@ int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *
 			 * belongs to the generator; a running one is on a thread. */
 			if (remote_read_cached(c->mem, obj + (uint64_t)l->gen_frame_state, &state, 1) == 0 &&
 			    state < 0)
-				r = iframe_each(c, obj + (uint64_t)l->gen_iframe, fn, arg);
+				r = iframe_each(c, obj + (uint64_t)l->gen_iframe, s);
 		}
 		break;
 	case PK_FRAME:
 		if (c->minor <= 10) {
-			FIELDS(l->frame_back, l->frame_code, l->frame_builtins, l->frame_globals,
-			       l->frame_locals);
+			r = FIELDS(oldframe_fields);
 			if (!r)
-				r = oldframe_locals(c, obj, fn, arg);
+				r = oldframe_locals(c, obj, s);
 		} else {
 			uint64_t iframe;
 
-			FIELDS(l->frame_back);
+			r = FIELDS(frame_fields);
 			/* Its own data when the frame outlived its function. */
 			if (!r && rd_u64(c, obj + (uint64_t)l->frame_frame, &iframe) == 0 &&
 			    iframe == obj + (uint64_t)l->frame_data)
-				r = iframe_each(c, iframe, fn, arg);
+				r = iframe_each(c, iframe, s);
 		}
 		break;
 	default:
@@ -327,19 +435,44 @@ int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *
 
 		/* The dict object is the referent (it is followed in turn);
 		 * values kept without one are referents themselves. */
+		f.how = REF_ATTR;
 		if (pyobj_instance_dict(c, obj, t, &dict) == 0 && dict)
-			r = fn(arg, dict);
+			r = emit(s, dict, REF_FIELD, -1, 0, "__dict__");
 		else
 			r = pyobj_attrs_each(c, obj, t, forward_kv, &f);
 		if (r > 0)
 			return r;
 	}
 	if (t->flags & PY_TPFLAGS_HEAPTYPE)
-		return slots_each(c, obj, t, fn, arg);
+		return slots_each(c, obj, t, s);
 	return 0;
+}
+
+int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg)
+{
+	struct sink s = { fn, NULL, arg };
+
+	return sink_each(c, obj, t, &s);
+}
+
+int refs_each_labelled(struct pyctx *c, uint64_t obj, struct pytype *t, ref_label_fn fn,
+		       void *arg)
+{
+	struct sink s = { NULL, fn, arg };
+
+	return sink_each(c, obj, t, &s);
 }
 
 int refs_frame_each(struct pyctx *c, uint64_t iframe, ref_fn fn, void *arg)
 {
-	return iframe_each(c, iframe, fn, arg);
+	struct sink s = { fn, NULL, arg };
+
+	return iframe_each(c, iframe, &s);
+}
+
+int refs_frame_each_labelled(struct pyctx *c, uint64_t iframe, ref_label_fn fn, void *arg)
+{
+	struct sink s = { NULL, fn, arg };
+
+	return iframe_each(c, iframe, &s);
 }
