@@ -61,6 +61,7 @@ enum pykind {
 	PK_CFUNC,     /* builtin_function_or_method */
 	PK_LRU,       /* functools._lru_cache_wrapper: its cache dict */
 	PK_PARTIAL,   /* functools.partial */
+	PK_TEXTIO,    /* _io.TextIOWrapper: its buffer */
 	PK_KIND_COUNT
 };
 
@@ -78,6 +79,8 @@ struct pytype {
 	signed char sampled;   /* walker's memo: 1 collect samples, -1 not, 0 unknown */
 	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
 	signed char nslots;    /* refs' memo: object __slots__ offsets, -1 unknown, -2 too many */
+	signed char has_del;   /* graph's memo: 1 the class defines __del__, -1 not, 0 unknown */
+	uint64_t garbage, garbage_bytes;  /* instances found to be cyclic garbage */
 	int32_t slot_off[8];
 };
 

@@ -7,6 +7,7 @@
 
 struct snapshot;
 struct history;
+struct why_result;
 
 /* jmap-style report: header, then the top `top` types by bytes. */
 void report_text(FILE *out, const struct snapshot *s, int top);
@@ -22,6 +23,17 @@ void report_watch_json(FILE *out, const struct snapshot *s, const struct history
  * the descriptor groups that changed. */
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
 		       const struct history *hf, int top);
+
+/* Cyclic garbage by type (nothing when it was not computed). */
+void report_garbage_text(FILE *out, const struct snapshot *s, int top);
+/* Suspended generators and coroutines grouped by code and line. */
+void report_gens_text(FILE *out, const struct snapshot *s, int top);
+
+/* `why`: chains, most common first, each step "via: type name (file:line)". */
+void report_why_text(FILE *out, const struct why_result *w, const char *selector);
+/* One leaktop-why/1 object and a newline. */
+void report_why_json(FILE *out, const struct why_result *w, const struct snapshot *s,
+		     const char *selector);
 
 /* The lsof-like descriptor table: FD MODE KIND TARGET OWNER. */
 void report_fds_text(FILE *out, const struct snapshot *s);

@@ -11,6 +11,8 @@
 
 #include "census.h"
 #include "fds.h"
+#include "gens.h"
+#include "graph.h"
 #include "layout.h"
 #include "owners.h"
 #include "pyobj.h"
@@ -23,6 +25,8 @@ struct snapshot_opts {
 	int group_dicts;         /* count instance dicts as "dict of CLASS", as heapy does */
 };
 
+struct snapshot;
+
 struct session {
 	struct target t;
 	struct py_layout lay;
@@ -31,6 +35,11 @@ struct session {
 	char version[32];        /* "3.12.1" */
 	char *sample_type;       /* collect sample instances of this type, or NULL */
 	struct owner_layouts *owner_layouts;
+	/* If set, called while the target is still stopped with the full
+	 * reference graph of the snapshot (untracked objects and thread roots
+	 * included): chains are named from live memory. */
+	void (*analyze)(void *arg, struct session *s, struct snapshot *snap, struct graph *g);
+	void *analyze_arg;
 };
 
 #define SNAPSHOT_MAX_SAMPLES 12
@@ -54,6 +63,12 @@ struct snapshot {
 	struct fd_table fds;     /* read while the target was stopped */
 	struct owner_set owners; /* Python objects holding those descriptors */
 	int fds_read;            /* 0: the fd table could not be read */
+	/* Cyclic garbage (not with --gc-only): garbage_known says it was computed. */
+	int garbage_known;
+	struct garbage garbage;
+	struct census garbage_types;
+	size_t graph_bytes;      /* memory the reference graph took */
+	struct gen_sites gens;   /* suspended generators and coroutines by code and line */
 };
 
 /* Find the interpreter and its layout; does not stop the target.

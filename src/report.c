@@ -6,6 +6,7 @@
 #include "snapshot.h"
 #include "history.h"
 #include "util.h"
+#include "why.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,7 +55,57 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 		fprintf(out, "%4zu:  %10" PRIu64 "  %12" PRIu64 "  %s\n", i + 1, c->rows[i].count,
 			c->rows[i].bytes, c->rows[i].type);
 	fprintf(out, "Total  %10" PRIu64 "  %12" PRIu64 "  (%zu types)\n", c->objects, c->bytes, c->n);
+	report_garbage_text(out, s, top);
+	report_gens_text(out, s, top);
 	report_fds_text(out, s);
+}
+
+void report_garbage_text(FILE *out, const struct snapshot *s, int top)
+{
+	const struct garbage *g = &s->garbage;
+	char bytes[32];
+
+	if (!s->garbage_known)
+		return;
+	if (!g->objects) {
+		fprintf(out, "\ncyclic garbage: none\n");
+		return;
+	}
+	report_human_bytes(bytes, sizeof(bytes), g->bytes);
+	fprintf(out, "\ncyclic garbage: %" PRIu64 " objects, %s in %" PRIu64 " cycle%s",
+		g->objects, bytes, g->cycles, g->cycles == 1 ? "" : "s");
+	if (g->finalizers)
+		fprintf(out, ", %" PRIu64 " with __del__", g->finalizers);
+	fprintf(out, " (no root reaches them; the collector has not freed them yet)\n");
+	for (size_t i = 0; i < s->garbage_types.n && (top <= 0 || (int)i < top); i++)
+		fprintf(out, "       %10" PRIu64 "  %12" PRIu64 "  %s\n", s->garbage_types.rows[i].count,
+			s->garbage_types.rows[i].bytes, s->garbage_types.rows[i].type);
+}
+
+/* "app.py:40" or "app.py (not started)" */
+static void site_where(const struct gen_site *g, char *buf, size_t max)
+{
+	if (g->offset < 0)
+		snprintf(buf, max, "%s (not started)", g->file);
+	else if (g->line >= 0)
+		snprintf(buf, max, "%s:%d", g->file, g->line);
+	else
+		snprintf(buf, max, "%s:?", g->file);
+}
+
+void report_gens_text(FILE *out, const struct snapshot *s, int top)
+{
+	char where[300];
+
+	if (!s->gens.n)
+		return;
+	fprintf(out, "\nsuspended generators and coroutines, by where they wait:\n");
+	for (size_t i = 0; i < s->gens.n && (top <= 0 || (int)i < top); i++) {
+		const struct gen_site *g = &s->gens.v[i];
+
+		site_where(g, where, sizeof(where));
+		fprintf(out, "%10" PRIu64 " x %s %s  at %s\n", g->count, g->type, g->name, where);
+	}
 }
 
 /* "_io.FileIO '/data/x.csv' in _io.BufferedReader, _io.TextIOWrapper" */
@@ -221,6 +272,51 @@ static void json_fd_growth(struct json *j, const struct history *hf)
 	free(st);
 }
 
+static void json_garbage(struct json *j, const struct snapshot *s)
+{
+	if (!s->garbage_known) {
+		json_null(j, "garbage");
+		return;
+	}
+	json_begin_object(j, "garbage");
+	json_u64(j, "objects", s->garbage.objects);
+	json_u64(j, "bytes", s->garbage.bytes);
+	json_u64(j, "cycles", s->garbage.cycles);
+	json_u64(j, "finalizers", s->garbage.finalizers);
+	json_begin_array(j, "types");
+	for (size_t i = 0; i < s->garbage_types.n; i++) {
+		json_begin_object(j, NULL);
+		json_str(j, "type", s->garbage_types.rows[i].type);
+		json_u64(j, "count", s->garbage_types.rows[i].count);
+		json_u64(j, "bytes", s->garbage_types.rows[i].bytes);
+		json_end_object(j);
+	}
+	json_end_array(j);
+	json_end_object(j);
+}
+
+static void json_gens(struct json *j, const struct snapshot *s)
+{
+	json_begin_array(j, "generators");
+	for (size_t i = 0; i < s->gens.n; i++) {
+		const struct gen_site *g = &s->gens.v[i];
+
+		json_begin_object(j, NULL);
+		json_str(j, "type", g->type);
+		json_str(j, "name", g->name);
+		json_str(j, "file", g->file);
+		if (g->line >= 0)
+			json_i64(j, "line", g->line);
+		else
+			json_null(j, "line");
+		json_bool(j, "started", g->offset >= 0);
+		json_u64(j, "count", g->count);
+		json_u64(j, "bytes", g->bytes);
+		json_end_object(j);
+	}
+	json_end_array(j);
+}
+
 static void write_json(FILE *out, const struct snapshot *s, const struct history *h,
 		       const struct history *hf)
 {
@@ -307,6 +403,8 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	}
 	json_end_array(&j);
 	json_end_object(&j);
+	json_garbage(&j, s);
+	json_gens(&j, s);
 	json_fds(&j, s);
 	if (hf)
 		json_fd_growth(&j, hf);
@@ -387,4 +485,132 @@ void report_watch_text(FILE *out, const struct snapshot *s, const struct history
 	if (hf && s->fds_read)
 		watch_handles_text(out, s, hf);
 	free(st);
+}
+
+static const char *const root_kinds[] = {
+	[ROOT_MODULE] = "module", [ROOT_THREAD] = "thread", [ROOT_EXTERNAL] = "external",
+};
+
+/* "module __main__", "thread 1234 (MainThread)", "held from C" */
+static void root_text(const struct why_chain *ch, char *buf, size_t max)
+{
+	if (ch->root == ROOT_MODULE)
+		snprintf(buf, max, "module %s", ch->root_name);
+	else if (ch->root == ROOT_THREAD)
+		snprintf(buf, max, "thread %" PRIu64 "%s%s%s", ch->root_tid, ch->root_name[0] ? " (" : "",
+			 ch->root_name, ch->root_name[0] ? ")" : "");
+	else
+		snprintf(buf, max, "held from C (more references than leaktop can see)");
+}
+
+void report_why_text(FILE *out, const struct why_result *w, const char *selector)
+{
+	char root[160];
+
+	if (!w->selected) {
+		fprintf(out, "%s: %s\n", selector, w->note);
+		return;
+	}
+	fprintf(out, "%s: %" PRIu64 " object%s", selector, w->selected, w->selected == 1 ? "" : "s");
+	if (w->garbage)
+		fprintf(out, ", %" PRIu64 " of them cyclic garbage (no root reaches them)", w->garbage);
+	if (w->unreached)
+		fprintf(out, ", %" PRIu64 " reached from no root leaktop knows", w->unreached);
+	fprintf(out, "\n");
+	if (w->note[0])
+		fprintf(out, "note: %s\n", w->note);
+	for (size_t k = 0; k < w->nchains; k++) {
+		const struct why_chain *ch = &w->chains[k];
+
+		root_text(ch, root, sizeof(root));
+		fprintf(out, "\n%" PRIu64 " of %" PRIu64 " held from %s%s:\n", ch->count, w->selected, root,
+			ch->count > 1 ? " (one of them shown)" : "");
+		for (size_t i = 0; i < ch->nsteps; i++) {
+			const struct why_step *st = &ch->steps[i];
+
+			if (st->skipped)
+				fprintf(out, "%*s... %zu more objects ...\n", (int)(2 + 2 * (i < 12 ? i : 12)), "",
+					st->skipped);
+			fprintf(out, "%*s%s%s%s %s", (int)(2 + 2 * (i < 12 ? i : 12)), "", i ? "-> " : "",
+				st->via, st->via[0] ? ":" : "", st->type);
+			if (st->name[0])
+				fprintf(out, " %s", st->name);
+			if (st->file[0] && st->line >= 0)
+				fprintf(out, " (%s:%d)", st->file, st->line);
+			else if (st->file[0])
+				fprintf(out, " (%s)", st->file);
+			fprintf(out, " at 0x%" PRIx64 "\n", st->addr);
+		}
+	}
+	if (w->shapes > w->nchains)
+		fprintf(out, "\n(%" PRIu64 " more chain shapes; --max shows more)\n", w->shapes - w->nchains);
+}
+
+void report_why_json(FILE *out, const struct why_result *w, const struct snapshot *s,
+		     const char *selector)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_begin_object(&j, NULL);
+	json_str(&j, "format", "leaktop-why/1");
+	json_i64(&j, "pid", s->pid);
+	json_str(&j, "selector", selector);
+	json_u64(&j, "pause_us", s->pause_us);
+	json_u64(&j, "selected", w->selected);
+	json_u64(&j, "garbage", w->garbage);
+	json_u64(&j, "unreached", w->unreached);
+	json_u64(&j, "shapes", w->shapes);
+	json_str(&j, "note", w->note[0] ? w->note : NULL);
+	json_begin_object(&j, "graph");
+	json_u64(&j, "nodes", w->nodes);
+	json_u64(&j, "edges", w->edges);
+	json_u64(&j, "bytes", w->graph_bytes);
+	json_end_object(&j);
+	json_begin_array(&j, "chains");
+	for (size_t k = 0; k < w->nchains; k++) {
+		const struct why_chain *ch = &w->chains[k];
+		const struct why_step *last = &ch->steps[ch->nsteps - 1];
+
+		json_begin_object(&j, NULL);
+		json_u64(&j, "count", ch->count);
+		json_begin_object(&j, "object");
+		json_str(&j, "type", last->type);
+		json_addr(&j, "address", last->addr);
+		json_end_object(&j);
+		json_begin_object(&j, "root");
+		json_str(&j, "kind", root_kinds[ch->root]);
+		json_str(&j, "name", ch->root_name[0] ? ch->root_name : NULL);
+		if (ch->root == ROOT_THREAD)
+			json_u64(&j, "tid", ch->root_tid);
+		json_end_object(&j);
+		json_u64(&j, "elided", ch->elided);
+		json_begin_array(&j, "path");
+		for (size_t i = 0; i < ch->nsteps; i++) {
+			const struct why_step *st = &ch->steps[i];
+
+			json_begin_object(&j, NULL);
+			json_str(&j, "type", st->type);
+			if (i)
+				json_str(&j, "via", st->via);
+			if (st->name[0])
+				json_str(&j, "name", st->name);
+			if (st->file[0]) {
+				json_str(&j, "file", st->file);
+				if (st->line >= 0)
+					json_i64(&j, "line", st->line);
+				else
+					json_null(&j, "line");
+			}
+			json_addr(&j, "address", st->addr);
+			if (st->skipped)
+				json_u64(&j, "skipped_before", st->skipped);
+			json_end_object(&j);
+		}
+		json_end_array(&j);
+		json_end_object(&j);
+	}
+	json_end_array(&j);
+	json_end_object(&j);
+	fputc('\n', out);
 }

@@ -144,7 +144,7 @@ static void count_sized(struct walk_state *w, uint64_t obj, struct pytype *t, in
 	}
 }
 
-static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked)
+static int64_t count_object(struct walk_state *w, uint64_t obj, struct pytype *t, int tracked)
 {
 	int64_t size = pyobj_sizeof(w->c, obj, t);
 
@@ -153,6 +153,7 @@ static void count_object(struct walk_state *w, uint64_t obj, struct pytype *t, i
 		size = 0;
 	}
 	count_sized(w, obj, t, tracked, size);
+	return size;
 }
 
 /* Developer aid: LEAKTOP_DEBUG_REACH=TYPE prints where untracked objects of
@@ -195,12 +196,15 @@ static int visit(void *arg, uint64_t obj, uint64_t type_addr)
 {
 	struct walk_state *w = arg;
 	struct pytype *t = pytype_get(w->c, type_addr);
+	int64_t size;
 
 	if (!t) {
 		w->bad++;
 		return 0;
 	}
-	count_object(w, obj, t, 1);
+	size = count_object(w, obj, t, 1);
+	if (t->kind == PK_GEN)
+		gen_sites_add(&w->snap->gens, w->c, obj, t, size);
 	if (w->follow)
 		reach_from(&w->reach, obj, t);
 	return 0;
@@ -247,6 +251,38 @@ static void read_handles(struct session *s, struct walk_state *w, struct snapsho
 	owners_finish(&snap->owners);
 }
 
+struct module_roots {
+	struct pyctx *c;
+	struct graph *g;
+	uint64_t main_mod;
+};
+
+static int module_root(void *arg, uint64_t key, uint64_t value)
+{
+	struct module_roots *mr = arg;
+	char name[64];
+
+	if (value != mr->main_mod && pystr_read(mr->c, key, name, sizeof(name)) >= 0)
+		graph_root(mr->g, ROOT_MODULE, value, 0, name);
+	return 0;
+}
+
+/* Every module in sys.modules is a root, __main__ first. */
+static void add_module_roots(struct session *s, struct graph *g)
+{
+	struct pyctx *c = &s->ctx;
+	uint64_t interp, sysdict, modules;
+	struct module_roots mr = { c, g, 0 };
+
+	if (remote_read_u64(c->mem, s->t.runtime_addr + (uint64_t)s->lay.rt_interp_head, &interp) < 0 ||
+	    remote_read_u64(c->mem, interp + (uint64_t)s->lay.is_sysdict, &sysdict) < 0 ||
+	    pydict_get_str(c, sysdict, "modules", &modules) < 0)
+		return;
+	if (pydict_get_str(c, modules, "__main__", &mr.main_mod) == 0)
+		graph_root(g, ROOT_MODULE, mr.main_mod, 0, "__main__");
+	pydict_each(c, modules, module_root, &mr);
+}
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
@@ -264,13 +300,16 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	int collecting = 0, rc, arenas_ok = 1;
 	struct arena_stats ast;
 	char arena_why[256] = "";
+	struct graph g;
 
+	graph_init(&g, c, s->analyze != NULL);
 	memset(snap, 0, sizeof(*snap));
 	owner_set_init(&snap->owners);
 	w.sample_type = s->sample_type;
 	snap->pid = s->t.pid;
 	snap->session = s;
 	census_init(&snap->census);
+	census_init(&snap->garbage_types);
 	pyctx_reset(c);
 	remote_cache_drop(c->mem);
 
@@ -292,6 +331,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	w.follow = !s->opts.gc_only;
 	w.group_dicts = s->opts.group_dicts;
 	reach_init(&w.reach, c, visit_untracked, &w);
+	if (w.follow)
+		w.reach.graph = &g;
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
 	if (rc == 0 && w.follow) {
 		reach_threads(&w.reach, s->t.runtime_addr);
@@ -301,6 +342,17 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	}
 	if (rc == 0)
 		read_handles(s, &w, snap);
+	if (rc == 0 && w.follow) {
+		graph_finish(&g);
+		graph_garbage(&g, &snap->garbage);
+		snap->garbage_known = !g.overflow && !st.corrupt && !w.reach.overflow;
+		if (s->analyze) {
+			add_module_roots(s, &g);
+			s->analyze(s->analyze_arg, s, snap, &g);
+		}
+		snap->graph_bytes = graph_bytes(&g);
+	}
+	gen_sites_finish(&snap->gens, c);
 	/* Reprs are read while the target is still stopped. */
 	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
@@ -330,6 +382,11 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		}
 	}
 	census_finish(&snap->census);
+	PYCTX_FOREACH_TYPE(c, t) {
+		if (t->garbage)
+			census_add(&snap->garbage_types, t->name, t->garbage, t->garbage, t->garbage_bytes);
+	}
+	census_finish(&snap->garbage_types);
 	if (s->opts.gc_only)
 		census_note(&snap->census, "GC-tracked objects only (--gc-only): str, int, float, "
 			    "bytes and other untracked objects are not counted");
@@ -365,6 +422,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		census_note(&snap->census, "read without stopping the target (--no-block): "
 			    "counts may be slightly inconsistent");
 	reach_free(&w.reach);
+	graph_free(&g);
 	snap->walk_us = lt_now_us() - t0;
 	return 0;
 
@@ -372,6 +430,7 @@ fail_attached:
 	attach_release(&att);
 fail:
 	reach_free(&w.reach);
+	graph_free(&g);
 	snapshot_free(snap);
 	return -1;
 }
@@ -379,6 +438,8 @@ fail:
 void snapshot_free(struct snapshot *snap)
 {
 	census_free(&snap->census);
+	census_free(&snap->garbage_types);
+	gen_sites_free(&snap->gens);
 	fd_table_free(&snap->fds);
 	owner_set_free(&snap->owners);
 }

@@ -70,6 +70,18 @@ def parse(out):
                                % (lines[i] if i < len(lines) else "<end of output>"))
     # Then the descriptor section: "open descriptors: N", a header, N rows.
     rest = [l for l in lines[i:] if l.strip()]
+    # Then the cyclic garbage and the suspended generators, each a heading
+    # and indented rows.
+    res["sections"] = {}
+    while rest and not rest[0].startswith("open descriptors"):
+        m = re.match(r"^(cyclic garbage|suspended generators)", rest[0])
+        if not m:
+            break
+        body = []
+        rest = rest[1:]
+        while rest and rest[0].startswith(" "):
+            body.append(rest.pop(0))
+        res["sections"][m.group(1)] = body
     res["fd_rows"] = []
     if rest:
         m = re.match(r"^open descriptors: (\d+)$", rest[0])

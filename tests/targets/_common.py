@@ -14,8 +14,10 @@ def open_heartbeat(path):
 
 def publish(truth_path, truth):
     """Write the truth and rename it into place: the ready signal."""
+    # json.dumps, not json.dump: the pure-Python encoder json.dump uses
+    # leaves a cycle of closures behind, garbage the truth did not count.
     with open(truth_path + ".tmp", "w") as f:
-        json.dump(truth, f)
+        f.write(json.dumps(truth))
     os.rename(truth_path + ".tmp", truth_path)
 
 

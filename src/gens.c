@@ -1,0 +1,176 @@
+/* gens.c - suspended generators by code and line. */
+#include "config.h"
+#include "gens.h"
+#include "lineno.h"
+#include "pyobj.h"
+#include "remote.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 3.11+ frame states below this are "not running" (created, suspended). */
+#define FRAME_EXECUTING 0
+
+static size_t site_slot(uint64_t code, int64_t off, size_t cap)
+{
+	return (size_t)(((code >> 3) ^ ((uint64_t)off << 20)) * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+}
+
+static void rehash(struct gen_sites *gs)
+{
+	size_t cap = gs->nslots ? gs->nslots * 2 : 256;
+
+	free(gs->slots);
+	gs->slots = xcalloc(cap, sizeof(*gs->slots));
+	gs->nslots = cap;
+	for (size_t k = 0; k < gs->n; k++) {
+		size_t i = site_slot(gs->v[k].code, gs->v[k].offset, cap);
+
+		while (gs->slots[i])
+			i = (i + 1) & (cap - 1);
+		gs->slots[i] = (uint32_t)k + 1;
+	}
+}
+
+/* The code a generator runs and the byte offset it waits at; -1 if it is
+ * running or finished (nothing to report). */
+static int where(struct pyctx *c, uint64_t gen, uint64_t *code, int64_t *offset)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t instr, frame;
+
+	if (c->minor >= 11) {
+		uint64_t f = gen + (uint64_t)l->gen_iframe;
+		int32_t code_at = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
+		int32_t instr_at = c->minor <= 12 ? l->iframe_prev_instr : l->iframe_instr_ptr;
+		int8_t state;
+
+		if (remote_read_cached(c->mem, gen + (uint64_t)l->gen_frame_state, &state, 1) < 0 ||
+		    state >= FRAME_EXECUTING ||
+		    remote_read_u64(c->mem, f + (uint64_t)code_at, code) < 0 || instr_at < 0 ||
+		    remote_read_u64(c->mem, f + (uint64_t)instr_at, &instr) < 0)
+			return -1;
+		*code &= ~(uint64_t)3;
+		*offset = state == (c->minor <= 12 ? -2 : -3) ||  /* FRAME_CREATED: not started */
+			  instr < *code + (uint64_t)l->code_code_adaptive ? -1 :
+			  (int64_t)(instr - *code - (uint64_t)l->code_code_adaptive);
+		return 0;
+	} else {
+		int32_t lasti;
+
+		if (remote_read_u64(c->mem, gen + (uint64_t)l->gen_frame_old, &frame) < 0 || !frame ||
+		    remote_read_u64(c->mem, gen + (uint64_t)l->gen_code, code) < 0 ||
+		    remote_read(c->mem, frame + (uint64_t)l->frame_lasti, &lasti, 4) < 0)
+			return -1;
+		*offset = lasti < 0 ? -1 : c->minor == 10 ? (int64_t)lasti * 2 : lasti;
+		return 0;
+	}
+}
+
+void gen_sites_add(struct gen_sites *gs, struct pyctx *c, uint64_t gen, struct pytype *t,
+		   int64_t size)
+{
+	uint64_t code;
+	int64_t off;
+	size_t i;
+
+	if (where(c, gen, &code, &off) < 0 || !code)
+		return;
+	if (2 * (gs->n + 1) > gs->nslots)
+		rehash(gs);
+	for (i = site_slot(code, off, gs->nslots); gs->slots[i]; i = (i + 1) & (gs->nslots - 1)) {
+		struct gen_site *s = &gs->v[gs->slots[i] - 1];
+
+		if (s->code == code && s->offset == off) {
+			s->count++;
+			s->bytes += (uint64_t)size;
+			return;
+		}
+	}
+	if (gs->n >= GENS_MAX_SITES) {
+		gs->overflow = 1;
+		return;
+	}
+	if (gs->n == gs->cap) {
+		gs->cap = gs->cap ? gs->cap * 2 : 64;
+		gs->v = xreallocarray(gs->v, gs->cap, sizeof(*gs->v));
+	}
+	memset(&gs->v[gs->n], 0, sizeof(gs->v[gs->n]));
+	gs->v[gs->n].code = code;
+	gs->v[gs->n].offset = off;
+	snprintf(gs->v[gs->n].type, sizeof(gs->v[gs->n].type), "%s", t->name);
+	gs->v[gs->n].count = 1;
+	gs->v[gs->n].bytes = (uint64_t)size;
+	gs->slots[i] = (uint32_t)gs->n + 1;
+	gs->n++;
+}
+
+static int by_site(const void *a, const void *b)
+{
+	const struct gen_site *x = a, *y = b;
+	int r = strcmp(x->file, y->file);
+
+	if (!r)
+		r = (x->line > y->line) - (x->line < y->line);
+	if (!r)
+		r = strcmp(x->name, y->name);
+	if (!r)
+		r = strcmp(x->type, y->type);
+	if (!r)
+		r = (x->offset < 0) - (y->offset < 0);
+	return r;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct gen_site *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return by_site(a, b);
+}
+
+void gen_sites_finish(struct gen_sites *gs, struct pyctx *c)
+{
+	const struct py_layout *l = c->lay;
+	size_t out = 0;
+
+	for (size_t k = 0; k < gs->n; k++) {
+		struct gen_site *s = &gs->v[k];
+		uint64_t name = 0, file = 0;
+
+		if (c->minor >= 11)
+			remote_read_u64(c->mem, s->code + (uint64_t)l->code_qualname, &name);
+		if (!name || pystr_read(c, name, s->name, sizeof(s->name)) < 0) {
+			remote_read_u64(c->mem, s->code + (uint64_t)l->code_name, &name);
+			pystr_read(c, name, s->name, sizeof(s->name));
+		}
+		remote_read_u64(c->mem, s->code + (uint64_t)l->code_filename, &file);
+		pystr_read(c, file, s->file, sizeof(s->file));
+		s->line = s->offset < 0 ? -1 : lineno_addr2line(c, s->code, s->offset);
+	}
+	/* Positions on one line (and not-started ones of one code) are one group. */
+	qsort(gs->v, gs->n, sizeof(*gs->v), by_site);
+	for (size_t k = 0; k < gs->n; k++) {
+		if (out && by_site(&gs->v[out - 1], &gs->v[k]) == 0) {
+			gs->v[out - 1].count += gs->v[k].count;
+			gs->v[out - 1].bytes += gs->v[k].bytes;
+			continue;
+		}
+		gs->v[out++] = gs->v[k];
+	}
+	gs->n = out;
+	qsort(gs->v, gs->n, sizeof(*gs->v), by_count);
+	free(gs->slots);
+	gs->slots = NULL;
+	gs->nslots = 0;
+}
+
+void gen_sites_free(struct gen_sites *gs)
+{
+	free(gs->v);
+	free(gs->slots);
+	memset(gs, 0, sizeof(*gs));
+}

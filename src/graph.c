@@ -1,0 +1,364 @@
+/* graph.c - the reference graph of one snapshot: garbage and chains. */
+#include "config.h"
+#include "graph.h"
+#include "pyobj.h"
+#include "remote.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void graph_init(struct graph *g, struct pyctx *c, int full)
+{
+	memset(g, 0, sizeof(*g));
+	g->c = c;
+	g->full = full;
+	g->cur = GRAPH_NONE;
+}
+
+void graph_free(struct graph *g)
+{
+	free(g->nodes);
+	free(g->slots);
+	free(g->edges);
+	free(g->first);
+	free(g->adj);
+	free(g->roots);
+	memset(g, 0, sizeof(*g));
+}
+
+size_t graph_bytes(const struct graph *g)
+{
+	return (size_t)g->cap * sizeof(*g->nodes) + g->nslots * sizeof(*g->slots) +
+	       g->ecap * sizeof(*g->edges) + (g->first ? ((size_t)g->n + 1) * 4 + g->ne * 4 : 0);
+}
+
+static size_t slot_of(uint64_t addr, size_t cap)
+{
+	return (size_t)((addr >> 3) * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+}
+
+uint32_t graph_find(const struct graph *g, uint64_t addr)
+{
+	if (!g->nslots)
+		return GRAPH_NONE;
+	for (size_t i = slot_of(addr, g->nslots); g->slots[i]; i = (i + 1) & (g->nslots - 1))
+		if (g->nodes[g->slots[i] - 1].addr == addr)
+			return g->slots[i] - 1;
+	return GRAPH_NONE;
+}
+
+static void rehash(struct graph *g)
+{
+	size_t cap = g->nslots ? g->nslots * 2 : 1 << 16;
+
+	free(g->slots);
+	g->slots = xcalloc(cap, sizeof(*g->slots));
+	g->nslots = cap;
+	for (uint32_t id = 0; id < g->n; id++) {
+		size_t i = slot_of(g->nodes[id].addr, cap);
+
+		while (g->slots[i])
+			i = (i + 1) & (cap - 1);
+		g->slots[i] = id + 1;
+	}
+}
+
+/* The node for addr, created on first sight; GRAPH_NONE past the bound. */
+static uint32_t node_of(struct graph *g, uint64_t addr, struct pytype *t, uint32_t flags)
+{
+	struct graph_node *nd;
+	size_t i;
+
+	if (2 * ((size_t)g->n + 1) > g->nslots)
+		rehash(g);
+	for (i = slot_of(addr, g->nslots); g->slots[i]; i = (i + 1) & (g->nslots - 1)) {
+		nd = &g->nodes[g->slots[i] - 1];
+		if (nd->addr == addr) {
+			nd->flags |= flags;
+			return g->slots[i] - 1;
+		}
+	}
+	if (g->n >= GRAPH_MAX_NODES) {
+		g->overflow = 1;
+		return GRAPH_NONE;
+	}
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 1 << 14;
+		g->nodes = xreallocarray(g->nodes, g->cap, sizeof(*g->nodes));
+	}
+	nd = &g->nodes[g->n];
+	nd->addr = addr;
+	nd->t = t;
+	nd->flags = flags;
+	nd->in = 0;
+	nd->refcnt = 0;
+	if (t && remote_read_cached(g->c->mem, addr + (uint64_t)g->c->lay->ob_refcnt, &nd->refcnt, 8) == 0 &&
+	    g->c->minor >= 12)
+		nd->refcnt = (int64_t)(uint32_t)nd->refcnt;  /* the upper half holds flags */
+	g->slots[i] = g->n + 1;
+	return g->n++;
+}
+
+void graph_source(struct graph *g, uint64_t obj, struct pytype *t, int tracked)
+{
+	g->cur = obj && (tracked || g->full) ? node_of(g, obj, t, tracked ? GN_TRACKED : 0) :
+		 GRAPH_NONE;
+}
+
+void graph_frame_source(struct graph *g, uint64_t iframe, uint64_t tid, const char *name)
+{
+	g->cur = g->full ? node_of(g, iframe, NULL, GN_FRAME) : GRAPH_NONE;
+	if (g->cur != GRAPH_NONE)
+		graph_root(g, ROOT_THREAD, iframe, tid, name);
+}
+
+void graph_edge(struct graph *g, uint64_t obj, struct pytype *t, int tracked)
+{
+	uint32_t to;
+
+	if (g->cur == GRAPH_NONE || (!tracked && !g->full))
+		return;
+	to = node_of(g, obj, t, tracked ? GN_TRACKED : 0);
+	if (to == GRAPH_NONE)
+		return;
+	if (g->ne >= GRAPH_MAX_EDGES) {
+		g->overflow = 1;
+		return;
+	}
+	if (g->ne == g->ecap) {
+		g->ecap = g->ecap ? g->ecap * 2 : 1 << 16;
+		g->edges = xreallocarray(g->edges, g->ecap, sizeof(*g->edges));
+	}
+	g->edges[g->ne][0] = g->cur;
+	g->edges[g->ne][1] = to;
+	g->ne++;
+	g->nodes[to].in++;
+}
+
+void graph_root(struct graph *g, enum root_kind kind, uint64_t obj, uint64_t tid,
+		const char *name)
+{
+	struct graph_root *r;
+	uint32_t id = graph_find(g, obj);
+
+	if (id == GRAPH_NONE)
+		return;
+	if (g->nroots == g->roots_cap) {
+		g->roots_cap = g->roots_cap ? g->roots_cap * 2 : 64;
+		g->roots = xreallocarray(g->roots, g->roots_cap, sizeof(*g->roots));
+	}
+	r = &g->roots[g->nroots++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->node = id;
+	r->tid = tid;
+	if (name)
+		snprintf(r->name, sizeof(r->name), "%s", name);
+}
+
+void graph_finish(struct graph *g)
+{
+	uint32_t *pos;
+
+	g->cur = GRAPH_NONE;
+	g->first = xcalloc((size_t)g->n + 1, sizeof(*g->first));
+	g->adj = xmalloc((g->ne ? g->ne : 1) * sizeof(*g->adj));
+	for (size_t e = 0; e < g->ne; e++)
+		g->first[g->edges[e][0] + 1]++;
+	for (uint32_t i = 0; i < g->n; i++)
+		g->first[i + 1] += g->first[i];
+	pos = xmalloc(((size_t)g->n + 1) * sizeof(*pos));
+	memcpy(pos, g->first, ((size_t)g->n + 1) * sizeof(*pos));
+	for (size_t e = 0; e < g->ne; e++)
+		g->adj[pos[g->edges[e][0]]++] = g->edges[e][1];
+	free(pos);
+	free(g->edges);
+	g->edges = NULL;
+	g->ecap = 0;
+}
+
+/* Does the class of t define __del__ (t or a class in its MRO)? */
+static int has_del(struct pyctx *c, struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t mro, item, dict, v;
+	int64_t n;
+
+	if (t->has_del)
+		return t->has_del > 0;
+	t->has_del = -1;
+	if (!(t->flags & PY_TPFLAGS_HEAPTYPE) ||
+	    remote_read_u64(c->mem, t->addr + (uint64_t)l->tp_mro, &mro) < 0 || !mro ||
+	    remote_read(c->mem, mro + (uint64_t)l->ob_size, &n, 8) < 0 || n < 0 || n > 4096)
+		return 0;
+	for (int64_t i = 0; i < n; i++) {
+		if (remote_read_u64(c->mem, mro + (uint64_t)l->tuple_items + (uint64_t)(8 * i), &item) < 0 ||
+		    remote_read_u64(c->mem, item + (uint64_t)l->tp_dict, &dict) < 0 || !dict)
+			break;
+		if (pydict_get_str(c, dict, "__del__", &v) == 0) {
+			t->has_del = 1;
+			break;
+		}
+	}
+	return t->has_del > 0;
+}
+
+static uint32_t find_set(uint32_t *up, uint32_t x)
+{
+	while (up[x] != x) {
+		up[x] = up[up[x]];
+		x = up[x];
+	}
+	return x;
+}
+
+void graph_garbage(struct graph *g, struct garbage *out)
+{
+	int64_t *refs = xmalloc(((size_t)g->n + 1) * sizeof(*refs));
+	uint32_t *queue = xmalloc(((size_t)g->n + 1) * sizeof(*queue));
+	uint32_t *up;
+	size_t head = 0, tail = 0;
+
+	memset(out, 0, sizeof(*out));
+	/* What the references between tracked objects do not explain is held
+	 * from outside them: those objects are alive, and all they reach. */
+	for (uint32_t i = 0; i < g->n; i++)
+		refs[i] = g->nodes[i].refcnt;
+	for (uint32_t i = 0; i < g->n; i++) {
+		if (!(g->nodes[i].flags & GN_TRACKED))
+			continue;
+		for (uint32_t e = g->first[i]; e < g->first[i + 1]; e++)
+			refs[g->adj[e]]--;
+	}
+	if (getenv("LEAKTOP_DEBUG_GRAPH")) {
+		uint64_t want = strtoull(getenv("LEAKTOP_DEBUG_GRAPH"), NULL, 16);
+		uint32_t id = graph_find(g, want);
+
+		if (id != GRAPH_NONE)
+			fprintf(stderr, "graph 0x%llx: flags %u refcnt %lld in %u refs %lld out %u\n",
+				(unsigned long long)want, g->nodes[id].flags, (long long)g->nodes[id].refcnt,
+				g->nodes[id].in, (long long)refs[id], g->first[id + 1] - g->first[id]);
+		else
+			fprintf(stderr, "graph 0x%llx: not a node\n", (unsigned long long)want);
+	}
+	for (uint32_t i = 0; i < g->n; i++) {
+		/* Below zero means a reference the walk counted that the object
+		 * does not own: trust the object, keep it alive. */
+		if (!(g->nodes[i].flags & GN_TRACKED) || refs[i] != 0)
+			queue[tail++] = i;
+		else
+			g->nodes[i].flags |= GN_GARBAGE;
+	}
+	while (head < tail) {
+		uint32_t i = queue[head++];
+
+		for (uint32_t e = g->first[i]; e < g->first[i + 1]; e++) {
+			uint32_t j = g->adj[e];
+
+			if (g->nodes[j].flags & GN_GARBAGE) {
+				g->nodes[j].flags &= ~(uint32_t)GN_GARBAGE;
+				queue[tail++] = j;
+			}
+		}
+	}
+	/* Cycles: garbage objects joined by references, counted as groups. */
+	up = queue;
+	for (uint32_t i = 0; i < g->n; i++)
+		up[i] = i;
+	for (uint32_t i = 0; i < g->n; i++) {
+		if (!(g->nodes[i].flags & GN_GARBAGE))
+			continue;
+		for (uint32_t e = g->first[i]; e < g->first[i + 1]; e++) {
+			uint32_t j = g->adj[e];
+
+			if (g->nodes[j].flags & GN_GARBAGE)
+				up[find_set(up, i)] = find_set(up, j);
+		}
+	}
+	for (uint32_t i = 0; i < g->n; i++) {
+		struct graph_node *nd = &g->nodes[i];
+		int64_t size;
+
+		if (!(nd->flags & GN_GARBAGE))
+			continue;
+		size = pyobj_sizeof(g->c, nd->addr, nd->t);
+		if (size < 0)
+			size = 0;
+		out->objects++;
+		out->bytes += (uint64_t)size;
+		out->cycles += find_set(up, i) == i;
+		out->finalizers += (uint64_t)has_del(g->c, nd->t);
+		nd->t->garbage++;
+		nd->t->garbage_bytes += (uint64_t)size;
+	}
+	free(refs);
+	free(queue);
+}
+
+/* Breadth first from the roots of one strength, over nodes not reached yet. */
+static void bfs(struct graph *g, struct graph_paths *p, uint32_t *queue, size_t tail)
+{
+	size_t head = 0;
+
+	while (head < tail) {
+		uint32_t i = queue[head++];
+
+		for (uint32_t e = g->first[i]; e < g->first[i + 1]; e++) {
+			uint32_t j = g->adj[e];
+
+			if (p->root_of[j] != GRAPH_NONE)
+				continue;
+			p->root_of[j] = p->root_of[i];
+			p->parent[j] = i;
+			queue[tail++] = j;
+		}
+	}
+}
+
+void graph_paths(struct graph *g, struct graph_paths *p)
+{
+	uint32_t *queue = xmalloc(((size_t)g->n + 1) * sizeof(*queue));
+	size_t tail;
+
+	p->parent = xmalloc(((size_t)g->n + 1) * sizeof(*p->parent));
+	p->root_of = xmalloc(((size_t)g->n + 1) * sizeof(*p->root_of));
+	memset(p->parent, 0xff, ((size_t)g->n + 1) * sizeof(*p->parent));
+	memset(p->root_of, 0xff, ((size_t)g->n + 1) * sizeof(*p->root_of));
+	/* Modules first: a global is the name a user fixes; then threads'
+	 * frames, for what only a running function's locals hold. */
+	for (int kind = ROOT_MODULE; kind <= ROOT_THREAD; kind++) {
+		tail = 0;
+		for (size_t r = 0; r < g->nroots; r++) {
+			uint32_t i = g->roots[r].node;
+
+			if ((int)g->roots[r].kind == kind && p->root_of[i] == GRAPH_NONE) {
+				p->root_of[i] = (uint32_t)r;
+				queue[tail++] = i;
+			}
+		}
+		bfs(g, p, queue, tail);
+	}
+	/* Held from C: more references than the walk saw.  Only objects the
+	 * strong roots missed; the rest already have a better chain. */
+	tail = 0;
+	for (uint32_t i = 0; i < g->n; i++) {
+		const struct graph_node *nd = &g->nodes[i];
+
+		if (p->root_of[i] != GRAPH_NONE || !nd->t || nd->refcnt <= (int64_t)nd->in)
+			continue;
+		graph_root(g, ROOT_EXTERNAL, nd->addr, 0, NULL);
+		p->root_of[i] = (uint32_t)(g->nroots - 1);
+		queue[tail++] = i;
+	}
+	bfs(g, p, queue, tail);
+	free(queue);
+}
+
+void graph_paths_free(struct graph_paths *p)
+{
+	free(p->parent);
+	free(p->root_of);
+	p->parent = p->root_of = NULL;
+}
