@@ -11,6 +11,7 @@
 #include "snapshot.h"
 #include "tui.h"
 #include "util.h"
+#include "why.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +33,8 @@ struct options {
 	int top;
 	double interval;         /* seconds between snapshots (watch, top) */
 	long count;              /* snapshots to take (watch); 0 = until interrupted */
+	const char *selector;    /* why: what to explain */
+	long max;                /* why: chains to show */
 	struct snapshot_opts snap;
 };
 
@@ -42,6 +45,10 @@ static void usage(FILE *out)
 	      "       leaktop dump [--json] [--top N] PID   one-shot census of the object heap\n"
 	      "       leaktop watch [--json] [--interval S] [--count N] PID\n"
 	      "                                            a snapshot every S s: what grew\n"
+	      "       leaktop why [--json] [--max N] PID SELECTOR\n"
+	      "                                            chains from a root to the objects:\n"
+	      "                                            a type (__main__.Leaky), an address\n"
+	      "                                            (0x7f...) or fd:N (the fd's owner)\n"
 	      "\n"
 	      "Attach to a running CPython 3.8+ process, stop it for a moment, and report\n"
 	      "its objects by type.  Nothing is run inside the target and its memory is\n"
@@ -52,6 +59,7 @@ static void usage(FILE *out)
 	      "  --top N           rows in the text table (default 30, 0 for all; watch 20)\n"
 	      "  --interval S      seconds between snapshots (default 2)\n"
 	      "  --count N         snapshots to take, then exit (default: until interrupted)\n"
+	      "  --max N           why: chain shapes to show, most common first (default 5)\n"
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
 	      "  --no-block        read the target without stopping it (may be inconsistent)\n"
@@ -93,7 +101,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
-       OPT_GC_ONLY, OPT_GROUP_DICTS };
+       OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX };
 
 /* Seconds as a decimal number, within [lo, hi]. */
 static int parse_seconds(const char *s, double lo, double hi, double *out)
@@ -118,6 +126,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "max", required_argument, NULL, OPT_MAX },
 		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "no-block", no_argument, NULL, OPT_NO_BLOCK },
 		{ "gc-only", no_argument, NULL, OPT_GC_ONLY },
@@ -143,6 +152,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 				o->command = arg;
 			else if (!pid_arg)
 				pid_arg = arg;
+			else if (o->command && strcmp(o->command, "why") == 0 && !o->selector)
+				o->selector = arg;
 			else
 				return usage_error("unexpected argument '%s'", arg);
 			continue;
@@ -176,6 +187,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error("--count needs a positive number, not '%s'", optarg);
 			o->count = v;
 			break;
+		case OPT_MAX:
+			if (parse_int(optarg, 1, 100000, &v) < 0)
+				return usage_error("--max needs a number of chains from 1 to 100000, not '%s'",
+						   optarg);
+			o->max = v;
+			break;
 		case OPT_LAYOUT:
 			if (layout_source_parse(optarg, &o->snap.layout) < 0)
 				return usage_error("--layout must be auto, dwarf, debug-offsets or table, "
@@ -207,6 +224,20 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (parse_int(pid_arg, 1, INT_MAX, &v) < 0)
 		return usage_error("'%s' is not a process ID", pid_arg);
 	o->pid = (pid_t)v;
+	if (strcmp(o->command, "why") == 0) {
+		struct why_selector sel;
+
+		if (!o->selector)
+			return usage_error("why needs a SELECTOR after the PID: a type name, an address "
+					   "or fd:N");
+		if (why_parse_selector(o->selector, &sel) < 0)
+			return usage_error("'%s' is not a selector: give a type name (__main__.Leaky), "
+					   "an address (0x7f...) or fd:N", o->selector);
+		if (o->snap.gc_only)
+			return usage_error("why follows every reference; it cannot run with --gc-only");
+		if (!o->max)
+			o->max = 5;
+	}
 	return 0;
 }
 
@@ -238,6 +269,57 @@ static int cmd_dump(const struct options *o)
 		return EXIT_TARGET;
 	}
 	return 0;
+}
+
+struct why_job {
+	struct why_selector sel;
+	size_t max;
+	struct why_result res;
+	int done;
+};
+
+static void why_hook(void *arg, struct session *s, struct snapshot *snap, struct graph *g)
+{
+	struct why_job *job = arg;
+
+	why_analyze(&job->res, s, snap, g, &job->sel, job->max);
+	job->done = 1;
+}
+
+static int cmd_why(const struct options *o)
+{
+	struct session se;
+	struct snapshot snap;
+	struct why_job job = { .max = (size_t)o->max };
+	int rc = 0;
+
+	why_parse_selector(o->selector, &job.sel);
+	if (session_open(&se, o->pid, &o->snap) < 0)
+		return fail();
+	se.analyze = why_hook;
+	se.analyze_arg = &job;
+	if (session_snapshot(&se, &snap) < 0) {
+		session_close(&se);
+		return fail();
+	}
+	if (!job.done) {
+		fprintf(stderr, "leaktop: pid %d: the heap could not be walked completely enough to "
+			"follow references (%s); try again\n", (int)o->pid,
+			snap.census.nnotes ? snap.census.notes[0] : "no reason recorded");
+		rc = EXIT_TARGET;
+	} else if (o->json) {
+		report_why_json(stdout, &job.res, &snap, o->selector);
+	} else {
+		report_why_text(stdout, &job.res, o->selector);
+	}
+	why_free(&job.res);
+	snapshot_free(&snap);
+	session_close(&se);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "leaktop: cannot write the report: %s\n", strerror(errno));
+		return EXIT_TARGET;
+	}
+	return rc;
 }
 
 static void sleep_seconds(double s)
@@ -354,10 +436,7 @@ int main(int argc, char **argv)
 		}
 		return tui_run(o.pid, &o.snap, o.interval) < 0 ? fail() : 0;
 	}
-	if (strcmp(o.command, "why") == 0) {
-		fprintf(stderr, "leaktop: '%s' is not built yet in this version; use leaktop dump PID\n",
-			o.command);
-		return EXIT_TARGET;
-	}
+	if (strcmp(o.command, "why") == 0)
+		return cmd_why(&o);
 	return usage_error("unknown command '%s'", o.command);
 }

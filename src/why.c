@@ -1,0 +1,689 @@
+/* why.c - chains from the roots to the objects a user asks about. */
+#include "config.h"
+#include "why.h"
+#include "lineno.h"
+#include "pyobj.h"
+#include "refs.h"
+#include "remote.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int why_parse_selector(const char *text, struct why_selector *sel)
+{
+	char *end;
+
+	memset(sel, 0, sizeof(*sel));
+	if (strncmp(text, "fd:", 3) == 0) {
+		long fd;
+
+		errno = 0;
+		fd = strtol(text + 3, &end, 10);
+		if (errno || end == text + 3 || *end || fd < 0 || fd > 1 << 30)
+			return -1;
+		sel->kind = WHY_FD;
+		sel->fd = (int)fd;
+		return 0;
+	}
+	if (strncmp(text, "0x", 2) == 0) {
+		errno = 0;
+		sel->addr = strtoull(text + 2, &end, 16);
+		if (errno || end == text + 2 || *end || !sel->addr)
+			return -1;
+		sel->kind = WHY_ADDR;
+		return 0;
+	}
+	if (!*text || strlen(text) >= sizeof(sel->type) || strchr(text, ' '))
+		return -1;
+	sel->kind = WHY_TYPE;
+	snprintf(sel->type, sizeof(sel->type), "%s", text);
+	return 0;
+}
+
+/* How a node is held by its parent on the chain, named. */
+struct label {
+	uint32_t node;          /* the child; GRAPH_NONE while not yet named */
+	uint8_t how;            /* enum ref_how */
+	uint8_t strkey;         /* text is a str key or attribute name, bare */
+	int64_t index;
+	char text[110];
+};
+
+struct labels {
+	struct label *v;
+	size_t n, cap;
+	uint32_t *slots;        /* node -> index + 1 */
+	size_t nslots;
+};
+
+static size_t lslot(uint32_t node, size_t cap)
+{
+	return (size_t)(node * 0x9E3779B1u) & (cap - 1);
+}
+
+static struct label *labels_get(struct labels *ls, uint32_t node)
+{
+	if (!ls->nslots)
+		return NULL;
+	for (size_t i = lslot(node, ls->nslots); ls->slots[i]; i = (i + 1) & (ls->nslots - 1))
+		if (ls->v[ls->slots[i] - 1].node == node)
+			return &ls->v[ls->slots[i] - 1];
+	return NULL;
+}
+
+/* Ask for node's label; 0 if it was asked for already. */
+static int labels_want(struct labels *ls, uint32_t node)
+{
+	size_t i;
+
+	if (labels_get(ls, node))
+		return 0;
+	if (2 * (ls->n + 1) > ls->nslots) {
+		size_t cap = ls->nslots ? ls->nslots * 2 : 1024;
+
+		free(ls->slots);
+		ls->slots = xcalloc(cap, sizeof(*ls->slots));
+		ls->nslots = cap;
+		for (size_t k = 0; k < ls->n; k++) {
+			for (i = lslot(ls->v[k].node, cap); ls->slots[i]; i = (i + 1) & (cap - 1))
+				;
+			ls->slots[i] = (uint32_t)k + 1;
+		}
+	}
+	if (ls->n == ls->cap) {
+		ls->cap = ls->cap ? ls->cap * 2 : 256;
+		ls->v = xreallocarray(ls->v, ls->cap, sizeof(*ls->v));
+	}
+	memset(&ls->v[ls->n], 0, sizeof(ls->v[ls->n]));
+	ls->v[ls->n].node = node;
+	ls->v[ls->n].how = 0xff;
+	for (i = lslot(node, ls->nslots); ls->slots[i]; i = (i + 1) & (ls->nslots - 1))
+		;
+	ls->slots[i] = (uint32_t)ls->n + 1;
+	ls->n++;
+	return 1;
+}
+
+static struct pytype *type_of(struct pyctx *c, uint64_t obj)
+{
+	uint64_t type;
+
+	if (remote_read_cached(c->mem, obj + (uint64_t)c->lay->ob_type, &type, 8) < 0)
+		return NULL;
+	return pytype_get(c, type);
+}
+
+/* Item i of a tuple as a str, or -1. */
+static int tuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n)
+{
+	int64_t size;
+	uint64_t item;
+
+	if (!tuple || remote_read(c->mem, tuple + (uint64_t)c->lay->ob_size, &size, 8) < 0 ||
+	    i < 0 || i >= size || size > (1 << 24) ||
+	    remote_read_u64(c->mem, tuple + (uint64_t)c->lay->tuple_items + (uint64_t)(8 * i), &item) < 0)
+		return -1;
+	return pystr_read(c, item, buf, n) < 0 ? -1 : 0;
+}
+
+static int64_t tuple_len(struct pyctx *c, uint64_t tuple)
+{
+	int64_t size;
+
+	if (!tuple || remote_read(c->mem, tuple + (uint64_t)c->lay->ob_size, &size, 8) < 0 ||
+	    size < 0 || size > (1 << 24))
+		return -1;
+	return size;
+}
+
+static uint64_t field(struct pyctx *c, uint64_t obj, int32_t off)
+{
+	uint64_t v = 0;
+
+	if (off < 0 || remote_read_u64(c->mem, obj + (uint64_t)off, &v) < 0)
+		return 0;
+	return v;
+}
+
+/* Name of local variable i of code (cells and free variables included). */
+static void local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, size_t n)
+{
+	const struct py_layout *l = c->lay;
+
+	snprintf(buf, n, "(stack)");
+	if (c->minor >= 11) {
+		tuple_str(c, field(c, code, l->code_localsplusnames), i, buf, n);
+	} else {
+		int32_t nlocals = 0;
+		int64_t ncells;
+
+		remote_read(c->mem, code + (uint64_t)l->code_nlocals, &nlocals, 4);
+		if (i < nlocals) {
+			tuple_str(c, field(c, code, l->code_varnames), i, buf, n);
+			return;
+		}
+		i -= nlocals;
+		ncells = tuple_len(c, field(c, code, l->code_cellvars));
+		if (ncells >= 0 && i < ncells)
+			tuple_str(c, field(c, code, l->code_cellvars), i, buf, n);
+		else if (ncells >= 0)
+			tuple_str(c, field(c, code, l->code_freevars), i - ncells, buf, n);
+	}
+}
+
+/* Name of the __slots__ member at offset off of type (or its bases). */
+static void slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, size_t n)
+{
+	const struct py_layout *l = c->lay;
+
+	snprintf(buf, n, "(slot)");
+	for (int depth = 0; type && depth < 32; depth++) {
+		uint64_t members = field(c, type, l->tp_members);
+
+		for (int i = 0; members && i < 256; i++) {
+			uint64_t m = members + (uint64_t)(i * l->member_size), name;
+			int64_t moff;
+
+			if (remote_read_u64(c->mem, m, &name) < 0 || !name ||
+			    remote_read(c->mem, m + (uint64_t)l->member_offset, &moff, 8) < 0)
+				break;
+			if (moff == off) {
+				remote_read_cstr(c->mem, name, buf, n);
+				return;
+			}
+		}
+		type = field(c, type, l->tp_base);
+	}
+}
+
+static void name_label(struct pyctx *c, const struct ref_label *lab, struct label *out)
+{
+	struct pytype *kt;
+
+	out->how = (uint8_t)lab->how;
+	out->index = lab->index;
+	switch (lab->how) {
+	case REF_FIELD:
+		snprintf(out->text, sizeof(out->text), "%s", lab->name);
+		break;
+	case REF_INDEX:
+		snprintf(out->text, sizeof(out->text), "[%" PRId64 "]", lab->index);
+		break;
+	case REF_SET_ITEM:
+		snprintf(out->text, sizeof(out->text), "{member}");
+		break;
+	case REF_DICT_KEY:
+	case REF_DICT_VALUE:
+	case REF_ATTR:
+		kt = type_of(c, lab->key);
+		if (kt && kt->kind == PK_STR && pystr_read(c, lab->key, out->text, sizeof(out->text)) >= 0) {
+			out->strkey = 1;
+		} else if (kt) {
+			pyobj_repr(c, lab->key, kt, out->text, sizeof(out->text));
+		} else {
+			snprintf(out->text, sizeof(out->text), "?");
+		}
+		break;
+	case REF_SLOT:
+		slot_name(c, lab->key, lab->index, out->text, sizeof(out->text));
+		break;
+	case REF_LOCAL:
+		local_name(c, lab->key, lab->index, out->text, sizeof(out->text));
+		break;
+	case REF_STACK:
+		snprintf(out->text, sizeof(out->text), "(stack)");
+		break;
+	}
+}
+
+struct naming {
+	struct pyctx *c;
+	struct graph *g;
+	struct graph_paths *p;
+	struct labels *ls;
+	uint32_t parent;
+	size_t left;            /* children of parent still unnamed */
+};
+
+static int name_child(void *arg, uint64_t ref, const struct ref_label *lab)
+{
+	struct naming *nm = arg;
+	uint32_t node = graph_find(nm->g, ref & ~(uint64_t)3);
+	struct label *l;
+
+	if (node == GRAPH_NONE || nm->p->parent[node] != nm->parent ||
+	    !(l = labels_get(nm->ls, node)) || l->how != 0xff)
+		return 0;
+	name_label(nm->c, lab, l);
+	return --nm->left ? 0 : 1;
+}
+
+static int by_first(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Name every (parent, child) step: each parent's references are read once,
+ * however many of its children the chains go through. */
+static void name_steps(struct pyctx *c, struct graph *g, struct graph_paths *p,
+		       struct labels *ls)
+{
+	uint32_t (*pairs)[2] = xmalloc((ls->n ? ls->n : 1) * sizeof(*pairs));
+	size_t n = 0;
+
+	for (size_t i = 0; i < ls->n; i++) {
+		pairs[n][0] = p->parent[ls->v[i].node];
+		pairs[n][1] = ls->v[i].node;
+		n++;
+	}
+	qsort(pairs, n, sizeof(*pairs), by_first);
+	for (size_t i = 0; i < n;) {
+		struct naming nm = { c, g, p, ls, pairs[i][0], 0 };
+		const struct graph_node *pn = &g->nodes[nm.parent];
+		size_t j = i;
+
+		while (j < n && pairs[j][0] == nm.parent)
+			j++;
+		nm.left = j - i;
+		if (pn->flags & GN_FRAME)
+			refs_frame_each_labelled(c, pn->addr, name_child, &nm);
+		else if (pn->t)
+			refs_each_labelled(c, pn->addr, pn->t, name_child, &nm);
+		i = j;
+	}
+	free(pairs);
+}
+
+/* The code object a generator or frame runs, or 0. */
+static uint64_t code_of(struct pyctx *c, const struct graph_node *nd)
+{
+	const struct py_layout *l = c->lay;
+	int32_t code_at = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
+
+	if (nd->flags & GN_FRAME)
+		return field(c, nd->addr, code_at) & ~(uint64_t)3;
+	if (nd->t->kind == PK_GEN) {
+		if (l->gen_code >= 0)
+			return field(c, nd->addr, l->gen_code);
+		return field(c, nd->addr + (uint64_t)l->gen_iframe, code_at) & ~(uint64_t)3;
+	}
+	if (nd->t->kind == PK_FRAME && c->minor <= 10)
+		return field(c, nd->addr, l->frame_code);
+	return 0;
+}
+
+/* Name, file and line of a step that runs code (generators, frames),
+ * names of modules, functions and classes. */
+static void describe(struct pyctx *c, const struct graph_node *nd, struct why_step *st)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t code = code_of(c, nd);
+
+	st->line = -1;
+	if (code) {
+		uint64_t name = c->minor >= 11 ? field(c, code, l->code_qualname) : 0;
+
+		if (!name || pystr_read(c, name, st->name, sizeof(st->name)) < 0)
+			pystr_read(c, field(c, code, l->code_name), st->name, sizeof(st->name));
+		pystr_read(c, field(c, code, l->code_filename), st->file, sizeof(st->file));
+		st->line = (nd->flags & GN_FRAME) ? lineno_iframe(c, nd->addr, code) :
+			   nd->t->kind == PK_GEN ? lineno_gen(c, nd->addr, code) :
+			   lineno_oldframe(c, nd->addr, code);
+		if (nd->t && nd->t->kind == PK_GEN && c->minor <= 10)
+			pystr_read(c, field(c, nd->addr, l->gen_qualname), st->name, sizeof(st->name));
+		return;
+	}
+	if (!nd->t)
+		return;
+	switch (nd->t->kind) {
+	case PK_MODULE:
+		pystr_read(c, field(c, nd->addr, l->module_name), st->name, sizeof(st->name));
+		break;
+	case PK_FUNCTION:
+		pystr_read(c, field(c, nd->addr, l->func_qualname), st->name, sizeof(st->name));
+		break;
+	case PK_TYPE: {
+		struct pytype *t = pytype_get(c, nd->addr);
+
+		if (t)
+			snprintf(st->name, sizeof(st->name), "%s", t->name);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* The free variable a closure cell holds: index i of func's __closure__. */
+static void freevar_name(struct pyctx *c, uint64_t func, int64_t i, char *buf, size_t n)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t code = field(c, func, l->func_code);
+
+	snprintf(buf, n, "(closure)");
+	if (c->minor >= 11) {
+		uint64_t names = field(c, code, l->code_localsplusnames);
+		int64_t nnames = tuple_len(c, names), ncells = tuple_len(c, field(c, func, l->func_closure));
+
+		if (nnames >= 0 && ncells >= 0)
+			tuple_str(c, names, nnames - ncells + i, buf, n);
+	} else {
+		tuple_str(c, field(c, code, l->code_freevars), i, buf, n);
+	}
+}
+
+struct path {
+	uint32_t *v;            /* root first */
+	size_t n;
+	size_t elided;          /* nodes left out after the first WHY_MAX_STEPS / 2 */
+};
+
+/* Steps of a chain as people read it: the __dict__ of a module, class or
+ * instance is folded into the name it holds, a generator's frame (3.8-3.10)
+ * into its locals, a closure's tuple and cell into the variable.  With
+ * detail, steps that run code get name, file and line. */
+static size_t render(struct pyctx *c, struct graph *g, struct labels *ls, const struct path *pa,
+		     struct why_step *out, size_t max, int detail)
+{
+	size_t n = 0;
+	int bare = 0;
+	char pending[160] = "";
+
+	size_t skipped = 0;
+
+	for (size_t i = 0; i < pa->n && n < max; i++) {
+		const struct graph_node *nd = &g->nodes[pa->v[i]];
+		struct label *lb = i ? labels_get(ls, pa->v[i]) : NULL;
+		int last = i + 1 == pa->n;
+		struct why_step *st = &out[n];
+
+		if (pa->elided && i == WHY_MAX_STEPS / 2)
+			skipped = pa->elided;
+		if (lb && lb->how == 0xff)
+			lb = NULL;
+		if (!last && lb && nd->t && lb->how == REF_FIELD &&
+		    ((nd->t->kind == PK_DICT && strcmp(lb->text, "__dict__") == 0) ||
+		     (nd->t->kind == PK_FRAME && strcmp(lb->text, "gi_frame") == 0))) {
+			bare = 1;
+			continue;
+		}
+		if (!last && lb && nd->t && nd->t->kind == PK_TUPLE && lb->how == REF_FIELD &&
+		    strcmp(lb->text, "__closure__") == 0 && i + 2 < pa->n) {
+			struct label *cell = labels_get(ls, pa->v[i + 1]);
+
+			if (cell && cell->how == REF_INDEX)
+				freevar_name(c, g->nodes[pa->v[i - 1]].addr, cell->index, pending,
+					     sizeof(pending));
+			i++;  /* the cell too */
+			continue;
+		}
+		memset(st, 0, sizeof(*st));
+		st->skipped = skipped;
+		skipped = 0;
+		st->addr = nd->addr;
+		st->line = -1;
+		snprintf(st->type, sizeof(st->type), "%s",
+			 nd->t ? nd->t->name : (nd->flags & GN_FRAME) ? "builtins.frame" : "?");
+		if (pending[0]) {
+			snprintf(st->via, sizeof(st->via), "%s", pending);
+			pending[0] = 0;
+		} else if (!lb) {
+			snprintf(st->via, sizeof(st->via), "%s", i ? "?" : "");
+		} else if (lb->strkey && (bare || lb->how == REF_ATTR)) {
+			snprintf(st->via, sizeof(st->via), "%s", lb->text);
+		} else if (lb->how == REF_DICT_VALUE) {
+			snprintf(st->via, sizeof(st->via), lb->strkey ? "['%s']" : "[%s]", lb->text);
+		} else if (lb->how == REF_DICT_KEY) {
+			snprintf(st->via, sizeof(st->via), "(key %s)", lb->text);
+		} else {
+			snprintf(st->via, sizeof(st->via), "%s", lb->text);
+		}
+		bare = 0;
+		if (detail)
+			describe(c, nd, st);
+		n++;
+	}
+	return n;
+}
+
+/* A chain's shape: its root and each step's type and via, with indexes and
+ * dict keys of plain containers left out. */
+static void shape_of(uint32_t root, const struct why_step *st, size_t n, char *buf, size_t max)
+{
+	size_t used = (size_t)snprintf(buf, max, "%u", root);
+
+	for (size_t i = 0; i < n && used < max; i++) {
+		const char *via = st[i].via[0] == '[' || st[i].via[0] == '{' ? "[*]" : st[i].via;
+
+		used += (size_t)snprintf(buf + used, max - used, "|%s<%s", st[i].type, via);
+	}
+}
+
+struct group {
+	uint64_t hash;
+	char *shape;
+	uint64_t count;
+	uint32_t example;
+};
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return (x->example > y->example) - (x->example < y->example);
+}
+
+/* The chain to node, root first; a long one (a linked list) keeps its
+ * first and last WHY_MAX_STEPS / 2 nodes. */
+static void path_of(struct graph_paths *p, uint32_t node, struct path *pa, uint32_t *tmp,
+		    uint32_t limit)
+{
+	size_t k = 0, half = WHY_MAX_STEPS / 2;
+
+	for (uint32_t i = node; i != GRAPH_NONE && k < limit; i = p->parent[i])
+		tmp[k++] = i;
+	pa->n = 0;
+	pa->elided = k > WHY_MAX_STEPS ? k - WHY_MAX_STEPS : 0;
+	for (size_t i = 0; i < k; i++) {
+		if (pa->elided && i >= half && i < half + pa->elided)
+			continue;
+		pa->v[pa->n++] = tmp[k - 1 - i];
+	}
+}
+
+static void select_nodes(struct snapshot *snap, struct graph *g, const struct why_selector *sel,
+			 uint32_t **out, size_t *n)
+{
+	*n = 0;
+	*out = xmalloc(sizeof(**out) * 16);
+	if (sel->kind == WHY_ADDR || sel->kind == WHY_FD) {
+		size_t nown = 0;
+		const struct fd_owner *own = NULL;
+		uint32_t id;
+
+		if (sel->kind == WHY_FD)
+			own = owners_of_fd(&snap->owners, sel->fd, &nown);
+		else
+			nown = 1;
+		for (size_t k = 0; k < nown && *n < 16; k++) {
+			id = graph_find(g, own ? own[k].addr : sel->addr);
+			if (id != GRAPH_NONE && !(g->nodes[id].flags & GN_FRAME))
+				(*out)[(*n)++] = id;
+		}
+		return;
+	}
+	{
+		size_t cap = 16;
+		const struct pytype *yes = NULL, *no = NULL;
+
+		for (uint32_t i = 0; i < g->n && *n < WHY_MAX_SELECTED; i++) {
+			const struct pytype *t = g->nodes[i].t;
+
+			if (!t || t == no)
+				continue;
+			if (t != yes) {
+				if (strcmp(t->name, sel->type) != 0) {
+					no = t;
+					continue;
+				}
+				yes = t;
+			}
+			if (*n == cap) {
+				cap *= 2;
+				*out = xreallocarray(*out, cap, sizeof(**out));
+			}
+			(*out)[(*n)++] = i;
+		}
+	}
+}
+
+void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
+		 struct graph *g, const struct why_selector *sel, size_t max)
+{
+	struct pyctx *c = &s->ctx;
+	struct graph_paths p;
+	struct labels ls = { 0 };
+	uint32_t *nodes, *tmp = xmalloc(((size_t)g->n + 1) * sizeof(*tmp));
+	struct path pa = { xmalloc(((size_t)g->n + 1) * sizeof(*pa.v)), 0, 0 };
+	struct why_step *steps = xcalloc(WHY_MAX_STEPS, sizeof(*steps));
+	struct group *groups = NULL;
+	size_t nsel, ngroups = 0, gcap = 0;
+	uint64_t *ghash = NULL;
+	size_t ghcap = 0;
+	char shape[2048];
+
+	memset(w, 0, sizeof(*w));
+	w->nodes = g->n;
+	w->edges = g->ne;
+	w->graph_bytes = graph_bytes(g);
+	select_nodes(snap, g, sel, &nodes, &nsel);
+	w->selected = nsel;
+	graph_paths(g, &p);
+	/* Which steps need naming: walk each chain up to a step already asked. */
+	for (size_t k = 0; k < nsel; k++) {
+		for (uint32_t i = nodes[k]; i != GRAPH_NONE && p.parent[i] != GRAPH_NONE; i = p.parent[i])
+			if (!labels_want(&ls, i))
+				break;
+	}
+	name_steps(c, g, &p, &ls);
+	for (size_t k = 0; k < nsel; k++) {
+		uint32_t id = nodes[k], r = p.root_of[id];
+		size_t nst, slot;
+		uint64_t h;
+
+		if (r == GRAPH_NONE) {
+			if (g->nodes[id].flags & GN_GARBAGE)
+				w->garbage++;
+			else
+				w->unreached++;
+			continue;
+		}
+		path_of(&p, id, &pa, tmp, g->n + 1);
+		nst = render(c, g, &ls, &pa, steps, WHY_MAX_STEPS, 0);
+		/* objects held from C each are their own root: one shape for all */
+		shape_of(g->roots[r].kind == ROOT_EXTERNAL ? UINT32_MAX : r, steps, nst, shape,
+			 sizeof(shape));
+		h = fnv(shape) | 1;
+		if (2 * (ngroups + 1) > ghcap) {
+			size_t cap = ghcap ? ghcap * 2 : 256;
+			uint64_t *nh = xcalloc(cap, sizeof(*nh));
+
+			for (size_t q = 0; q < ghcap; q++) {
+				if (!ghash[q])
+					continue;
+				for (slot = (ghash[q] >> 1) & (cap - 1); nh[slot]; slot = (slot + 1) & (cap - 1))
+					;
+				nh[slot] = ghash[q];
+			}
+			free(ghash);
+			ghash = nh;
+			ghcap = cap;
+		}
+		/* ghash holds group index + 1 in the upper bits, h's low bits below */
+		for (slot = (h >> 1) & (ghcap - 1); ghash[slot]; slot = (slot + 1) & (ghcap - 1)) {
+			struct group *gr = &groups[(ghash[slot] >> 32) - 1];
+
+			if (gr->hash == h && strcmp(gr->shape, shape) == 0) {
+				gr->count++;
+				break;
+			}
+		}
+		if (ghash[slot])
+			continue;
+		if (ngroups == gcap) {
+			gcap = gcap ? gcap * 2 : 64;
+			groups = xreallocarray(groups, gcap, sizeof(*groups));
+		}
+		groups[ngroups].hash = h;
+		groups[ngroups].shape = xstrdup(shape);
+		groups[ngroups].count = 1;
+		groups[ngroups].example = id;
+		ngroups++;
+		ghash[slot] = ((uint64_t)ngroups << 32) | 1;
+	}
+	w->shapes = ngroups;
+	qsort(groups, ngroups, sizeof(*groups), by_count);
+	w->nchains = ngroups < max ? ngroups : max;
+	w->chains = xcalloc(w->nchains ? w->nchains : 1, sizeof(*w->chains));
+	for (size_t k = 0; k < w->nchains; k++) {
+		struct why_chain *ch = &w->chains[k];
+		const struct graph_root *root = &g->roots[p.root_of[groups[k].example]];
+		size_t nst;
+
+		path_of(&p, groups[k].example, &pa, tmp, g->n + 1);
+		nst = render(c, g, &ls, &pa, steps, WHY_MAX_STEPS, 1);
+		ch->count = groups[k].count;
+		ch->root = root->kind;
+		ch->root_tid = root->tid;
+		snprintf(ch->root_name, sizeof(ch->root_name), "%s", root->name);
+		ch->elided = pa.elided;
+		ch->steps = xmalloc(nst * sizeof(*ch->steps));
+		memcpy(ch->steps, steps, nst * sizeof(*steps));
+		ch->nsteps = nst;
+	}
+	if (!nsel)
+		snprintf(w->note, sizeof(w->note), "%s",
+			 sel->kind == WHY_FD ? "no Python object holds this descriptor" :
+			 sel->kind == WHY_ADDR ? "no object at this address among those walked" :
+			 "no object of this type");
+	else if (nsel >= WHY_MAX_SELECTED)
+		snprintf(w->note, sizeof(w->note), "only the first %u objects were followed",
+			 WHY_MAX_SELECTED);
+	for (size_t k = 0; k < ngroups; k++)
+		free(groups[k].shape);
+	free(groups);
+	free(ghash);
+	free(steps);
+	free(pa.v);
+	free(tmp);
+	free(nodes);
+	free(ls.v);
+	free(ls.slots);
+	graph_paths_free(&p);
+}
+
+void why_free(struct why_result *w)
+{
+	for (size_t k = 0; k < w->nchains; k++)
+		free(w->chains[k].steps);
+	free(w->chains);
+	memset(w, 0, sizeof(*w));
+}
