@@ -14,6 +14,7 @@
 #include "report.h"
 #include "snapshot.h"
 #include "util.h"
+#include "why.h"
 
 #include <ctype.h>
 #include <curses.h>
@@ -24,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-enum view { VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE };
+enum view { VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE, VIEW_GARBAGE };
 enum panel { PANEL_TYPES, PANEL_HANDLES };
 
 enum { KEY_HANDLED = 1, KEY_REDRAW = 2, KEY_RESCAN = 4, KEY_QUIT = 8 };
@@ -67,6 +68,9 @@ struct tui {
 	struct type_stat *hrows;          /* descriptor groups shown */
 	size_t nhrows;
 	int color, utf8;
+	struct why_result why;            /* chains for the detail view, from the last snapshot */
+	int have_why;
+	int detail_fd;                    /* handle detail: the descriptor whose chain is shown */
 };
 
 /* ---- drawing helpers ---- */
@@ -128,12 +132,35 @@ static void spark(const struct tui *t, char *out, size_t max, const uint64_t *v,
 
 /* ---- data ---- */
 
+/* In a detail view the snapshot also names why its objects are alive,
+ * while the target is stopped. */
+static void why_hook(void *arg, struct session *s, struct snapshot *snap, struct graph *g)
+{
+	struct tui *t = arg;
+	struct why_selector sel;
+	char text[64];
+
+	if (t->view == VIEW_HANDLE)
+		snprintf(text, sizeof(text), "fd:%d", t->detail_fd);
+	if (why_parse_selector(t->view == VIEW_HANDLE ? text : t->detail_type, &sel) < 0)
+		return;
+	why_analyze(&t->why, s, snap, g, &sel, 3);
+	t->have_why = 1;
+}
+
 static int take_snapshot(struct tui *t)
 {
 	struct snapshot snap;
 	uint64_t t0 = lt_now_us();
+	int chains = !t->se.opts.gc_only && (t->view == VIEW_TYPE ||
+					     (t->view == VIEW_HANDLE && t->detail_fd >= 0));
 
 	session_sample(&t->se, t->view == VIEW_TYPE ? t->detail_type : NULL);
+	if (t->have_why)
+		why_free(&t->why);
+	t->have_why = 0;
+	t->se.analyze = chains ? why_hook : NULL;
+	t->se.analyze_arg = t;
 	if (session_snapshot(&t->se, &snap) < 0)
 		return -1;
 	history_add(&t->h, &snap.census, snap.taken_at, t0, snap.pause_us,
@@ -408,7 +435,7 @@ static void draw_main(struct tui *t)
 {
 	static const char *const keys[] = {
 		"F1", "Help ", "/", "Filter ", "F6", "Sort ", "Spc", "Pause ", "b", "Base ",
-		"+-", "Interval ", "Tab", "Panel ", "Ent", "Detail ", "F10", "Quit", NULL
+		"+-", "Interval ", "Tab", "Panel ", "Ent", "Detail ", "g", "Garbage ", "F10", "Quit", NULL
 	};
 	int avail = LINES - 5;  /* header 4, function bar 1 */
 	int hh = avail / 3;
@@ -478,6 +505,75 @@ static void draw_chart(struct tui *t, int y0, int height, const char *label, con
 	}
 }
 
+/* "module __main__ > _cache dict > [0] __main__.Leaky" */
+static void chain_line(const struct why_chain *ch, char *buf, size_t max)
+{
+	size_t used;
+
+	if (ch->root == ROOT_MODULE)
+		used = (size_t)snprintf(buf, max, "module %s", ch->root_name);
+	else if (ch->root == ROOT_THREAD)
+		used = (size_t)snprintf(buf, max, "thread %s", ch->root_name[0] ? ch->root_name : "");
+	else
+		used = (size_t)snprintf(buf, max, "held from C");
+	for (size_t i = 1; i < ch->nsteps && used < max; i++) {
+		const struct why_step *st = &ch->steps[i];
+
+		used += (size_t)snprintf(buf + used, max - used, "%s %s %s%s%s%s",
+					 st->skipped ? " > ..." : "", ">", st->via, st->via[0] ? " " : "",
+					 st->type, st->name[0] ? " " : "");
+		if (st->name[0] && used < max)
+			used += (size_t)snprintf(buf + used, max - used, "%s", st->name);
+		if (st->line >= 0 && used < max)
+			used += (size_t)snprintf(buf + used, max - used, ":%d", st->line);
+	}
+	if (ch->nsteps == 1 && ch->root == ROOT_THREAD && used < max)
+		snprintf(buf + used, max - used, " %s:%d", ch->steps[0].name, ch->steps[0].line);
+}
+
+/* Up to `rows` lines from y: the chains of the last snapshot's why. */
+static int draw_chains(struct tui *t, int y, int rows)
+{
+	char line[1200];
+	int used = 0;
+
+	attron(A_BOLD);
+	put(y, 0, COLS, "why alive (shortest chains from a root)");
+	attroff(A_BOLD);
+	used++;
+	if (!t->have_why) {
+		put(y + used++, 0, COLS, t->paused ? "  (paused)" : "  (named at the next refresh)");
+		return used;
+	}
+	if (t->why.garbage && used < rows) {
+		snprintf(line, sizeof(line), "  %llu cyclic garbage: no root reaches them",
+			 (unsigned long long)t->why.garbage);
+		put(y + used++, 0, COLS, line);
+	}
+	if (!t->why.nchains && used < rows)
+		put(y + used++, 0, COLS, t->why.note[0] ? t->why.note : "  (no chain found)");
+	for (size_t k = 0; k < t->why.nchains && used < rows; k++) {
+		char chain[1100];
+
+		chain_line(&t->why.chains[k], chain, sizeof(chain));
+		size_t len, at = 0, width = COLS > 8 ? (size_t)COLS - 4 : 4;
+
+		snprintf(line, sizeof(line), "%llu of %llu: %s",
+			 (unsigned long long)t->why.chains[k].count,
+			 (unsigned long long)t->why.selected, chain);
+		/* long chains wrap, indented */
+		len = strlen(line);
+		while (at < len && used < rows) {
+			char part[1200];
+
+			snprintf(part, sizeof(part), "%s%.*s", at ? "    " : "  ", (int)width, line + at);
+			put(y + used++, 0, COLS, part);
+			at += width;
+		}
+	}
+	return used;
+}
+
 static void draw_type_detail(struct tui *t)
 {
 	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "Spc", "Pause ",
@@ -500,10 +596,12 @@ static void draw_type_detail(struct tui *t)
 		chart_h = 2;
 	draw_chart(t, 5, chart_h, "count over time", counts, n, 0);
 	y = 5 + chart_h + 1;
-	if (LINES - y > 8) {
+	if (LINES - y > 14) {
 		draw_chart(t, y, chart_h, "bytes over time", bytes, n, 1);
 		y += chart_h + 1;
 	}
+	if (!t->se.opts.gc_only)
+		y += draw_chains(t, y, 6) + 1;
 	attron(A_BOLD);
 	snprintf(line, sizeof(line), "sample instances (%d)", t->last.nsamples);
 	put(y, 0, COLS, line);
@@ -524,9 +622,10 @@ static void draw_type_detail(struct tui *t)
 
 static void draw_handle_detail(struct tui *t)
 {
-	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "F10", "Quit", NULL };
+	static const char *const keys[] = { "Esc", "Back ", "Up/Dn", "Chain of ", "F1", "Help ",
+					    "F10", "Quit", NULL };
 	char line[1024], target[320], group[320];
-	int y = 6;
+	int y = 6, chains_at = LINES - 6;
 
 	draw_header(t);
 	snprintf(line, sizeof(line), " %s", t->detail_group);
@@ -535,7 +634,7 @@ static void draw_handle_detail(struct tui *t)
 	snprintf(line, sizeof(line), "%5s %-4s %-34s %s", "FD", "MODE", "TARGET", "HELD BY");
 	put(5, 0, COLS, line);
 	attroff(A_BOLD);
-	for (size_t i = 0; t->have_last && i < t->last.fds.n && y < LINES - 1; i++) {
+	for (size_t i = 0; t->have_last && i < t->last.fds.n && y < chains_at - 1; i++) {
 		const struct fd_entry *e = &t->last.fds.v[i];
 		size_t n;
 		const struct fd_owner *o;
@@ -543,6 +642,8 @@ static void draw_handle_detail(struct tui *t)
 		fd_group(e, group, sizeof(group));
 		if (strcmp(group, t->detail_group) != 0)
 			continue;
+		if (t->detail_fd < 0)
+			t->detail_fd = e->fd;
 		fd_describe(e, target, sizeof(target));
 		o = owners_of_fd(&t->last.owners, e->fd, &n);
 		snprintf(line, sizeof(line), "%5d %-4c %-34.34s ", e->fd, e->mode, target);
@@ -555,7 +656,45 @@ static void draw_handle_detail(struct tui *t)
 				 (unsigned long long)o->addr, o->nwrap ? " in " : "",
 				 o->nwrap ? o->wrap_type[o->nwrap - 1] : "");
 		}
+		if (e->fd == t->detail_fd)
+			attron(A_REVERSE);
 		put(y++, 0, COLS, line);
+		attroff(A_REVERSE);
+	}
+	if (!t->se.opts.gc_only && t->detail_fd >= 0)
+		draw_chains(t, chains_at, 5);
+	draw_fkeys(t, keys);
+}
+
+static void draw_garbage(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "F10", "Quit", NULL };
+	const struct snapshot *s = &t->last;
+	char line[1024], b[32];
+
+	draw_header(t);
+	if (!t->have_last || !s->garbage_known) {
+		panel_title(t, 4, " cyclic garbage: not computed (--gc-only, or the walk was incomplete)", 1);
+		draw_fkeys(t, keys);
+		return;
+	}
+	human(b, sizeof(b), s->garbage.bytes);
+	snprintf(line, sizeof(line), " cyclic garbage: %llu objects, %s, %llu cycles, %llu with __del__",
+		 (unsigned long long)s->garbage.objects, b, (unsigned long long)s->garbage.cycles,
+		 (unsigned long long)s->garbage.finalizers);
+	panel_title(t, 4, line, 1);
+	put(5, 0, COLS, " Unreachable objects the collector has not freed (gc disabled, or its");
+	put(6, 0, COLS, " thresholds not reached). Nothing holds them; gc.collect() would.");
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "%10s %12s  %s", "COUNT", "BYTES", "TYPE");
+	put(8, 0, COLS, line);
+	attroff(A_BOLD);
+	for (size_t i = 0; i < s->garbage_types.n && 9 + (int)i < LINES - 1; i++) {
+		const struct census_row *r = &s->garbage_types.rows[i];
+
+		human(b, sizeof(b), r->bytes);
+		snprintf(line, sizeof(line), "%10llu %12s  %s", (unsigned long long)r->count, b, r->type);
+		put(9 + (int)i, 0, COLS, line);
 	}
 	draw_fkeys(t, keys);
 }
@@ -574,7 +713,11 @@ static void draw_help(struct tui *t)
 		"  + -           slower / faster       s, F6       next sort column",
 		"  /, F4         filter types by name  Esc         clear filter, go back",
 		"  Tab           types <-> handles     Enter       detail of the row",
+		"  g             cyclic garbage        Up/Down     (handle detail) chain of fd",
 		"  arrows, PgUp/PgDn, Home/End         move",
+		"",
+		"A detail view names why objects are alive: the shortest chains from a",
+		"module, a thread's frame or C, as `leaktop why` prints them.",
 		"",
 		"CHANGE is since the previous snapshot, SINCE BASE since the baseline",
 		"(the first snapshot, or the last b).  Sorting by growth ranks steady",
@@ -607,6 +750,9 @@ static void draw(struct tui *t)
 		break;
 	case VIEW_HANDLE:
 		draw_handle_detail(t);
+		break;
+	case VIEW_GARBAGE:
+		draw_garbage(t);
 		break;
 	}
 	refresh();
@@ -709,11 +855,48 @@ static int main_key(struct tui *t, int ch)
 			snprintf(t->detail_group, sizeof(t->detail_group), "%s",
 				 t->hrows[t->sel[PANEL_HANDLES]].name);
 			t->view = VIEW_HANDLE;
+			t->detail_fd = -1;        /* the group's first, when drawn */
+			t->next_due_us = 0;
 		}
+		return KEY_HANDLED | KEY_REDRAW;
+	case 'g':
+		t->view = VIEW_GARBAGE;
 		return KEY_HANDLED | KEY_REDRAW;
 	default:
 		return 0;
 	}
+}
+
+/* Handle detail: the next or previous descriptor of the group gets the chain. */
+static void step_fd(struct tui *t, int dir)
+{
+	char group[320];
+	int prev = -1, found = 0;
+
+	for (size_t i = 0; t->have_last && i < t->last.fds.n; i++) {
+		const struct fd_entry *e = &t->last.fds.v[i];
+
+		fd_group(e, group, sizeof(group));
+		if (strcmp(group, t->detail_group) != 0)
+			continue;
+		if (found) {
+			t->detail_fd = e->fd;
+			break;
+		}
+		if (e->fd == t->detail_fd) {
+			if (dir < 0) {
+				if (prev >= 0)
+					t->detail_fd = prev;
+				break;
+			}
+			found = 1;
+		}
+		prev = e->fd;
+	}
+	if (t->have_why)
+		why_free(&t->why);
+	t->have_why = 0;
+	t->next_due_us = 0;  /* name its chain now */
 }
 
 static int handle_key(struct tui *t, int ch)
@@ -758,6 +941,10 @@ static int handle_key(struct tui *t, int ch)
 		return KEY_HANDLED | KEY_REDRAW;
 	default:
 		break;
+	}
+	if (t->view == VIEW_HANDLE && (ch == KEY_UP || ch == KEY_DOWN || ch == 'k' || ch == 'j')) {
+		step_fd(t, ch == KEY_DOWN || ch == 'j' ? 1 : -1);
+		return KEY_HANDLED | KEY_REDRAW;
 	}
 	if (t->view != VIEW_MAIN) {
 		if (ch == 27 || ch == KEY_LEFT || ch == KEY_BACKSPACE || ch == 127 || ch == '\n' ||
@@ -884,6 +1071,8 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 	sigaction(SIGHUP, &old_hup, NULL);
 	free(t.rows);
 	free(t.hrows);
+	if (t.have_why)
+		why_free(&t.why);
 	if (t.have_last)
 		snapshot_free(&t.last);
 	history_free(&t.h);
