@@ -145,6 +145,14 @@ int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydi
  * otherwise; at most max-1 bytes, truncated with "...". */
 void pyobj_repr(struct pyctx *c, uint64_t obj, const struct pytype *t, char *buf, size_t max);
 
+/* The code object a 3.11+ interpreter frame runs (3.14 tags f_executable),
+ * or the one generator gen runs (any version): 0, or -1 if unreadable. */
+int pyframe_code(struct pyctx *c, uint64_t iframe, uint64_t *code);
+int pygen_code(struct pyctx *c, uint64_t gen, uint64_t *code);
+
+/* Items of a tuple (0 for NULL), or -1 if unreadable or implausible. */
+int64_t pytuple_len(struct pyctx *c, uint64_t tuple);
+
 /* Size in bytes of a dict keys object, as _PyDict_KeysSize computes it. */
 int64_t pydict_keys_size(struct pyctx *c, uint64_t keys);
 

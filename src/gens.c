@@ -34,39 +34,21 @@ static void rehash(struct gen_sites *gs)
 	}
 }
 
-/* The code a generator runs and the byte offset it waits at; -1 if it is
- * running or finished (nothing to report). */
+/* The code a generator runs and the byte offset it waits at (-1: not
+ * started); -1 if it is running or finished (nothing to report). */
 static int where(struct pyctx *c, uint64_t gen, uint64_t *code, int64_t *offset)
 {
-	const struct py_layout *l = c->lay;
-	uint64_t instr, frame;
+	int8_t state = -1;
 
-	if (c->minor >= 11) {
-		uint64_t f = gen + (uint64_t)l->gen_iframe;
-		int32_t code_at = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
-		int32_t instr_at = c->minor <= 12 ? l->iframe_prev_instr : l->iframe_instr_ptr;
-		int8_t state;
-
-		if (remote_read_cached(c->mem, gen + (uint64_t)l->gen_frame_state, &state, 1) < 0 ||
-		    state >= FRAME_EXECUTING ||
-		    remote_read_u64(c->mem, f + (uint64_t)code_at, code) < 0 || instr_at < 0 ||
-		    remote_read_u64(c->mem, f + (uint64_t)instr_at, &instr) < 0)
-			return -1;
-		*code &= ~(uint64_t)3;
-		*offset = state == (c->minor <= 12 ? -2 : -3) ||  /* FRAME_CREATED: not started */
-			  instr < *code + (uint64_t)l->code_code_adaptive ? -1 :
-			  (int64_t)(instr - *code - (uint64_t)l->code_code_adaptive);
-		return 0;
-	} else {
-		int32_t lasti;
-
-		if (remote_read_u64(c->mem, gen + (uint64_t)l->gen_frame_old, &frame) < 0 || !frame ||
-		    remote_read_u64(c->mem, gen + (uint64_t)l->gen_code, code) < 0 ||
-		    remote_read(c->mem, frame + (uint64_t)l->frame_lasti, &lasti, 4) < 0)
-			return -1;
-		*offset = lasti < 0 ? -1 : c->minor == 10 ? (int64_t)lasti * 2 : lasti;
-		return 0;
-	}
+	if (c->minor >= 11 &&
+	    (remote_read_cached(c->mem, gen + (uint64_t)c->lay->gen_frame_state, &state, 1) < 0 ||
+	     state >= FRAME_EXECUTING))
+		return -1;
+	if (pygen_code(c, gen, code) < 0 || (*offset = lineno_gen_offset(c, gen, *code)) < -1)
+		return -1;
+	if (c->minor >= 11 && state == (c->minor <= 12 ? -2 : -3))
+		*offset = -1;  /* FRAME_CREATED: not started */
+	return 0;
 }
 
 void gen_sites_add(struct gen_sites *gs, struct pyctx *c, uint64_t gen, struct pytype *t,

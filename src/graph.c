@@ -5,7 +5,6 @@
 #include "remote.h"
 #include "util.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,17 +230,6 @@ void graph_garbage(struct graph *g, struct garbage *out)
 			continue;
 		for (uint32_t e = g->first[i]; e < g->first[i + 1]; e++)
 			refs[g->adj[e]]--;
-	}
-	if (getenv("LEAKTOP_DEBUG_GRAPH")) {
-		uint64_t want = strtoull(getenv("LEAKTOP_DEBUG_GRAPH"), NULL, 16);
-		uint32_t id = graph_find(g, want);
-
-		if (id != GRAPH_NONE)
-			fprintf(stderr, "graph 0x%llx: flags %u refcnt %lld in %u refs %lld out %u\n",
-				(unsigned long long)want, g->nodes[id].flags, (long long)g->nodes[id].refcnt,
-				g->nodes[id].in, (long long)refs[id], g->first[id + 1] - g->first[id]);
-		else
-			fprintf(stderr, "graph 0x%llx: not a node\n", (unsigned long long)want);
 	}
 	for (uint32_t i = 0; i < g->n; i++) {
 		/* Below zero means a reference the walk counted that the object

@@ -126,38 +126,41 @@ int lineno_addr2line(struct pyctx *c, uint64_t code, int64_t addr)
 	return line;
 }
 
-int lineno_iframe(struct pyctx *c, uint64_t iframe, uint64_t code)
+int64_t lineno_iframe_offset(struct pyctx *c, uint64_t iframe, uint64_t code)
 {
 	const struct py_layout *l = c->lay;
 	int32_t at = c->minor <= 12 ? l->iframe_prev_instr : l->iframe_instr_ptr;
 	uint64_t instr;
 
 	if (at < 0 || l->code_code_adaptive < 0 ||
-	    remote_read_u64(c->mem, iframe + (uint64_t)at, &instr) < 0 ||
-	    instr < code + (uint64_t)l->code_code_adaptive)
-		return -1;
-	return lineno_addr2line(c, code, (int64_t)(instr - code - (uint64_t)l->code_code_adaptive));
+	    remote_read_u64(c->mem, iframe + (uint64_t)at, &instr) < 0)
+		return -2;
+	if (instr < code + (uint64_t)l->code_code_adaptive)
+		return -1;  /* before the first instruction (3.11, 3.12) */
+	return (int64_t)(instr - code - (uint64_t)l->code_code_adaptive);
 }
 
-int lineno_oldframe(struct pyctx *c, uint64_t frame, uint64_t code)
+int64_t lineno_oldframe_offset(struct pyctx *c, uint64_t frame)
 {
 	int32_t lasti;
 
 	if (c->lay->frame_lasti < 0 ||
-	    remote_read(c->mem, frame + (uint64_t)c->lay->frame_lasti, &lasti, 4) < 0 || lasti < 0)
+	    remote_read(c->mem, frame + (uint64_t)c->lay->frame_lasti, &lasti, 4) < 0)
+		return -2;
+	if (lasti < 0)
 		return -1;
 	/* 3.10 counts instructions, 3.8 and 3.9 bytes */
-	return lineno_addr2line(c, code, c->minor == 10 ? (int64_t)lasti * 2 : lasti);
+	return c->minor == 10 ? (int64_t)lasti * 2 : lasti;
 }
 
-int lineno_gen(struct pyctx *c, uint64_t gen, uint64_t code)
+int64_t lineno_gen_offset(struct pyctx *c, uint64_t gen, uint64_t code)
 {
 	const struct py_layout *l = c->lay;
 	uint64_t frame;
 
 	if (c->minor >= 11)
-		return lineno_iframe(c, gen + (uint64_t)l->gen_iframe, code);
+		return lineno_iframe_offset(c, gen + (uint64_t)l->gen_iframe, code);
 	if (remote_read_u64(c->mem, gen + (uint64_t)l->gen_frame_old, &frame) < 0 || !frame)
-		return -1;
-	return lineno_oldframe(c, frame, code);
+		return -2;  /* finished: no frame */
+	return lineno_oldframe_offset(c, frame);
 }

@@ -789,8 +789,7 @@ static int64_t code_slots(struct pyctx *c, uint64_t code)
 	return (int64_t)nlocalsplus + stacksize;
 }
 
-/* The code object of an interpreter frame (3.14 tags f_executable). */
-static int iframe_code(struct pyctx *c, uint64_t iframe, uint64_t *code)
+int pyframe_code(struct pyctx *c, uint64_t iframe, uint64_t *code)
 {
 	const struct py_layout *l = c->lay;
 	int32_t off = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
@@ -801,6 +800,15 @@ static int iframe_code(struct pyctx *c, uint64_t iframe, uint64_t *code)
 	return *code ? 0 : -1;
 }
 
+int pygen_code(struct pyctx *c, uint64_t gen, uint64_t *code)
+{
+	const struct py_layout *l = c->lay;
+
+	if (l->gen_code >= 0)  /* 3.8-3.11 */
+		return rd_u64(c, gen + (uint64_t)l->gen_code, code) < 0 || !*code ? -1 : 0;
+	return pyframe_code(c, gen + (uint64_t)l->gen_iframe, code);
+}
+
 static int64_t size_gen(struct pyctx *c, uint64_t obj, const struct pytype *t)
 {
 	const struct py_layout *l = c->lay;
@@ -809,19 +817,15 @@ static int64_t size_gen(struct pyctx *c, uint64_t obj, const struct pytype *t)
 
 	if (c->minor <= 10)
 		return t->basicsize;  /* the frame is a separate object */
-	if (c->minor == 11) {
-		if (rd_u64(c, obj + (uint64_t)l->gen_code, &code) < 0)
-			return -1;
-	} else if (iframe_code(c, obj + (uint64_t)l->gen_iframe, &code) < 0) {
+	if (pygen_code(c, obj, &code) < 0)
 		return -1;
-	}
 	slots = code_slots(c, code);
 	if (slots < 0)
 		return -1;
 	return l->gen_iframe + l->iframe_localsplus + slots * 8;
 }
 
-static int64_t tuple_len(struct pyctx *c, uint64_t tuple)
+int64_t pytuple_len(struct pyctx *c, uint64_t tuple)
 {
 	int64_t n;
 
@@ -848,8 +852,8 @@ static int64_t size_frame(struct pyctx *c, uint64_t obj)
 		    rd_u64(c, code + (uint64_t)l->code_cellvars, &cells) < 0 ||
 		    rd_u64(c, code + (uint64_t)l->code_freevars, &frees) < 0)
 			return -1;
-		ncells = tuple_len(c, cells);
-		nfrees = tuple_len(c, frees);
+		ncells = pytuple_len(c, cells);
+		nfrees = pytuple_len(c, frees);
 		if (ncells < 0 || nfrees < 0 || stacksize < 0 || nlocals < 0)
 			return -1;
 		/* "subtract one as it is already included in PyFrameObject" */
@@ -859,7 +863,7 @@ static int64_t size_frame(struct pyctx *c, uint64_t obj)
 		int64_t slots;
 
 		if (rd_u64(c, obj + (uint64_t)l->frame_frame, &iframe) < 0 ||
-		    iframe_code(c, iframe, &code) < 0 || (slots = code_slots(c, code)) < 0)
+		    pyframe_code(c, iframe, &code) < 0 || (slots = code_slots(c, code)) < 0)
 			return -1;
 		return l->frame_data + l->iframe_localsplus + slots * 8;
 	}

@@ -59,20 +59,31 @@ void session_close(struct session *s)
 	target_close(&s->t);
 }
 
+/* Value of sys.<name> in the main interpreter (the first one listed): 0
+ * with *value set, -1 if it cannot be read. */
+static int sys_attr(struct session *s, const char *name, uint64_t *value)
+{
+	struct pyctx *c = &s->ctx;
+	uint64_t interp, sysdict;
+
+	if (remote_read_u64(c->mem, s->t.runtime_addr + (uint64_t)s->lay.rt_interp_head, &interp) < 0 ||
+	    !interp ||
+	    remote_read_u64(c->mem, interp + (uint64_t)s->lay.is_sysdict, &sysdict) < 0 || !sysdict)
+		return -1;
+	return pydict_get_str(c, sysdict, name, value);
+}
+
 /* Before 3.11 there is no Py_Version: read sys.version from the sys dict. */
 static void read_version(struct session *s)
 {
 	struct pyctx *c = &s->ctx;
-	uint64_t interp, sysdict, str;
+	uint64_t str;
 	char text[64];
 	int maj, min, mic;
 
 	if (s->version[0])
 		return;
-	if (remote_read_u64(c->mem, s->t.runtime_addr + (uint64_t)s->lay.rt_interp_head, &interp) == 0 &&
-	    interp &&
-	    remote_read_u64(c->mem, interp + (uint64_t)s->lay.is_sysdict, &sysdict) == 0 && sysdict &&
-	    pydict_get_str(c, sysdict, "version", &str) == 0 &&
+	if (sys_attr(s, "version", &str) == 0 &&
 	    pystr_read(c, str, text, sizeof(text)) > 0 &&
 	    sscanf(text, "%d.%d.%d", &maj, &min, &mic) == 3 && maj == s->t.major && min == s->t.minor) {
 		s->t.micro = mic;
@@ -271,12 +282,10 @@ static int module_root(void *arg, uint64_t key, uint64_t value)
 static void add_module_roots(struct session *s, struct graph *g)
 {
 	struct pyctx *c = &s->ctx;
-	uint64_t interp, sysdict, modules;
+	uint64_t modules;
 	struct module_roots mr = { c, g, 0 };
 
-	if (remote_read_u64(c->mem, s->t.runtime_addr + (uint64_t)s->lay.rt_interp_head, &interp) < 0 ||
-	    remote_read_u64(c->mem, interp + (uint64_t)s->lay.is_sysdict, &sysdict) < 0 ||
-	    pydict_get_str(c, sysdict, "modules", &modules) < 0)
+	if (sys_attr(s, "modules", &modules) < 0)
 		return;
 	if (pydict_get_str(c, modules, "__main__", &mr.main_mod) == 0)
 		graph_root(g, ROOT_MODULE, mr.main_mod, 0, "__main__");

@@ -121,24 +121,12 @@ static struct pytype *type_of(struct pyctx *c, uint64_t obj)
 /* Item i of a tuple as a str, or -1. */
 static int tuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n)
 {
-	int64_t size;
 	uint64_t item;
 
-	if (!tuple || remote_read(c->mem, tuple + (uint64_t)c->lay->ob_size, &size, 8) < 0 ||
-	    i < 0 || i >= size || size > (1 << 24) ||
+	if (i < 0 || i >= pytuple_len(c, tuple) ||
 	    remote_read_u64(c->mem, tuple + (uint64_t)c->lay->tuple_items + (uint64_t)(8 * i), &item) < 0)
 		return -1;
 	return pystr_read(c, item, buf, n) < 0 ? -1 : 0;
-}
-
-static int64_t tuple_len(struct pyctx *c, uint64_t tuple)
-{
-	int64_t size;
-
-	if (!tuple || remote_read(c->mem, tuple + (uint64_t)c->lay->ob_size, &size, 8) < 0 ||
-	    size < 0 || size > (1 << 24))
-		return -1;
-	return size;
 }
 
 static uint64_t field(struct pyctx *c, uint64_t obj, int32_t off)
@@ -168,7 +156,7 @@ static void local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, siz
 			return;
 		}
 		i -= nlocals;
-		ncells = tuple_len(c, field(c, code, l->code_cellvars));
+		ncells = pytuple_len(c, field(c, code, l->code_cellvars));
 		if (ncells >= 0 && i < ncells)
 			tuple_str(c, field(c, code, l->code_cellvars), i, buf, n);
 		else if (ncells >= 0)
@@ -304,19 +292,15 @@ static void name_steps(struct pyctx *c, struct graph *g, struct graph_paths *p,
 /* The code object a generator or frame runs, or 0. */
 static uint64_t code_of(struct pyctx *c, const struct graph_node *nd)
 {
-	const struct py_layout *l = c->lay;
-	int32_t code_at = c->minor <= 12 ? l->iframe_code : l->iframe_executable;
+	uint64_t code = 0;
 
 	if (nd->flags & GN_FRAME)
-		return field(c, nd->addr, code_at) & ~(uint64_t)3;
-	if (nd->t->kind == PK_GEN) {
-		if (l->gen_code >= 0)
-			return field(c, nd->addr, l->gen_code);
-		return field(c, nd->addr + (uint64_t)l->gen_iframe, code_at) & ~(uint64_t)3;
-	}
-	if (nd->t->kind == PK_FRAME && c->minor <= 10)
-		return field(c, nd->addr, l->frame_code);
-	return 0;
+		pyframe_code(c, nd->addr, &code);
+	else if (nd->t->kind == PK_GEN)
+		pygen_code(c, nd->addr, &code);
+	else if (nd->t->kind == PK_FRAME && c->minor <= 10)
+		code = field(c, nd->addr, c->lay->frame_code);
+	return code;
 }
 
 /* Name, file and line of a step that runs code (generators, frames),
@@ -333,9 +317,10 @@ static void describe(struct pyctx *c, const struct graph_node *nd, struct why_st
 		if (!name || pystr_read(c, name, st->name, sizeof(st->name)) < 0)
 			pystr_read(c, field(c, code, l->code_name), st->name, sizeof(st->name));
 		pystr_read(c, field(c, code, l->code_filename), st->file, sizeof(st->file));
-		st->line = (nd->flags & GN_FRAME) ? lineno_iframe(c, nd->addr, code) :
-			   nd->t->kind == PK_GEN ? lineno_gen(c, nd->addr, code) :
-			   lineno_oldframe(c, nd->addr, code);
+		st->line = lineno_addr2line(c, code, (nd->flags & GN_FRAME) ?
+						   lineno_iframe_offset(c, nd->addr, code) :
+						   nd->t->kind == PK_GEN ? lineno_gen_offset(c, nd->addr, code) :
+						   lineno_oldframe_offset(c, nd->addr));
 		if (nd->t && nd->t->kind == PK_GEN && c->minor <= 10)
 			pystr_read(c, field(c, nd->addr, l->gen_qualname), st->name, sizeof(st->name));
 		return;
@@ -370,7 +355,7 @@ static void freevar_name(struct pyctx *c, uint64_t func, int64_t i, char *buf, s
 	snprintf(buf, n, "(closure)");
 	if (c->minor >= 11) {
 		uint64_t names = field(c, code, l->code_localsplusnames);
-		int64_t nnames = tuple_len(c, names), ncells = tuple_len(c, field(c, func, l->func_closure));
+		int64_t nnames = pytuple_len(c, names), ncells = pytuple_len(c, field(c, func, l->func_closure));
 
 		if (nnames >= 0 && ncells >= 0)
 			tuple_str(c, names, nnames - ncells + i, buf, n);
