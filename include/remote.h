@@ -19,11 +19,13 @@
 #include <sys/types.h>
 
 struct remote;
+struct image;
 
 struct remote_stats {
 	uint64_t syscalls;     /* read syscalls issued */
 	uint64_t bytes;        /* bytes transferred from the target */
 	uint64_t hits, misses; /* block-cache lookups */
+	uint64_t late_pages;   /* with an image: writable pages it lacked, read live */
 };
 
 /* Open the memory of process pid.  Never fails for a live pid (access is
@@ -48,5 +50,11 @@ long remote_read_cstr(struct remote *r, uint64_t addr, char *buf, size_t max);
 int remote_read_u64(struct remote *r, uint64_t addr, uint64_t *out);
 
 const struct remote_stats *remote_stats(const struct remote *r);
+
+/* Answer reads from a snapshot image (image.h) from now on; what it lacks is
+ * read from the live target, and each distinct page of writable memory read
+ * that way is counted in late_pages (it may be newer than the image).  NULL
+ * goes back to reading the live target only.  Resets late_pages. */
+void remote_use_image(struct remote *r, const struct image *im);
 
 #endif

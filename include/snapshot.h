@@ -1,7 +1,10 @@
-/* snapshot.h - one consistent look at a target: stop, walk, resume.
+/* snapshot.h - one consistent look at a target: stop, copy, let go, walk.
  *
  * A session holds what stays valid between snapshots (the target's modules,
- * its layout); each snapshot stops the target only for the walk. */
+ * its layout, the buffer of its memory image); each snapshot stops the
+ * target only to copy its memory (image.h).  Walking, the reference graph,
+ * garbage, chains, reprs and the descriptor joins run on the copy after the
+ * target was let go. */
 #ifndef LEAKTOP_SNAPSHOT_H
 #define LEAKTOP_SNAPSHOT_H
 
@@ -13,6 +16,7 @@
 #include "fds.h"
 #include "gens.h"
 #include "graph.h"
+#include "image.h"
 #include "layout.h"
 #include "owners.h"
 #include "pyobj.h"
@@ -23,7 +27,10 @@ struct snapshot_opts {
 	int no_block;            /* read without stopping the target */
 	int gc_only;             /* count GC-tracked objects only (faster) */
 	int group_dicts;         /* count instance dicts as "dict of CLASS", as heapy does */
+	long max_pause_ms;       /* release the target after this long, copied or not (0: never) */
 };
+
+#define SNAPSHOT_DEFAULT_MAX_PAUSE_MS 1000
 
 struct snapshot;
 
@@ -35,9 +42,10 @@ struct session {
 	char version[32];        /* "3.12.1" */
 	char *sample_type;       /* collect sample instances of this type, or NULL */
 	struct owner_layouts *owner_layouts;
-	/* If set, called while the target is still stopped with the full
-	 * reference graph of the snapshot (untracked objects and thread roots
-	 * included): chains are named from live memory. */
+	struct image img;        /* the last stop's copy; its buffer is reused */
+	/* If set, called after the walk with the full reference graph of the
+	 * snapshot (untracked objects and thread roots included); reads go to
+	 * the image, as the walk's did. */
 	void (*analyze)(void *arg, struct session *s, struct snapshot *snap, struct graph *g);
 	void *analyze_arg;
 };
@@ -60,7 +68,9 @@ struct snapshot {
 	struct census census;
 	struct sample samples[SNAPSHOT_MAX_SAMPLES];  /* of session->sample_type */
 	int nsamples;
-	struct fd_table fds;     /* read while the target was stopped */
+	struct image_stats image;  /* the copy (zero with --no-block) */
+	uint64_t late_pages;     /* writable pages the image lacked, read after the release */
+	struct fd_table fds;     /* read right after the target was let go */
 	struct owner_set owners; /* Python objects holding those descriptors */
 	int fds_read;            /* 0: the fd table could not be read */
 	/* Cyclic garbage (not with --gc-only): garbage_known says it was computed. */
@@ -69,6 +79,11 @@ struct snapshot {
 	struct census garbage_types;
 	size_t graph_bytes;      /* memory the reference graph took */
 	struct gen_sites gens;   /* suspended generators and coroutines by code and line */
+	/* Set by repeating commands (watch, the view): the start-to-start
+	 * period they use from now on, and whether --max-stopped grew it past
+	 * the asked interval.  0 for one-shot commands. */
+	double period_s;
+	int period_grown;
 };
 
 /* Find the interpreter and its layout; does not stop the target.
@@ -81,6 +96,11 @@ void session_close(struct session *s);
  * and untraced on return either way. */
 int session_snapshot(struct session *s, struct snapshot *snap);
 void snapshot_free(struct snapshot *snap);
+/* The start-to-start period for the next snapshot: the asked interval,
+ * grown so that a stop as long as the last one takes at most max_stopped_pct
+ * percent of it. */
+double snapshot_period(double interval_s, double max_stopped_pct, uint64_t pause_us);
+
 /* Ask the next snapshots for sample instances of a type (NULL: none). */
 void session_sample(struct session *s, const char *type);
 

@@ -6,9 +6,11 @@
 
 struct snapshot_opts;
 
-/* Run the full-screen view until the user quits.  The first snapshot is
- * taken before the screen is set up, so failing to inspect the target is a
- * plain one-line error (returns -1 with lt_error).  Returns 0 on quit. */
-int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval);
+/* Run the full-screen view until the user quits, a snapshot every interval
+ * seconds from start to start, longer when a stop would take more than
+ * max_stopped_pct percent of it.  The first snapshot is taken before the
+ * screen is set up, so failing to inspect the target is a plain one-line
+ * error (returns -1 with lt_error).  Returns 0 on quit. */
+int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct);
 
 #endif

@@ -90,7 +90,10 @@ static void scan_block(struct scan *s, const unsigned char *b, uint64_t addr, si
 	}
 }
 
-static void scan_pool(struct scan *s, uint64_t pool, const unsigned char *p)
+/* Read the pool at address pool into p: its header, then its blocks up to
+ * nextoffset (the rest of the pool was never handed out, and its pages may
+ * never have been touched).  Then count the objects in it. */
+static void scan_pool(struct scan *s, uint64_t pool, unsigned char *p)
 {
 	const struct py_layout *l = s->c->lay;
 	uint32_t count, szidx, nextoffset;
@@ -98,11 +101,14 @@ static void scan_pool(struct scan *s, uint64_t pool, const unsigned char *p)
 	size_t bs, hdr = ((size_t)l->pool_header_size + 15) & ~(size_t)15;
 	unsigned char isfree[MAX_POOL_SIZE / 16 / 8];
 
+	if (hdr > s->pool_size || remote_read_cached(s->c->mem, pool, p, hdr) < 0)
+		return;
 	memcpy(&count, p + l->pool_count, 4);
 	memcpy(&szidx, p + l->pool_szidx, 4);
 	memcpy(&nextoffset, p + l->pool_nextoffset, 4);
 	memcpy(&freeblock, p + l->pool_freeblock, 8);
-	if (!count || szidx >= 64 || nextoffset > s->pool_size)
+	if (!count || szidx >= 64 || nextoffset > s->pool_size || nextoffset < hdr ||
+	    remote_read_cached(s->c->mem, pool + hdr, p + hdr, nextoffset - hdr) < 0)
 		return;  /* empty, or not a pool header */
 	bs = (size_t)(szidx + 1) << ALIGNMENT_SHIFT;
 	s->st->pools++;
@@ -111,7 +117,7 @@ static void scan_pool(struct scan *s, uint64_t pool, const unsigned char *p)
 	for (size_t n = 0; freeblock && n < s->pool_size / 16; n++) {
 		uint64_t off = freeblock - pool, next;
 
-		if (freeblock < pool || off + 8 > s->pool_size)
+		if (freeblock < pool || off + 8 > nextoffset)
 			break;
 		isfree[(off / 16) / 8] |= (unsigned char)(1u << ((off / 16) % 8));
 		memcpy(&next, p + off, 8);
@@ -147,8 +153,7 @@ static void scan_arenas(struct scan *s, uint64_t arenas, uint32_t maxarenas)
 		 * pool_address were never used. */
 		p = (address + s->pool_size - 1) & ~(uint64_t)(s->pool_size - 1);
 		for (; p + s->pool_size <= pool_address; p += s->pool_size)
-			if (remote_read_cached(s->c->mem, p, pool, s->pool_size) == 0)
-				scan_pool(s, p, pool);
+			scan_pool(s, p, pool);
 	}
 	free(pool);
 }

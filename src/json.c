@@ -110,6 +110,15 @@ void json_i64(struct json *j, const char *key, int64_t v)
 	fprintf(j->out, "%" PRId64, v);
 }
 
+void json_double(struct json *j, const char *key, double v)
+{
+	prefix(j, key);
+	if (v != v || v > 1e300 || v < -1e300)
+		fputs("null", j->out);   /* JSON has no NaN or infinity */
+	else
+		fprintf(j->out, "%.6g", v);
+}
+
 void json_bool(struct json *j, const char *key, int v)
 {
 	prefix(j, key);

@@ -35,6 +35,7 @@ struct options {
 	long count;              /* snapshots to take (watch); 0 = until interrupted */
 	const char *selector;    /* why: what to explain */
 	long max;                /* why: chains to show */
+	double max_stopped;      /* watch, top: largest share of time the target may spend stopped, % */
 	struct snapshot_opts snap;
 };
 
@@ -50,9 +51,9 @@ static void usage(FILE *out)
 	      "                                            a type (__main__.Leaky), an address\n"
 	      "                                            (0x7f...) or fd:N (the fd's owner)\n"
 	      "\n"
-	      "Attach to a running CPython 3.8+ process, stop it for a moment, and report\n"
-	      "its objects by type.  Nothing is run inside the target and its memory is\n"
-	      "never written.\n"
+	      "Attach to a running CPython 3.8+ process, stop it only to copy its memory,\n"
+	      "let it go, and report its objects by type from the copy.  Nothing is run\n"
+	      "inside the target and its memory is never written.\n"
 	      "\n"
 	      "options:\n"
 	      "  --json            machine-readable output (format leaktop-dump/1)\n"
@@ -62,6 +63,10 @@ static void usage(FILE *out)
 	      "  --max N           why: chain shapes to show, most common first (default 5)\n"
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
+	      "  --max-pause MS    longest stop per snapshot (default 1000); past it the\n"
+	      "                    census is finished from the running target, incomplete\n"
+	      "  --max-stopped PCT watch, top: largest share of time the target may spend\n"
+	      "                    stopped (default 5); the interval grows to keep it\n"
 	      "  --no-block        read the target without stopping it (may be inconsistent)\n"
 	      "  --gc-only         count only GC-tracked objects (faster; no str, int ...)\n"
 	      "  --group-dicts     count instance __dict__s as 'dict of CLASS' (as heapy)\n"
@@ -101,10 +106,10 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
-       OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX };
+       OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED };
 
-/* Seconds as a decimal number, within [lo, hi]. */
-static int parse_seconds(const char *s, double lo, double hi, double *out)
+/* A decimal number (seconds, a percentage), within [lo, hi]. */
+static int parse_decimal(const char *s, double lo, double hi, double *out)
 {
 	char *end;
 	double v;
@@ -131,6 +136,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "no-block", no_argument, NULL, OPT_NO_BLOCK },
 		{ "gc-only", no_argument, NULL, OPT_GC_ONLY },
 		{ "group-dicts", no_argument, NULL, OPT_GROUP_DICTS },
+		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
+		{ "max-stopped", required_argument, NULL, OPT_MAX_STOPPED },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -142,6 +149,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->top = -1;
 	o->interval = 2.0;
+	o->max_stopped = 5.0;
+	o->snap.max_pause_ms = SNAPSHOT_DEFAULT_MAX_PAUSE_MS;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1 || optind < argc) {
 		if (ch == -1) {
@@ -178,7 +187,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->top = (int)v;
 			break;
 		case OPT_INTERVAL:
-			if (parse_seconds(optarg, 0.1, 86400, &o->interval) < 0)
+			if (parse_decimal(optarg, 0.1, 86400, &o->interval) < 0)
 				return usage_error("--interval needs seconds from 0.1 to 86400, not '%s'",
 						   optarg);
 			break;
@@ -206,6 +215,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_GROUP_DICTS:
 			o->snap.group_dicts = 1;
+			break;
+		case OPT_MAX_PAUSE:
+			if (parse_int(optarg, 1, 3600000, &v) < 0)
+				return usage_error("--max-pause needs milliseconds from 1 to 3600000, not '%s'",
+						   optarg);
+			o->snap.max_pause_ms = v;
+			break;
+		case OPT_MAX_STOPPED:
+			if (parse_decimal(optarg, 0.01, 100, &o->max_stopped) < 0)
+				return usage_error("--max-stopped needs a percentage from 0.01 to 100, not '%s'",
+						   optarg);
 			break;
 		case '?':
 		default:
@@ -330,8 +350,9 @@ static void sleep_seconds(double s)
 		;
 }
 
-/* Snapshots until --count or the target exits; the target runs freely and
- * untraced between them. */
+/* Snapshots until --count or the target exits, one every --interval from
+ * start to start (longer when --max-stopped asks); the target runs freely
+ * and untraced between them. */
 static int cmd_watch(const struct options *o)
 {
 	struct session se;
@@ -345,6 +366,7 @@ static int cmd_watch(const struct options *o)
 	for (long n = 0; !o->count || n < o->count; n++) {
 		struct snapshot snap;
 		uint64_t t0 = lt_now_us();
+		double period, spent;
 
 		if (session_snapshot(&se, &snap) < 0) {
 			enum lt_errkind k = lt_last_errkind();
@@ -357,6 +379,9 @@ static int cmd_watch(const struct options *o)
 			rc = EXIT_TARGET;
 			break;
 		}
+		period = snapshot_period(o->interval, o->max_stopped, snap.pause_us);
+		snap.period_s = period;
+		snap.period_grown = period > o->interval;
 		history_add(&h, &snap.census, snap.taken_at, t0, snap.pause_us,
 			    proc_rss_bytes(o->pid), (long)snap.fds.n);
 		if (snap.fds_read) {
@@ -377,10 +402,9 @@ static int cmd_watch(const struct options *o)
 		}
 		if (o->count && n + 1 >= o->count)
 			break;
-		double spent = (double)(lt_now_us() - t0) / 1e6;
-
-		if (spent < o->interval)
-			sleep_seconds(o->interval - spent);
+		spent = (double)(lt_now_us() - t0) / 1e6;
+		if (spent < period)
+			sleep_seconds(period - spent);
 	}
 	history_free(&h);
 	history_free(&hf);
@@ -434,7 +458,7 @@ int main(int argc, char **argv)
 				"or leaktop watch in scripts\n");
 			return EXIT_USAGE;
 		}
-		return tui_run(o.pid, &o.snap, o.interval) < 0 ? fail() : 0;
+		return tui_run(o.pid, &o.snap, o.interval, o.max_stopped) < 0 ? fail() : 0;
 	}
 	if (strcmp(o.command, "why") == 0)
 		return cmd_why(&o);

@@ -1,6 +1,7 @@
 /* remote.c - process_vm_readv with a block cache, /proc/PID/mem fallback. */
 #include "config.h"
 #include "remote.h"
+#include "image.h"
 #include "util.h"
 
 #include <errno.h>
@@ -34,7 +35,15 @@ struct remote {
 	int use_mem;        /* process_vm_readv refused: use mem_fd */
 	struct block *slots;
 	struct remote_stats stats;
+	const struct image *img;  /* answers first when set */
+	size_t img_hint;
+	uint64_t *late;           /* page numbers read late: open addressing, 0 = empty */
+	size_t late_cap, late_n;
 };
+
+/* Distinct pages read late are remembered up to this many; past it each
+ * late read counts its pages again (an over-count, said nowhere else). */
+#define LATE_SET_MAX ((size_t)1 << 22)
 
 struct remote *remote_open(pid_t pid)
 {
@@ -59,7 +68,56 @@ void remote_close(struct remote *r)
 	}
 	if (r->mem_fd >= 0)
 		close(r->mem_fd);
+	free(r->late);
 	free(r);
+}
+
+void remote_use_image(struct remote *r, const struct image *im)
+{
+	r->img = im;
+	r->img_hint = 0;
+	r->stats.late_pages = 0;
+	if (r->late)
+		memset(r->late, 0, r->late_cap * sizeof(*r->late));
+	r->late_n = 0;
+}
+
+static int late_insert(struct remote *r, uint64_t page)
+{
+	size_t i;
+
+	if (r->late_n * 2 >= r->late_cap) {
+		uint64_t *old = r->late;
+		size_t oldcap = r->late_cap;
+
+		if (oldcap >= LATE_SET_MAX)
+			return 1;
+		r->late_cap = oldcap ? oldcap * 2 : 1024;
+		r->late = xcalloc(r->late_cap, sizeof(*r->late));
+		r->late_n = 0;
+		for (size_t k = 0; k < oldcap; k++)
+			if (old[k])
+				late_insert(r, old[k]);
+		free(old);
+	}
+	for (i = (size_t)(page * 0x9E3779B97F4A7C15ull >> 40) & (r->late_cap - 1);; i = (i + 1) & (r->late_cap - 1)) {
+		if (r->late[i] == page)
+			return 0;
+		if (!r->late[i]) {
+			r->late[i] = page;
+			r->late_n++;
+			return 1;
+		}
+	}
+}
+
+/* A read the image could not answer succeeded on the live target. */
+static void note_late(struct remote *r, uint64_t addr, size_t len)
+{
+	if (image_is_constant(r->img, addr))
+		return;
+	for (uint64_t pg = addr >> 12; pg <= (addr + len - 1) >> 12; pg++)
+		r->stats.late_pages += (uint64_t)late_insert(r, pg);
 }
 
 const struct remote_stats *remote_stats(const struct remote *r)
@@ -129,7 +187,27 @@ static int outside_user_space(uint64_t addr, size_t len)
 	return 0;
 }
 
+static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len);
+
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	if (r->img) {
+		const unsigned char *p = image_find(r->img, addr, len, &r->img_hint);
+
+		if (p) {
+			memcpy(buf, p, len);
+			return 0;
+		}
+		if (read_live(r, addr, buf, len) < 0)
+			return -1;
+		if (len)
+			note_late(r, addr, len);
+		return 0;
+	}
+	return read_live(r, addr, buf, len);
+}
+
+static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
 	unsigned char *p = buf;
 
@@ -220,7 +298,27 @@ static struct block *fill_block(struct remote *r, uint64_t base)
 	return want[0];
 }
 
+static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t len);
+
 int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	if (r->img) {
+		const unsigned char *p = image_find(r->img, addr, len, &r->img_hint);
+
+		if (p) {
+			memcpy(buf, p, len);
+			return 0;
+		}
+		if (read_cached_live(r, addr, buf, len) < 0)
+			return -1;
+		if (len)
+			note_late(r, addr, len);
+		return 0;
+	}
+	return read_cached_live(r, addr, buf, len);
+}
+
+static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
 	unsigned char *p = buf;
 	struct block *last = r->last;
@@ -247,7 +345,7 @@ int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
 			/* Partially mapped block: read exactly what was asked. */
 			if (errno == ESRCH)
 				return -1;
-			return remote_read(r, addr, p, len);
+			return read_live(r, addr, p, len);
 		}
 		r->last = b;
 		memcpy(p, b->data + off, chunk);

@@ -48,6 +48,13 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 	fprintf(out, "objects %" PRIu64 "  gc-tracked %" PRIu64 "  bytes %s  pause %.1f ms%s\n",
 		c->objects, c->gc_tracked, total, (double)s->pause_us / 1000.0,
 		c->complete ? "" : "  (incomplete)");
+	if (!se->opts.no_block) {
+		char copied[32];
+
+		report_human_bytes(copied, sizeof(copied), s->image.copied_bytes);
+		fprintf(out, "copied %s in %.1f ms while stopped, walked after; %" PRIu64
+			" pages read late\n", copied, (double)s->image.copy_us / 1000.0, s->late_pages);
+	}
 	for (size_t i = 0; i < c->nnotes; i++)
 		fprintf(out, "note: %s\n", c->notes[i]);
 	fprintf(out, "\n %4s  %10s  %12s  %s\n", "num", "#objects", "#bytes", "type");
@@ -175,6 +182,29 @@ static void json_owner(struct json *j, const char *key, const struct fd_owner *o
 		json_end_object(j);
 	}
 	json_end_array(j);
+	json_end_object(j);
+}
+
+/* What the stop copied, and what had to be read after it. */
+static void json_image(struct json *j, const struct snapshot *s)
+{
+	const struct image_stats *im = &s->image;
+
+	json_u64(j, "late_pages", s->late_pages);
+	if (s->session->opts.no_block) {
+		json_null(j, "copy");
+		return;
+	}
+	json_begin_object(j, "copy");
+	json_u64(j, "bytes", im->copied_bytes);
+	json_u64(j, "planned_bytes", im->planned_bytes);
+	json_u64(j, "copy_us", im->copy_us);
+	json_u64(j, "plan_us", im->plan_us);
+	json_u64(j, "mb_per_s", im->copy_us ? im->copied_bytes / im->copy_us : 0);
+	json_u64(j, "ranges", im->ranges);
+	json_u64(j, "payload_bytes", im->payload_bytes);
+	json_u64(j, "hole_bytes", im->hole_bytes);
+	json_bool(j, "cut", im->cut);
 	json_end_object(j);
 }
 
@@ -345,6 +375,11 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_str(&j, "taken_at", when);
 	json_u64(&j, "pause_us", s->pause_us);
 	json_u64(&j, "gc_retries", (uint64_t)s->gc_retries);
+	json_image(&j, s);
+	if (s->period_s > 0) {
+		json_double(&j, "interval_s", s->period_s);
+		json_bool(&j, "interval_grown", s->period_grown);
+	}
 	json_begin_object(&j, "python");
 	json_str(&j, "version", version_of(s));
 	json_bool(&j, "free_threaded", se->t.free_threaded == 1);
@@ -557,6 +592,7 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 	json_i64(&j, "pid", s->pid);
 	json_str(&j, "selector", selector);
 	json_u64(&j, "pause_us", s->pause_us);
+	json_image(&j, s);
 	json_u64(&j, "selected", w->selected);
 	json_u64(&j, "garbage", w->garbage);
 	json_u64(&j, "unreached", w->unreached);

@@ -1,9 +1,10 @@
-/* snapshot.c - stop the target, walk its heap, let it go. */
+/* snapshot.c - stop the target, copy its memory, let it go, walk the copy. */
 #include "config.h"
 #include "snapshot.h"
 #include "attach.h"
 #include "arena.h"
 #include "heap.h"
+#include "proc.h"
 #include "reach.h"
 #include "remote.h"
 #include "util.h"
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A collection in progress moves objects onto lists that live on the C
  * stack; let the target finish it, briefly, this many times. */
@@ -23,6 +25,7 @@ int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 {
 	memset(s, 0, sizeof(*s));
 	s->opts = *o;
+	image_init(&s->img);
 	if (target_open(&s->t, pid) < 0)
 		return -1;
 	if (s->t.free_threaded == 1) {
@@ -56,6 +59,7 @@ void session_close(struct session *s)
 	free(s->sample_type);
 	s->sample_type = NULL;
 	pyctx_free(&s->ctx);
+	image_free(&s->img);
 	target_close(&s->t);
 }
 
@@ -221,6 +225,13 @@ static int visit(void *arg, uint64_t obj, uint64_t type_addr)
 	return 0;
 }
 
+double snapshot_period(double interval_s, double max_stopped_pct, uint64_t pause_us)
+{
+	double need = max_stopped_pct > 0 ? (double)pause_us / 1e6 * 100.0 / max_stopped_pct : 0;
+
+	return need > interval_s ? need : interval_s;
+}
+
 void session_sample(struct session *s, const char *type)
 {
 	free(s->sample_type);
@@ -240,12 +251,12 @@ static int visit_refs(void *arg, uint64_t obj, uint64_t type_addr)
 	return 0;
 }
 
-static void read_handles(struct session *s, struct walk_state *w, struct snapshot *snap)
+/* Join the descriptors (read right after the release) to their owners. */
+static void join_handles(struct session *s, struct walk_state *w, struct snapshot *snap)
 {
 	struct heap_stats st;
 	int unowned = 0;
 
-	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
 	owners_finish(&snap->owners);
 	for (size_t i = 0; snap->fds_read && i < snap->fds.n && !unowned; i++) {
 		size_t n;
@@ -299,14 +310,84 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-int session_snapshot(struct session *s, struct snapshot *snap)
+/* Test hooks: with LEAKTOP_TEST_AFTER_PLAN=FILE or LEAKTOP_TEST_AFTER_RELEASE=FILE,
+ * create FILE once the copy is planned or the target was let go, and wait
+ * (at most 60 s) until the test removes it: a test can then change the
+ * target between plan and copy, or watch it run before leaktop walks. */
+static void test_hold(const char *env)
+{
+	const char *path = getenv(env);
+	FILE *f;
+
+	if (!path || !*path || !(f = fopen(path, "w")))
+		return;
+	fclose(f);
+	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
+		sleep_us(10000);
+}
+
+static int target_gone(pid_t pid)
+{
+	struct proc_status st;
+
+	return proc_status_read(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
+}
+
+/* Stop the target, copy what the walk will read, let it go.  With
+ * --no-block nothing is stopped or copied: the walk reads the live target.
+ * Returns 1 if a collection was running (after GC_RETRIES tries), 0, or -1
+ * with lt_error; the target runs on return either way. */
+static int stop_and_copy(struct session *s, struct snapshot *snap)
 {
 	struct pyctx *c = &s->ctx;
 	struct attach att = { 0 };
+	int collecting;
+
+	remote_use_image(c->mem, NULL);
+	remote_cache_drop(c->mem);
+	if (s->opts.no_block)
+		return heap_gc_collecting(c, s->t.runtime_addr) > 0;
+	if (image_plan(&s->img, s->t.pid) < 0)
+		return -1;
+	test_hold("LEAKTOP_TEST_AFTER_PLAN");
+	for (int attempt = 0;; attempt++) {
+		if (attach_stop(&att, s->t.pid) < 0)
+			return -1;
+		collecting = heap_gc_collecting(c, s->t.runtime_addr);
+		if (collecting < 0)
+			break;
+		if (!collecting || attempt >= GC_RETRIES)
+			break;
+		attach_release(&att);
+		snap->gc_retries++;
+		sleep_us(1000L << (attempt < 6 ? attempt : 6));
+	}
+	if (collecting >= 0 &&
+	    image_copy(&s->img, s->t.pid, s->opts.max_pause_ms > 0 ?
+		       att.stop_begin_us + (uint64_t)s->opts.max_pause_ms * 1000 : 0) < 0)
+		collecting = -1;
+	attach_release(&att);
+	snap->pause_us = attach_pause_us(&att);
+	if (collecting < 0)
+		return -1;
+	if (target_gone(s->t.pid)) {
+		/* Killed while it was stopped: there is no process left to
+		 * report on, as if it had died a moment earlier. */
+		lt_error(LT_ERR_GONE, "pid %d exited while leaktop had it stopped", (int)s->t.pid);
+		return -1;
+	}
+	snap->image = s->img.st;
+	remote_use_image(c->mem, &s->img);
+	return collecting;
+}
+
+int session_snapshot(struct session *s, struct snapshot *snap)
+{
+	struct pyctx *c = &s->ctx;
 	struct heap_stats st;
 	struct walk_state w = { .c = c, .snap = snap, .ol = s->owner_layouts };
 	uint64_t t0 = lt_now_us();
-	int collecting = 0, rc, arenas_ok = 1;
+	int collecting, rc, arenas_ok = 1;
 	struct arena_stats ast;
 	char arena_why[256] = "";
 	struct graph g;
@@ -320,22 +401,15 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	census_init(&snap->census);
 	census_init(&snap->garbage_types);
 	pyctx_reset(c);
-	remote_cache_drop(c->mem);
 
-	for (int attempt = 0;; attempt++) {
-		if (!s->opts.no_block && attach_stop(&att, s->t.pid) < 0)
-			goto fail;
-		collecting = heap_gc_collecting(c, s->t.runtime_addr);
-		if (collecting < 0)
-			goto fail_attached;
-		if (!collecting || s->opts.no_block || attempt >= GC_RETRIES)
-			break;
-		attach_release(&att);
-		remote_cache_drop(c->mem);
-		snap->gc_retries++;
-		sleep_us(1000L << (attempt < 6 ? attempt : 6));
-	}
+	collecting = stop_and_copy(s, snap);
+	if (collecting < 0)
+		goto fail;
+	test_hold("LEAKTOP_TEST_AFTER_RELEASE");
 	snap->taken_at = time(NULL);
+	/* The kernel's descriptor table is not in the image: read it now, as
+	 * close to the copy as can be. */
+	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
 	read_version(s);
 	w.follow = !s->opts.gc_only;
 	w.group_dicts = s->opts.group_dicts;
@@ -350,7 +424,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 				       arena_why, sizeof(arena_why)) == 0;
 	}
 	if (rc == 0)
-		read_handles(s, &w, snap);
+		join_handles(s, &w, snap);
 	if (rc == 0 && w.follow) {
 		graph_finish(&g);
 		graph_garbage(&g, &snap->garbage);
@@ -362,14 +436,11 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		snap->graph_bytes = graph_bytes(&g);
 	}
 	gen_sites_finish(&snap->gens, c);
-	/* Reprs are read while the target is still stopped. */
 	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
 			   sizeof(snap->samples[i].repr));
-	if (!s->opts.no_block) {
-		attach_release(&att);
-		snap->pause_us = attach_pause_us(&att);
-	}
+	snap->late_pages = remote_stats(c->mem)->late_pages;
+	remote_use_image(c->mem, NULL);
 	if (rc < 0)
 		goto fail;
 
@@ -430,13 +501,26 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (s->opts.no_block)
 		census_note(&snap->census, "read without stopping the target (--no-block): "
 			    "counts may be slightly inconsistent");
+	if (snap->image.cut) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "the copy was cut at --max-pause %ld ms (%llu of %llu MiB "
+			    "copied): the rest was read after the target was let go and may be newer",
+			    s->opts.max_pause_ms, (unsigned long long)(snap->image.copied_bytes >> 20),
+			    (unsigned long long)(snap->image.planned_bytes >> 20));
+	}
+	if (snap->late_pages)
+		census_note(&snap->census, "%llu pages (%llu KiB) the copy did not hold were read after "
+			    "the target was let go (memory mapped or touched since planning, or a large "
+			    "buffer): they may be newer than the rest",
+			    (unsigned long long)snap->late_pages, (unsigned long long)snap->late_pages * 4);
+	if (!snap->fds_read)
+		census_note(&snap->census, "the descriptor table could not be read after the copy "
+			    "(the target may have exited)");
 	reach_free(&w.reach);
 	graph_free(&g);
 	snap->walk_us = lt_now_us() - t0;
 	return 0;
 
-fail_attached:
-	attach_release(&att);
 fail:
 	reach_free(&w.reach);
 	graph_free(&g);

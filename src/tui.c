@@ -50,7 +50,9 @@ struct tui {
 	struct history h;
 	struct snapshot last;
 	int have_last;
-	double interval;
+	double interval;                  /* asked for (+/- change it) */
+	double max_stopped;               /* --max-stopped, percent */
+	double period;                    /* start to start, grown from interval when stops are long */
 	int paused, exited;
 	uint64_t started_us, next_due_us;
 	char status[256];
@@ -163,6 +165,10 @@ static int take_snapshot(struct tui *t)
 	t->se.analyze_arg = t;
 	if (session_snapshot(&t->se, &snap) < 0)
 		return -1;
+	t->period = snapshot_period(t->interval, t->max_stopped, snap.pause_us);
+	t->next_due_us = t0 + (uint64_t)(t->period * 1e6);
+	snap.period_s = t->period;
+	snap.period_grown = t->period > t->interval;
 	history_add(&t->h, &snap.census, snap.taken_at, t0, snap.pause_us,
 		    proc_rss_bytes(t->pid), snap.fds_read ? (long)snap.fds.n : -1);
 	if (snap.fds_read) {
@@ -253,11 +259,12 @@ static void draw_header(struct tui *t)
 	attroff(A_BOLD);
 	put(0, (int)strlen(line) + 2, COLS - (int)strlen(line) - 2, t->se.t.cmdline);
 
-	snprintf(line, sizeof(line), "Python %s (%s)  watched %02llu:%02llu:%02llu  every %.1f s  "
+	snprintf(line, sizeof(line), "Python %s (%s)  watched %02llu:%02llu:%02llu  every %.1f s%s  "
 		 "pause %.1f ms  #%u",
 		 t->se.version[0] ? t->se.version : "3.?",
 		 layout_source_name(t->se.lay.source), (unsigned long long)(el / 3600),
-		 (unsigned long long)(el / 60 % 60), (unsigned long long)(el % 60), t->interval,
+		 (unsigned long long)(el / 60 % 60), (unsigned long long)(el % 60), t->period,
+		 t->period > t->interval ? " (grown: max-stopped)" : "",
 		 now ? (double)now->pause_us / 1000.0 : 0.0, now ? now->seq : 0);
 	put(1, 0, COLS, line);
 
@@ -771,7 +778,8 @@ static void step_interval(struct tui *t, int dir)
 	else if (dir < 0 && i > 0)
 		i--;
 	t->interval = intervals[i];
-	t->next_due_us = lt_now_us() + (uint64_t)(t->interval * 1e6);
+	t->period = snapshot_period(t->interval, t->max_stopped, t->have_last ? t->last.pause_us : 0);
+	t->next_due_us = lt_now_us() + (uint64_t)(t->period * 1e6);
 	snprintf(t->status, sizeof(t->status), "interval %.1f s", t->interval);
 }
 
@@ -990,7 +998,7 @@ static void init_colors(struct tui *t)
 	init_pair(C_SPARK, COLOR_GREEN, -1);
 }
 
-int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
+int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct)
 {
 	struct tui t;
 	struct sigaction old_int, old_term, old_hup;
@@ -998,7 +1006,8 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 
 	memset(&t, 0, sizeof(t));
 	t.pid = pid;
-	t.interval = interval;
+	t.interval = t.period = interval;
+	t.max_stopped = max_stopped_pct;
 	t.sort = SORT_GROWTH;
 	history_init(&t.h);
 	history_init(&t.hf);
@@ -1011,7 +1020,6 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 		history_free(&t.hf);
 		return -1;
 	}
-	t.next_due_us = lt_now_us() + (uint64_t)(t.interval * 1e6);
 
 	setlocale(LC_ALL, "");
 	t.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
@@ -1047,8 +1055,8 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval)
 					t.exited = 1;
 				else
 					snprintf(t.status, sizeof(t.status), "%s", lt_last_error());
+				t.next_due_us = lt_now_us() + (uint64_t)(t.period * 1e6);
 			}
-			t.next_due_us = lt_now_us() + (uint64_t)(t.interval * 1e6);
 			rebuild_rows(&t);
 		}
 		draw(&t);

@@ -5,6 +5,7 @@ Expected layout:
   pid 1234  <command line>
   python 3.12.1  <executable>  layout dwarf
   objects 123456  gc-tracked 123456  bytes 45.2 MiB  pause 8.1 ms
+  copied 98.2 MiB in 25.1 ms while stopped, walked after; 0 pages read late
   note: ...                         (optional, any number)
   <blank>
    num    #objects      #bytes  type
@@ -23,6 +24,7 @@ import harness as H  # noqa: E402
 ROW_RE = re.compile(r"^\s*(\d+):\s+(\d+)\s+(\d+)\s+(\S+)$")
 HEADER_RE = re.compile(r"^\s*num\s+#objects\s+#bytes\s+type\s*$")
 TOTAL_RE = re.compile(r"^Total\s+(\d+)\s+(\d+)(\s.*)?$")   # e.g. "(57 types)"
+COPY_RE = re.compile(r"^copied [\d.]+ [KMGT]?i?B in [\d.]+ ms while stopped, walked after; \d+ pages read late$")
 LINE3_RE = re.compile(r"^objects\s+(\d+)\s+gc-tracked\s+(\d+)\s+bytes\s+\S+"
                       r"(\s+[KMGTP]?i?B)?\s+pause\s+[\d.]+\s*\S*\s*$")
 LAYOUTS = ("dwarf", "debug-offsets", "table")
@@ -51,6 +53,8 @@ def parse(out):
         res["problems"].append("no blank line before the table header")
     else:
         between = between[:-1]
+    if between and COPY_RE.match(between[0]):
+        res["copy"] = between.pop(0)
     for l in between:
         if l.startswith("note: "):
             res["notes"].append(l)
@@ -149,6 +153,9 @@ def run_python(tap, py):
                     "line 2 %r does not name the executable %s" % (l2, exes[0]))
             p.check(re.search(r"\slayout\s+(%s)\s*$" % "|".join(LAYOUTS), l2),
                     "line 2 %r does not end with 'layout dwarf|debug-offsets|table'" % l2)
+            p.check(COPY_RE.match(lines[3]),
+                    "line 4 %r does not say what the stop copied ('copied 98.2 MiB in 25.1 ms "
+                    "while stopped, walked after; 0 pages read late')" % lines[3])
             m = LINE3_RE.match(l3)
             if p.check(m, "line 3 %r does not look like 'objects N  gc-tracked N  "
                        "bytes 45.2 MiB  pause 8.1 ms'" % l3):

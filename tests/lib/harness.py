@@ -402,6 +402,8 @@ def target_state(pid):
             st["StateText"] = v
         elif k in ("TracerPid", "Tgid", "PPid"):
             st[k] = int(v)
+        elif k == "VmRSS":
+            st["rss_bytes"] = int(v.split()[0]) * 1024
     return st
 
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""leaktop test target for the snapshot image: large payloads, churn.
+
+usage: image_target.py TRUTH SCENARIO HEARTBEAT
+
+payload  200,000 Leaky instances, plus large buffers whose payload the copy
+         must leave out: a 96 MiB bytes subclass, a 64 MiB bytearray
+         subclass, and a 64 MiB array of doubles.
+unmap    20,000 Leaky instances and 32 MiB of anonymous memory, every page
+         written; SIGUSR1 unmaps it and then creates TRUTH.unmapped, so a
+         test can make memory vanish between leaktop's plan and its copy.
+
+The truth: count and getsizeof of every instance of the scenario's classes,
+and the payload bytes.  Then the quiet sleep loop of _common.
+"""
+import array
+import gc
+import mmap
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
+
+TRUTH, SCENARIO, HEARTBEAT = sys.argv[1:4]
+
+
+class Leaky(object):
+    def __init__(self, i):
+        self.ident = i
+        self.payload = [i]
+
+
+class Blob(bytes):
+    pass
+
+
+class Buffer(bytearray):
+    pass
+
+
+class Doubles(array.array):
+    pass
+
+
+def unmap(_sig, _frame):
+    # mmap objects are not GC-tracked: the census of Leaky is undisturbed.
+    MAPPED.close()
+    with open(TRUTH + ".unmapped", "w"):
+        pass
+
+
+gc.disable()
+if SCENARIO == "payload":
+    KEEP = [Leaky(i) for i in range(200000)]
+    BIG = [Blob(b"\x01" * (96 << 20)), Buffer(b"\x02" * (64 << 20)),
+           Doubles("d", bytes(64 << 20))]
+    payload = sum(len(b) for b in BIG[:2]) + BIG[2].buffer_info()[1] * BIG[2].itemsize
+elif SCENARIO == "unmap":
+    KEEP = [Leaky(i) for i in range(20000)]
+    BIG = []
+    payload = 0
+    MAPPED = mmap.mmap(-1, 32 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    for off in range(0, 32 << 20, 4096):
+        MAPPED[off] = 1
+    signal.signal(signal.SIGUSR1, unmap)
+else:
+    sys.stderr.write("image_target.py: unknown scenario %r\n" % SCENARIO)
+    sys.exit(2)
+
+hb_fd = open_heartbeat(HEARTBEAT)
+types = {}
+for o in gc.get_objects():
+    if type(o) in (Leaky, Blob, Buffer, Doubles):
+        name = "__main__." + type(o).__qualname__
+        t = types.setdefault(name, {"count": 0, "bytes": 0})
+        t["count"] += 1
+        t["bytes"] += sys.getsizeof(o)
+del o
+publish(TRUTH, {"pid": os.getpid(), "version": "%d.%d.%d" % sys.version_info[:3],
+                "scenario": SCENARIO, "types": types, "payload_bytes": payload})
+sleep_until_orphaned(hb_fd)

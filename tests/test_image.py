@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""The stop only copies: leaktop walks a copy of the target's memory (TAP).
+
+For every interpreter:
+- the target runs while leaktop has yet to walk: leaktop is held right after
+  it let the target go (LEAKTOP_TEST_AFTER_RELEASE), the target's heartbeat
+  advances and it is untraced; then the census it gives is exact;
+- large payloads (a 96 MiB bytes, a 64 MiB bytearray, a 64 MiB array) are
+  not copied, yet their objects are counted, the bytes ones exactly;
+- --max-pause 1: exit 0, an incomplete census that says the copy was cut,
+  the target running and untraced;
+- watch --max-stopped: the interval grows to keep the stops under the share
+  asked, and the JSON says so;
+- memory the target unmaps between leaktop's plan and its copy: a hole in
+  the copy, accounted for; exit 0, the census exact.
+"""
+import json
+import os
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+GROUPS = ("image: the target runs, untraced, after the copy and before the walk",
+          "image: the census of the copy is exact (Leaky, Blob, Buffer)",
+          "image: large payloads are left out of the copy",
+          "image: --max-pause 1 cuts the copy: exit 0, incomplete with a note",
+          "image: watch --max-stopped grows the interval and says so",
+          "image: memory unmapped between plan and copy: a hole, exit 0, exact")
+EXACT = ("__main__.Leaky", "__main__.Blob", "__main__.Buffer")
+
+
+def census_types(doc):
+    return {t["type"]: t for t in doc["census"]["types"]}
+
+
+def held_dump(p, target, hook="LEAKTOP_TEST_AFTER_RELEASE", between=None):
+    """dump --json, held at a hook (after the release, by default) while
+    between(p) or the default check runs."""
+    hold = os.path.join(target.tmpdir, "hold")
+    env = dict(os.environ)
+    env[hook] = hold
+    lt = H._track(H.subprocess.Popen([H.leaktop_path(), "dump", "--json", str(target.pid)],
+                                     stdin=H.subprocess.DEVNULL, stdout=H.subprocess.PIPE,
+                                     stderr=H.subprocess.PIPE, env=env))
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(hold) and lt.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+        p.require(os.path.exists(hold), "leaktop never reached %s (exit %s)" % (hook, lt.poll()))
+        if between:
+            between(p)
+        else:
+            for prob in H.untraced_problems(target.pid):
+                p.fail("while leaktop waits to walk: " + prob)
+            hb = target.heartbeat() or 0
+            p.check(target.wait_heartbeat(hb, timeout=5) is not None,
+                    "heartbeat stuck at %s while leaktop waits to walk" % hb)
+        os.unlink(hold)
+        out, err = lt.communicate(timeout=120)
+    finally:
+        H._reap(lt)
+    p.require(lt.returncode == 0, "exit %s: %s" % (lt.returncode, H._decode(err).strip()))
+    return json.loads(H._decode(out))
+
+
+def run_python(tap, py):
+    descs = [d + " [%s]" % py.label for d in GROUPS]
+    if py.skip_reason:
+        for d in descs:
+            tap.skip(d, py.skip_reason)
+        return
+    target = None
+    doc = None
+    try:
+        with tap.point(descs[0]) as p:
+            target = H.start_target(py, "image_target.py", "payload", timeout=120)
+            doc = held_dump(p, target)
+            for key in ("late_pages", "copy"):
+                p.check(key in doc, "no %r in the JSON" % key)
+            cp = doc.get("copy") or {}
+            p.check(isinstance(doc.get("late_pages"), int), "late_pages %r" % doc.get("late_pages"))
+            p.check(cp.get("bytes", 0) > 0 and cp.get("cut") is False,
+                    "copy %r: want bytes > 0, not cut" % cp)
+            p.diag("pause %.1f ms, copied %.1f MiB in %.1f ms, %s late pages" % (
+                doc["pause_us"] / 1e3, cp.get("bytes", 0) / 2**20, cp.get("copy_us", 0) / 1e3,
+                doc.get("late_pages")))
+
+        with tap.point(descs[1]) as p:
+            p.require(doc, "no census")
+            types = census_types(doc)
+            for name in EXACT:
+                want = target.truth["types"][name]
+                got = types.get(name, {})
+                p.check((got.get("count"), got.get("bytes")) == (want["count"], want["bytes"]),
+                        "%s: count/bytes %s/%s, want %d/%d" % (
+                            name, got.get("count"), got.get("bytes"), want["count"], want["bytes"]))
+            want = target.truth["types"]["__main__.Doubles"]["count"]
+            got = types.get("__main__.Doubles", {}).get("count")
+            p.check(got == want, "__main__.Doubles count %s, want %d" % (got, want))
+
+        with tap.point(descs[2]) as p:
+            p.require(doc, "no census")
+            cp = doc["copy"]
+            payload = target.truth["payload_bytes"]
+            p.check(cp["payload_bytes"] >= payload * 0.99,
+                    "left out %d bytes of large payload, want >= 99%% of the %d the target holds"
+                    % (cp["payload_bytes"], payload))
+            rss = H.target_state(target.pid)["rss_bytes"]
+            p.check(cp["bytes"] <= rss - payload * 0.99,
+                    "copied %d bytes of an RSS of %d: the %d bytes of payload were copied"
+                    % (cp["bytes"], rss, payload))
+            p.diag("copied %.1f MiB of %.1f MiB resident, left out %.1f MiB of payload" % (
+                cp["bytes"] / 2**20, rss / 2**20, cp["payload_bytes"] / 2**20))
+
+        with tap.point(descs[3]) as p:
+            p.require(target, "target did not start")
+            args = ["dump", "--json", "--max-pause", "1", target.pid]
+            rc, out, err = H.run_leaktop(args, timeout=120)
+            if not p.check(rc == 0, "exit status %s, want 0" % rc):
+                p.diag("\n".join(H.describe_run(args, rc, out, err, limit=6)))
+            else:
+                d = json.loads(out)
+                c = d["census"]
+                p.check(d["copy"]["cut"] is True, "copy not cut: %r" % d["copy"])
+                p.check(c["complete"] is False, "census complete despite the cut copy")
+                p.check(any("--max-pause" in n for n in c["notes"]),
+                        "no note names --max-pause: %r" % c["notes"])
+                p.check(d["late_pages"] > 0, "late_pages %r, want > 0" % d["late_pages"])
+            p.untraced(target.pid)
+            target.assert_alive_progressing()
+
+        with tap.point(descs[4]) as p:
+            p.require(target, "target did not start")
+            pct, interval = 0.5, 0.1
+            args = ["watch", "--json", "--count", "2", "--interval", str(interval),
+                    "--max-stopped", str(pct), target.pid]
+            rc, out, err = H.run_leaktop(args, timeout=120)
+            p.require(rc == 0, "exit %s: %s" % (rc, err.strip()))
+            for line in out.splitlines():
+                d = json.loads(line)
+                want = max(interval, d["pause_us"] / 1e6 * 100 / pct)
+                p.check(abs(d.get("interval_s", -1) - want) <= want * 1e-5,
+                        "seq %d: interval_s %r, want %.6g (pause %d us, --max-stopped %s)"
+                        % (d["seq"], d.get("interval_s"), want, d["pause_us"], pct))
+                p.check(d.get("interval_grown") == (want > interval),
+                        "seq %d: interval_grown %r" % (d["seq"], d.get("interval_grown")))
+            p.untraced(target.pid)
+    finally:
+        if target is not None:
+            target.stop()
+
+    with tap.point(descs[5]) as p:
+        target = H.start_target(py, "image_target.py", "unmap", timeout=120)
+        try:
+            want = target.truth["types"]["__main__.Leaky"]
+
+            def unmap(p):
+                os.kill(target.pid, signal.SIGUSR1)
+                deadline = time.time() + 10
+                while not os.path.exists(target.truth_path + ".unmapped"):
+                    p.require(time.time() < deadline, "the target did not unmap its memory")
+                    time.sleep(0.01)
+
+            d = held_dump(p, target, "LEAKTOP_TEST_AFTER_PLAN", unmap)
+            got = census_types(d).get("__main__.Leaky", {})
+            p.check((got.get("count"), got.get("bytes")) == (want["count"], want["bytes"]),
+                    "Leaky %s/%s, want %d/%d" % (got.get("count"), got.get("bytes"),
+                                                 want["count"], want["bytes"]))
+            p.check(d["copy"]["hole_bytes"] >= 32 << 20,
+                    "hole_bytes %d: the 32 MiB unmapped after planning are not accounted"
+                    % d["copy"]["hole_bytes"])
+            p.untraced(target.pid)
+            target.assert_alive_progressing()
+        finally:
+            target.stop()
+
+
+if __name__ == "__main__":
+    H.run_each(run_python)
