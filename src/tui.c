@@ -711,9 +711,10 @@ static void draw_help(struct tui *t)
 	static const char *const lines[] = {
 		"leaktop - what grows in a live CPython process",
 		"",
-		"Every interval leaktop stops the target for a moment, counts its objects",
-		"by type, and lets it go.  Rows in colour grow steadily (up in at least two",
-		"thirds of the last 10 snapshots, trending up); TREND is their count lately.",
+		"Every interval leaktop stops the target only to copy its memory, lets it",
+		"go, and counts its objects by type in the copy.  Rows in colour grow",
+		"steadily (up in at least two thirds of the last 10 snapshots, trending",
+		"up); TREND is their count lately.",
 		"",
 		"  q, F10        quit                  h, F1, ?    this help",
 		"  space         pause / resume        b           reset the baseline",
