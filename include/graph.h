@@ -10,7 +10,9 @@
  *     sys.modules, threads' running frames, objects held from C).
  *
  * Memory: 32 bytes per node and 8 per edge, plus 4 per node for the
- * adjacency index; only tracked objects are nodes unless `full`. */
+ * adjacency index and, to find nodes by address, 4 bytes per 16 bytes of
+ * the address ranges that hold them (only pages touched count); only
+ * tracked objects are nodes unless `full`. */
 #ifndef LEAKTOP_GRAPH_H
 #define LEAKTOP_GRAPH_H
 
@@ -19,6 +21,7 @@
 
 struct pyctx;
 struct pytype;
+struct graph_region;
 
 /* More nodes or edges than this: the graph stops growing and says so. */
 #define GRAPH_MAX_NODES (1u << 28)
@@ -53,8 +56,13 @@ struct graph {
 	int full;               /* also untracked objects (for chains) */
 	struct graph_node *nodes;
 	uint32_t n, cap;
-	uint32_t *slots;        /* address -> node + 1, open addressing */
-	size_t nslots;
+	struct graph_region *regions;   /* address -> node + 1: per 1 MiB region */
+	size_t nregions, region_cap;
+	struct graph_region *last_region;
+	void **blocks;          /* where region indexes are carved from */
+	size_t nblocks, block_left;
+	uint32_t *slots;        /* addresses off the 16-byte grid -> node + 1 */
+	size_t nslots, nodd;
 	uint32_t (*edges)[2];   /* (from, to) until graph_finish */
 	size_t ne, ecap;
 	uint32_t cur;           /* node whose references are being added */
