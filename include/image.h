@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "proc.h"
+#include "remote.h"
 
 /* A glibc mmap'd chunk larger than this whose first words are not object
  * references (a numpy array's data, a large bytes payload) is a payload:
@@ -55,6 +56,7 @@ struct image {
 	size_t cap;
 	size_t warm;              /* buf[0, warm) has been written by a copy */
 	int file_backed;
+	size_t hint;              /* the segment found last */
 	struct image_stats st;
 };
 
@@ -75,11 +77,14 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us);
 void image_clear(struct image *im);
 
 /* The copy of [addr, addr+len), or NULL when the image does not hold all of
- * it.  *hint (may be NULL) remembers the last segment found. */
-const unsigned char *image_find(const struct image *im, uint64_t addr, size_t len, size_t *hint);
+ * it. */
+const unsigned char *image_find(struct image *im, uint64_t addr, size_t len);
 
 /* 1 if addr lay in a mapping the target could not write when planned
  * (code, read-only data): reading it later gives the same bytes. */
 int image_is_constant(const struct image *im, uint64_t addr);
+
+/* The image as a source for remote_use_source(). */
+void image_source(struct image *im, struct remote_source *out);
 
 #endif

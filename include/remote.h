@@ -1,6 +1,8 @@
 /* remote.h - reading another process's memory.
  *
- * The lowest layer: all target memory goes through here.  Reads use
+ * The lowest layer: all target memory goes through here, from a source
+ * that answers first when one is set (a snapshot image, image.h), else from
+ * the live process.  Reads use
  * process_vm_readv with many ranges per call and fall back to /proc/PID/mem
  * when that syscall is unavailable or refused.  Nothing here ever writes to
  * the target.
@@ -19,13 +21,12 @@
 #include <sys/types.h>
 
 struct remote;
-struct image;
 
 struct remote_stats {
 	uint64_t syscalls;     /* read syscalls issued */
 	uint64_t bytes;        /* bytes transferred from the target */
 	uint64_t hits, misses; /* block-cache lookups */
-	uint64_t late_pages;   /* with an image: writable pages it lacked, read live */
+	uint64_t late_pages;   /* with a source: changeable pages it lacked, read live */
 };
 
 /* Open the memory of process pid.  Never fails for a live pid (access is
@@ -36,8 +37,10 @@ void remote_close(struct remote *r);
 /* Exact, uncached read of len bytes at addr. */
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);
 
-/* Read through a cache of large aligned blocks.  Use it while the target is
- * stopped: the cache assumes memory does not change until remote_cache_drop(). */
+/* Read through a cache of large aligned blocks (the source first, when one
+ * is set).  The cache assumes memory does not change until
+ * remote_cache_drop(): right for a source or a stopped target, and for the
+ * few late pages of one snapshot read from a running one. */
 int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len);
 void remote_cache_drop(struct remote *r);
 
@@ -51,10 +54,21 @@ int remote_read_u64(struct remote *r, uint64_t addr, uint64_t *out);
 
 const struct remote_stats *remote_stats(const struct remote *r);
 
-/* Answer reads from a snapshot image (image.h) from now on; what it lacks is
- * read from the live target, and each distinct page of writable memory read
- * that way is counted in late_pages (it may be newer than the image).  NULL
- * goes back to reading the live target only.  Resets late_pages. */
-void remote_use_image(struct remote *r, const struct image *im);
+/* Memory that answers reads before the live target does: a snapshot image
+ * (image.h); a core file or a saved snapshot can be one too. */
+struct remote_source {
+	/* The bytes at [addr, addr+len), or NULL when the source lacks them. */
+	const unsigned char *(*find)(void *arg, uint64_t addr, size_t len);
+	/* 1 if the target's memory at addr cannot have changed since the
+	 * source was made (code, read-only data). */
+	int (*constant)(void *arg, uint64_t addr);
+	void *arg;
+};
+
+/* Answer reads from src from now on; what it lacks is read from the live
+ * target, and each distinct page of changeable memory read that way is
+ * counted in late_pages (it may be newer than the source).  NULL goes back
+ * to the live target only.  Resets late_pages. */
+void remote_use_source(struct remote *r, const struct remote_source *src);
 
 #endif

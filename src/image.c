@@ -525,13 +525,13 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 	return 0;
 }
 
-const unsigned char *image_find(const struct image *im, uint64_t addr, size_t len, size_t *hint)
+const unsigned char *image_find(struct image *im, uint64_t addr, size_t len)
 {
 	const struct image_seg *s;
 	size_t lo = 0, hi = im->nseg;
 
-	if (hint && *hint < im->nseg) {
-		s = &im->seg[*hint];
+	if (im->hint < im->nseg) {
+		s = &im->seg[im->hint];
 		if (addr - s->addr < s->len && len <= s->len - (addr - s->addr))
 			return im->buf + s->off + (addr - s->addr);
 	}
@@ -546,8 +546,7 @@ const unsigned char *image_find(const struct image *im, uint64_t addr, size_t le
 			s = &im->seg[mid];
 			if (len > s->len - (addr - s->addr))
 				return NULL;
-			if (hint)
-				*hint = mid;
+			im->hint = mid;
 			return im->buf + s->off + (addr - s->addr);
 		}
 	}
@@ -559,4 +558,21 @@ int image_is_constant(const struct image *im, uint64_t addr)
 	const struct proc_map *m = proc_maps_find(&im->maps, addr);
 
 	return m && m->perms[1] != 'w' && m->path[0] == '/';
+}
+
+static const unsigned char *source_find(void *arg, uint64_t addr, size_t len)
+{
+	return image_find(arg, addr, len);
+}
+
+static int source_constant(void *arg, uint64_t addr)
+{
+	return image_is_constant(arg, addr);
+}
+
+void image_source(struct image *im, struct remote_source *out)
+{
+	out->find = source_find;
+	out->constant = source_constant;
+	out->arg = im;
 }

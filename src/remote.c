@@ -1,7 +1,6 @@
 /* remote.c - process_vm_readv with a block cache, /proc/PID/mem fallback. */
 #include "config.h"
 #include "remote.h"
-#include "image.h"
 #include "util.h"
 
 #include <errno.h>
@@ -35,8 +34,7 @@ struct remote {
 	int use_mem;        /* process_vm_readv refused: use mem_fd */
 	struct block *slots;
 	struct remote_stats stats;
-	const struct image *img;  /* answers first when set */
-	size_t img_hint;
+	struct remote_source src;  /* answers first when src.find is set */
 	uint64_t *late;           /* page numbers read late: open addressing, 0 = empty */
 	size_t late_cap, late_n;
 };
@@ -72,10 +70,12 @@ void remote_close(struct remote *r)
 	free(r);
 }
 
-void remote_use_image(struct remote *r, const struct image *im)
+void remote_use_source(struct remote *r, const struct remote_source *src)
 {
-	r->img = im;
-	r->img_hint = 0;
+	if (src)
+		r->src = *src;
+	else
+		memset(&r->src, 0, sizeof(r->src));
 	r->stats.late_pages = 0;
 	if (r->late)
 		memset(r->late, 0, r->late_cap * sizeof(*r->late));
@@ -111,10 +111,10 @@ static int late_insert(struct remote *r, uint64_t page)
 	}
 }
 
-/* A read the image could not answer succeeded on the live target. */
+/* A read the source could not answer succeeded on the live target. */
 static void note_late(struct remote *r, uint64_t addr, size_t len)
 {
-	if (image_is_constant(r->img, addr))
+	if (r->src.constant && r->src.constant(r->src.arg, addr))
 		return;
 	for (uint64_t pg = addr >> 12; pg <= (addr + len - 1) >> 12; pg++)
 		r->stats.late_pages += (uint64_t)late_insert(r, pg);
@@ -191,8 +191,8 @@ static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len);
 
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
-	if (r->img) {
-		const unsigned char *p = image_find(r->img, addr, len, &r->img_hint);
+	if (r->src.find) {
+		const unsigned char *p = r->src.find(r->src.arg, addr, len);
 
 		if (p) {
 			memcpy(buf, p, len);
@@ -302,8 +302,8 @@ static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t l
 
 int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
-	if (r->img) {
-		const unsigned char *p = image_find(r->img, addr, len, &r->img_hint);
+	if (r->src.find) {
+		const unsigned char *p = r->src.find(r->src.arg, addr, len);
 
 		if (p) {
 			memcpy(buf, p, len);

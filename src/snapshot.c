@@ -341,9 +341,10 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 {
 	struct pyctx *c = &s->ctx;
 	struct attach att = { 0 };
+	struct remote_source src;
 	int collecting;
 
-	remote_use_image(c->mem, NULL);
+	remote_use_source(c->mem, NULL);
 	remote_cache_drop(c->mem);
 	if (s->opts.no_block)
 		return heap_gc_collecting(c, s->t.runtime_addr) > 0;
@@ -377,7 +378,8 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 		return -1;
 	}
 	snap->image = s->img.st;
-	remote_use_image(c->mem, &s->img);
+	image_source(&s->img, &src);
+	remote_use_source(c->mem, &src);
 	return collecting;
 }
 
@@ -440,7 +442,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
 			   sizeof(snap->samples[i].repr));
 	snap->late_pages = remote_stats(c->mem)->late_pages;
-	remote_use_image(c->mem, NULL);
+	remote_use_source(c->mem, NULL);
 	if (rc < 0)
 		goto fail;
 
