@@ -187,24 +187,24 @@ static int outside_user_space(uint64_t addr, size_t len)
 	return 0;
 }
 
-static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len);
-
-int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
+/* The source first, when there is one; what it lacks from the live target
+ * through `live` (exact or cached), counted as late. */
+static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_t len,
+			       int (*live)(struct remote *, uint64_t, void *, size_t))
 {
-	if (r->src.find) {
-		const unsigned char *p = r->src.find(r->src.arg, addr, len);
+	const unsigned char *p;
 
-		if (p) {
-			memcpy(buf, p, len);
-			return 0;
-		}
-		if (read_live(r, addr, buf, len) < 0)
-			return -1;
-		if (len)
-			note_late(r, addr, len);
+	if (!r->src.find)
+		return live(r, addr, buf, len);
+	if ((p = r->src.find(r->src.arg, addr, len))) {
+		memcpy(buf, p, len);
 		return 0;
 	}
-	return read_live(r, addr, buf, len);
+	if (live(r, addr, buf, len) < 0)
+		return -1;
+	if (len)
+		note_late(r, addr, len);
+	return 0;
 }
 
 static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len)
@@ -298,24 +298,9 @@ static struct block *fill_block(struct remote *r, uint64_t base)
 	return want[0];
 }
 
-static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t len);
-
-int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
-	if (r->src.find) {
-		const unsigned char *p = r->src.find(r->src.arg, addr, len);
-
-		if (p) {
-			memcpy(buf, p, len);
-			return 0;
-		}
-		if (read_cached_live(r, addr, buf, len) < 0)
-			return -1;
-		if (len)
-			note_late(r, addr, len);
-		return 0;
-	}
-	return read_cached_live(r, addr, buf, len);
+	return read_through(r, addr, buf, len, read_live);
 }
 
 static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t len)
@@ -354,6 +339,11 @@ static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t l
 		len -= chunk;
 	}
 	return 0;
+}
+
+int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	return read_through(r, addr, buf, len, read_cached_live);
 }
 
 void remote_cache_drop(struct remote *r)
