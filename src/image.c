@@ -296,7 +296,8 @@ struct copier {
 	pid_t pid;
 	size_t from, to;
 	uint64_t deadline_us;
-	const struct proc_maps *now;  /* the mappings inside the stop, NULL when warming */
+	int record;                   /* inside the stop: keep what arrives, count holes */
+	struct proc_maps now;         /* the mappings inside the stop, read at the first hole */
 	struct image_seg *seg;
 	size_t nseg, segcap;
 	uint64_t copied, holes;
@@ -321,8 +322,8 @@ static void append_seg(struct image_seg **v, size_t *n, size_t *cap, struct imag
 }
 
 /* Copy plan[from, to) with as few process_vm_readv calls as the iovec
- * limit allows.  Inside the stop (cp->now set) what arrives is recorded and what
- * cannot be read is a hole; warming just passes over it. */
+ * limit allows.  Inside the stop (cp->record) what arrives is recorded and
+ * what cannot be read is a hole; warming just passes over it. */
 static void copy_pass(struct copier *cp)
 {
 	const struct image *im = cp->im;
@@ -356,7 +357,7 @@ static void copy_pass(struct copier *cp)
 			}
 		}
 		got = process_vm_readv(cp->pid, local, n, remote, n, 0);
-		if (got < 0 && (errno == ESRCH || (cp->now && errno != EFAULT))) {
+		if (got < 0 && (errno == ESRCH || (cp->record && errno != EFAULT))) {
 			cp->err = errno;
 			break;
 		}
@@ -366,7 +367,7 @@ static void copy_pass(struct copier *cp)
 			const struct image_seg *s = &im->plan[i];
 			uint64_t take = s->len - done < left ? s->len - done : left;
 
-			if (cp->now) {
+			if (cp->record) {
 				append_seg(&cp->seg, &cp->nseg, &cp->segcap,
 					   (struct image_seg){ s->addr + done, take, s->off + done });
 				cp->copied += take;
@@ -380,15 +381,21 @@ static void copy_pass(struct copier *cp)
 		}
 		if ((uint64_t)got == total)
 			continue;
-		if (!cp->now) {   /* warming: go on after the range that stopped the read */
+		if (!cp->record) {   /* warming: go on after the range that stopped the read */
 			i++;
 			done = 0;
 			continue;
 		}
 		/* Planned but not readable now: the target unmapped it since.
-		 * Skip to what is mapped, or past one unreadable page. */
+		 * Skip to what is mapped (it is stopped: its mappings hold still),
+		 * or past one unreadable page. */
+		if (!cp->now.n && proc_maps_read(cp->pid, &cp->now) < 0 && lt_last_errkind() == LT_ERR_GONE) {
+			cp->err = ESRCH;
+			break;
+		}
 		{
-			uint64_t at = im->plan[i].addr + done, next = next_mapped(cp->now, at);
+			uint64_t at = im->plan[i].addr + done;
+			uint64_t next = cp->now.n ? next_mapped(&cp->now, at) : at;
 
 			if (next == at)
 				next = (at | (PAGE - 1)) + 1;
@@ -489,20 +496,15 @@ int image_plan(struct image *im, pid_t pid)
 
 int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 {
-	struct proc_maps now = { 0 };
-	struct copier cp = { .im = im, .pid = pid, .to = im->nplan, .deadline_us = deadline_us };
+	struct copier cp = { .im = im, .pid = pid, .to = im->nplan, .deadline_us = deadline_us,
+			     .record = 1 };
 	uint64_t t0 = lt_now_us();
 
 	im->nseg = 0;
 	im->st.copied_bytes = im->st.hole_bytes = im->st.ranges = 0;
 	im->st.cut = 0;
-	/* The target is stopped: its mappings cannot change under the copy.
-	 * Whatever it unmapped since planning becomes a hole. */
-	if (proc_maps_read(pid, &now) < 0)
-		return -1;
-	cp.now = &now;
 	copy_pass(&cp);
-	proc_maps_free(&now);
+	proc_maps_free(&cp.now);
 	/* The copier's segments become the image's. */
 	free(im->seg);
 	im->seg = cp.seg;
