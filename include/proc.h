@@ -58,6 +58,21 @@ uint64_t proc_rss_bytes(pid_t pid);
 /* Open descriptors (entries of /proc/PID/fd), -1 if unreadable. */
 long proc_count_fds(pid_t pid);
 
+/* pid's root directory, for a process in a chroot or another mount
+ * namespace (a container).  Returns 0 when it is ours; 1 when it differs,
+ * with `through` set to "/proc/PID/root" (a way to open its files from
+ * here) and `prefix` to where its root lies in our view when that is
+ * reachable (a chroot: the paths we read for it start with it), else "".
+ * -1 when the process is gone or not ours to look at. */
+int proc_root(pid_t pid, char *through, size_t tmax, char *prefix, size_t pmax);
+
+/* path as the process sees it: without prefix (from proc_root) when it
+ * starts with it; path itself otherwise. */
+const char *proc_in_root(const char *prefix, const char *path);
+
+/* The PID of pid in its own (innermost) PID namespace (NSpid), or pid. */
+pid_t proc_nspid(pid_t pid);
+
 /* /proc/sys/kernel/yama/ptrace_scope, or -1 when Yama is absent. */
 int proc_ptrace_scope(void);
 

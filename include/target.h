@@ -21,11 +21,20 @@ struct target_types {
 
 struct target {
 	pid_t pid;
+	pid_t nspid;                 /* its PID in its own PID namespace (a container's) */
+	/* A target in a chroot or another mount namespace: "/proc/PID/root",
+	 * through which its files are opened, and where its root lies in our
+	 * view when we can see it (a chroot), for showing paths as it sees
+	 * them.  Both "" when its root is ours. */
+	char root[64];
+	char root_prefix[PATH_MAX];
 	struct remote *mem;
 	Dwfl *dwfl;
+	Dwfl_Callbacks callbacks;    /* per target: where its debug files are */
+	char *debuginfo_path;
 	Dwfl_Module *pymod;          /* the module that defines _PyRuntime */
-	char pymod_path[PATH_MAX];
-	char exe[PATH_MAX];
+	char pymod_path[PATH_MAX];   /* as the target sees it */
+	char exe[PATH_MAX];          /* as the target sees it */
 	char cmdline[1024];
 	uint64_t runtime_addr;       /* &_PyRuntime */
 	uint64_t py_version_addr;    /* &Py_Version (3.11+), 0 if absent */

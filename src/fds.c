@@ -1,10 +1,12 @@
 /* fds.c - /proc/PID/fd, classified the way lsof does. */
 #include "config.h"
 #include "fds.h"
+#include "proc.h"
 #include "census.h"
 #include "util.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -228,8 +230,11 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 	size_t cap = 0;
 
 	int sockets = 0;
+	char through[64], prefix[PATH_MAX];
 
 	memset(out, 0, sizeof(*out));
+	/* In a chroot, paths read in our view: show them as the target sees them. */
+	proc_root(pid, through, sizeof(through), prefix, sizeof(prefix));
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
 	d = opendir(dir);
 	if (!d)
@@ -257,6 +262,8 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 		if (n < 0)
 			continue;  /* closed meanwhile */
 		f->target[n] = '\0';
+		if (prefix[0] && proc_in_root(prefix, f->target) != f->target)
+			memmove(f->target, f->target + strlen(prefix), (size_t)n - strlen(prefix) + 1);
 		int have = stat(path, &st) == 0;
 
 		f->kind = fd_kind_of(f->target, have ? st.st_mode : 0, have);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One maps line: "start-end perms offset dev inode   path". */
@@ -257,6 +258,58 @@ int proc_exists(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	return access(path, F_OK) == 0;
+}
+
+int proc_root(pid_t pid, char *through, size_t tmax, char *prefix, size_t pmax)
+{
+	struct stat ours, theirs;
+	ssize_t n;
+
+	through[0] = prefix[0] = '\0';
+	snprintf(through, tmax, "/proc/%d/root", (int)pid);
+	if (stat(through, &theirs) < 0 || stat("/", &ours) < 0) {
+		through[0] = '\0';
+		return -1;
+	}
+	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
+		through[0] = '\0';
+		return 0;
+	}
+	/* A chroot reads as the directory's path; a root outside our mount
+	 * tree (pivot_root in another namespace) as "/", which says nothing. */
+	n = readlink(through, prefix, pmax - 1);
+	prefix[n > 1 ? n : 0] = '\0';
+	return 1;
+}
+
+const char *proc_in_root(const char *prefix, const char *path)
+{
+	size_t n = strlen(prefix);
+
+	if (n && strncmp(path, prefix, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
+pid_t proc_nspid(pid_t pid)
+{
+	char path[64], text[4096], *line;
+	long v = pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (lt_read_file(path, text, sizeof(text)) <= 0 || !(line = strstr(text, "\nNSpid:")))
+		return pid;
+	line += 7;
+	/* The last number on the line is the innermost namespace's. */
+	for (char *end; *line && *line != '\n';) {
+		long x = strtol(line, &end, 10);
+
+		if (end == line)
+			break;
+		v = x;
+		line = end;
+	}
+	return (pid_t)v;
 }
 
 int proc_ptrace_scope(void)

@@ -11,14 +11,84 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static char *debuginfo_path;
+/* libdw's own default: beside the file, its .debug directory, /usr/lib/debug. */
+#define DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
 
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
+/* The path of a mapped file, rewritten so that we can open it: the target
+ * may live in a chroot (its paths read as ours, under its root) or another
+ * mount namespace (its paths are its own: open them through /proc/PID/root).
+ * The mapping's inode decides which file is the one mapped. */
+static void mapped_path(const struct target *t, const char *path, uint64_t ino, char *out,
+			size_t max)
+{
+	struct stat st;
+
+	snprintf(out, max, "%s", path);
+	if (!t->root[0] || path[0] != '/' || (stat(path, &st) == 0 && st.st_ino == ino))
+		return;
+	snprintf(out, max, "%s%s", t->root, path);
+	if (stat(out, &st) == 0 && st.st_ino == ino)
+		return;
+	snprintf(out, max, "%s", path);
+}
+
+/* Report the target's modules to libdwfl.  For a target whose root is ours
+ * libdwfl reads /proc/PID/maps itself; otherwise we give it the maps with
+ * every file's path rewritten so that it opens. */
+static int report_modules(struct target *t)
+{
+	char path[64], *text, *out = NULL;
+	size_t outlen = 0;
+	long n;
+	FILE *f, *mf;
+	int rc;
+
+	if (!t->root[0])
+		return dwfl_linux_proc_report(t->dwfl, t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
+	text = xmalloc(16u << 20);
+	n = lt_read_file(path, text, 16u << 20);
+	if (n < 0) {
+		rc = errno;
+		free(text);
+		return rc;
+	}
+	mf = open_memstream(&out, &outlen);
+	if (!mf) {
+		free(text);
+		return ENOMEM;
+	}
+	for (char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		char head[256], file[PATH_MAX], fixed[PATH_MAX + 64];
+		unsigned long long ino = 0;
+		int off = 0;
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		/* "start-end perms offset dev inode   path" */
+		if (sscanf(line, "%*s %*s %*s %*s %llu %n", &ino, &off) < 1 || !off ||
+		    line[off] != '/' || (size_t)off >= sizeof(head)) {
+			fprintf(mf, "%s\n", line);
+			continue;
+		}
+		memcpy(head, line, (size_t)off);
+		head[off] = '\0';
+		snprintf(file, sizeof(file), "%s", line + off);
+		mapped_path(t, file, ino, fixed, sizeof(fixed));
+		fprintf(mf, "%s%s\n", head, fixed);
+	}
+	free(text);
+	fclose(mf);
+	f = fmemopen(out, outlen ? outlen : 1, "r");
+	rc = f ? dwfl_linux_proc_maps_report(t->dwfl, f) : ENOMEM;
+	if (f)
+		fclose(f);
+	free(out);
+	return rc;
+}
 
 int target_version_from_name(const char *path, int *major, int *minor, int *ft)
 {
@@ -116,12 +186,9 @@ Dwarf *target_dwarf(struct target *t, Dwarf_Addr *bias)
 
 int target_open(struct target *t, pid_t pid)
 {
-	/* Where separate debug files are looked for (as eu-stack's
-	 * --debuginfo-path); libdw's default otherwise. */
-	if (getenv("LEAKTOP_DEBUGINFO_PATH"))
-		debuginfo_path = getenv("LEAKTOP_DEBUGINFO_PATH");
 	struct find_ctx c = { .name = "_PyRuntime", .python_only = 1 };
-	const char *mname;
+	const char *mname, *env = getenv("LEAKTOP_DEBUGINFO_PATH");
+	char exe[PATH_MAX];
 	int rc, ft = 0;
 
 	memset(t, 0, sizeof(*t));
@@ -132,14 +199,27 @@ int target_open(struct target *t, pid_t pid)
 		lt_error(LT_ERR_NOTFOUND, "no such process: pid %d; check the PID (ps, pgrep)", (int)pid);
 		return -1;
 	}
-	proc_exe(pid, t->exe, sizeof(t->exe));
+	t->nspid = proc_nspid(pid);
+	proc_root(pid, t->root, sizeof(t->root), t->root_prefix, sizeof(t->root_prefix));
+	proc_exe(pid, exe, sizeof(exe));
+	snprintf(t->exe, sizeof(t->exe), "%s", proc_in_root(t->root_prefix, exe));
 	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
-	t->dwfl = dwfl_begin(&proc_callbacks);
+	/* Where separate debug files are looked for (as eu-stack's
+	 * --debuginfo-path): LEAKTOP_DEBUGINFO_PATH, else libdw's default, with
+	 * a target in a container's own /usr/lib/debug first. */
+	if (env)
+		t->debuginfo_path = xstrdup(env);
+	else if (t->root[0])
+		t->debuginfo_path = xasprintf("%s/usr/lib/debug%s", t->root, DEFAULT_DEBUGINFO_PATH);
+	t->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	t->callbacks.debuginfo_path = &t->debuginfo_path;
+	t->dwfl = dwfl_begin(&t->callbacks);
 	if (!t->dwfl) {
 		lt_error(LT_ERR_OTHER, "libdwfl: %s", dwfl_errmsg(-1));
 		return -1;
 	}
-	rc = dwfl_linux_proc_report(t->dwfl, pid);
+	rc = report_modules(t);
 	if (rc != 0) {
 		if (rc == ENOENT || rc == ESRCH)
 			lt_error(LT_ERR_NOTFOUND, "no such process: pid %d; check the PID (ps, pgrep)", (int)pid);
@@ -168,7 +248,10 @@ int target_open(struct target *t, pid_t pid)
 	t->pymod = c.mod;
 	t->runtime_addr = c.addr;
 	mname = dwfl_module_info(c.mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	snprintf(t->pymod_path, sizeof(t->pymod_path), "%s", mname ? mname : "?");
+	if (mname && t->root[0] && strncmp(mname, t->root, strlen(t->root)) == 0)
+		mname += strlen(t->root);
+	snprintf(t->pymod_path, sizeof(t->pymod_path), "%s",
+		 mname ? proc_in_root(t->root_prefix, mname) : "?");
 	t->mem = remote_open(pid);
 
 	if (target_symbol(t, "Py_Version", &t->py_version_addr) == 0) {
@@ -262,7 +345,7 @@ int target_has_module(struct target *t, const char *name)
 		return 1;
 	/* Loaded since the modules were last read? */
 	dwfl_report_begin_add(t->dwfl);
-	dwfl_linux_proc_report(t->dwfl, t->pid);
+	report_modules(t);
 	dwfl_report_end(t->dwfl, NULL, NULL);
 	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
 	return f.mod != NULL;
@@ -276,7 +359,7 @@ struct dwarf_types *target_module_types(struct target *t, const char *name)
 	if (!f.mod) {
 		/* Imported since we looked?  Read the maps again, once. */
 		dwfl_report_begin_add(t->dwfl);
-		dwfl_linux_proc_report(t->dwfl, t->pid);
+		report_modules(t);
 		dwfl_report_end(t->dwfl, NULL, NULL);
 		dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
 	}
@@ -294,4 +377,6 @@ void target_close(struct target *t)
 	t->pymod = NULL;
 	remote_close(t->mem);
 	t->mem = NULL;
+	free(t->debuginfo_path);
+	t->debuginfo_path = NULL;
 }
