@@ -208,8 +208,12 @@ static int drop_payloads(struct image *im, pid_t pid, size_t a, size_t b, uint64
 			if (pages[i] < skip_until)
 				continue;
 			memcpy(w, hdr[i], sizeof(w));
-			size = w[1] & ~(uint64_t)7;
-			if (w[0] != 0 || (w[1] & 4095) != 2 || size < MIN_CHUNK || size > (1ull << 40) ||
+			/* The size is the mapping's (glibc up to 2.42) or the
+			 * request's rounded to 16 (2.43): the mapping ends at
+			 * the next page either way. */
+			size = (w[1] & ~(uint64_t)7) + (PAGE - 1);
+			size &= ~(uint64_t)(PAGE - 1);
+			if (w[0] != 0 || (w[1] & 15) != 2 || size < MIN_CHUNK || size > (1ull << 40) ||
 			    size > map_end - pages[i])
 				continue;
 			skip_until = pages[i] + size;

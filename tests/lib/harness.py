@@ -12,6 +12,12 @@ Runs on Python 3.7+ (the harness side); target scripts run on the
 interpreter under test.  Environment knobs:
   LEAKTOP            path of the leaktop binary (default <repo>/src/leaktop)
   LEAKTOP_PYTHONS    colon-separated interpreter paths (replaces discovery)
+  LEAKTOP_ROOTS      where scripts/setup-pythons keeps the Debian sid/trixie
+                     roots whose interpreters are tested too, each in a
+                     chroot and in a private mount namespace, when
+  LEAKTOP_TEST_ROOTS=1 (for now: not all of them pass yet)
+  LEAKTOP_TEST_LABELS  a regular expression: test only interpreters whose
+                     label matches (python3.14.10@sid-chroot, python3.12.1 ...)
   LEAKTOP_TEST_STRIPPED=1  do not skip builds without DWARF
   LEAKTOP_TEST_WATCHDOG    seconds before a test script bails out (1500)
 """
@@ -127,16 +133,17 @@ def _has_debug_info_section(path):
     return bool(names) and (".debug_info" in names or ".zdebug_info" in names)
 
 
-def has_dwarf(path):
+def has_dwarf(path, root=""):
     """DWARF in the file itself or in a separate debug file found by
-    build-id (Debian's python3.X-dbg installs those for the stock build)."""
+    build-id (Debian's python3.X-dbg installs those for the stock build),
+    under the file system root `root` ("" for ours)."""
     if _has_debug_info_section(path):
         return True
     bid = elf_build_id(path)
     if not bid or len(bid) < 4:
         return False
-    for root in ("/usr/lib/debug", "/usr/local/lib/debug"):
-        if _has_debug_info_section(os.path.join(root, ".build-id", bid[:2], bid[2:] + ".debug")):
+    for d in ("/usr/lib/debug", "/usr/local/lib/debug"):
+        if _has_debug_info_section(os.path.join(root + d, ".build-id", bid[:2], bid[2:] + ".debug")):
             return True
     return False
 
@@ -186,11 +193,16 @@ _NAME_RE = re.compile(r"^python3\.\d+[a-z]*(-dbg)?$")
 
 
 class Python(object):
-    """One interpreter under test."""
+    """One interpreter under test.  With a root, it lives in that root file
+    system (path is its path there) and runs there, as a container would:
+    mode "chroot", or "ns" (a private mount namespace after pivot_root)."""
 
-    def __init__(self, path, info):
+    def __init__(self, path, info, root=None, mode=None):
         self.path = path
-        self.realpath = os.path.realpath(path)
+        self.root = root
+        self.mode = mode
+        self.realpath = os.path.realpath(path) if not root else \
+            root + os.path.realpath(os.path.join(root, path.lstrip("/")))[len(os.path.realpath(root)):]
         self.version = tuple(info["version"])
         self.version_str = "%d.%d.%d" % self.version
         self.version_full = info.get("version_full") or self.version_str
@@ -202,8 +214,29 @@ class Python(object):
         # The interpreter core (the part leaktop needs DWARF for) lives in
         # libpython when the executable links it dynamically, else in the
         # executable itself.
-        self.core_files = self.libpython or [self.realpath]
-        self.dwarf = any(has_dwarf(p) for p in self.core_files)
+        if root:
+            self.core_files = [root + l for l in self.libpython] or [self.realpath]
+            self.label += "@%s-%s" % (os.path.basename(root), mode)
+        else:
+            self.core_files = self.libpython or [self.realpath]
+        self.dwarf = any(has_dwarf(p, root or "") for p in self.core_files)
+
+    def command(self, argv, cwd=None):
+        """argv[0] replaced by this interpreter, run where it lives; cwd is
+        a directory in its own view."""
+        if not self.root:
+            return [self.path] + list(argv)
+        if self.mode == "chroot":
+            return ["chroot", self.root, "sh", "-c", 'cd "$1" && shift && exec "$@"', "sh",
+                    cwd or "/", self.path] + list(argv)
+        # The target's root is not ours and not reachable: pivot_root in
+        # its own mount namespace.  unshare and sh exec: same PID.
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _PIVOT, "sh",
+                self.root, cwd or "/", self.path] + list(argv)
+
+    def inner(self, host_path):
+        """A host path under the root, as the interpreter sees it."""
+        return host_path[len(self.root):] if self.root else host_path
 
     @property
     def skip_reason(self):
@@ -246,6 +279,55 @@ def _candidate_paths():
 
 _PYTHONS = None
 
+_PIVOT = r'''root=$1 cwd=$2; shift 2
+mount --bind "$root" "$root" && cd "$root" && mkdir -p .oldroot &&
+pivot_root . .oldroot && cd / && mount -t proc proc /proc && umount -l /.oldroot &&
+cd "$cwd" && exec "$@"'''
+
+
+def interpreter_roots():
+    """The Debian roots scripts/setup-pythons has made ready."""
+    try:
+        out = subprocess.run([os.path.join(REPO, "scripts", "setup-pythons"), "--print"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=20).stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [l for l in out.splitlines() if os.path.isdir(l)]
+
+
+def _root_pythons():
+    """Each interpreter of each root, once in a chroot, once in a mount
+    namespace.  A chroot needs /proc inside for the targets' own truth."""
+    found = []
+    if os.geteuid() != 0 or os.environ.get("LEAKTOP_TEST_ROOTS", "0") == "0":
+        return found
+    for root in interpreter_roots():
+        proc = os.path.join(root, "proc")
+        if os.path.isdir(proc) and not os.path.exists(os.path.join(proc, "self")):
+            subprocess.run(["mount", "-t", "proc", "proc", proc], stderr=subprocess.DEVNULL)
+        seen = set()
+        for p in sorted(glob.glob(os.path.join(root, "usr", "bin", "python3.*"))):
+            if not re.match(r"^python3\.\d+d?$", os.path.basename(p)):
+                continue
+            real = os.path.realpath(p)
+            if real in seen or not is_elf_executable(real):
+                continue
+            seen.add(real)
+            inner = p[len(root):]
+            try:
+                r = subprocess.run(["chroot", root, inner, "-E", "-S", "-c", _PROBE],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, timeout=20)
+                info = json.loads(r.stdout.decode("utf-8", "replace"))
+            except (OSError, ValueError, subprocess.SubprocessError):
+                continue
+            if info.get("impl") != "cpython" or tuple(info["version"]) < (3, 8):
+                continue
+            for mode in ("chroot", "ns"):
+                found.append(Python(inner, info, root, mode))
+    return found
+
 
 def find_pythons():
     """All CPython >= 3.8 interpreters, deduplicated by realpath, by version."""
@@ -272,7 +354,13 @@ def find_pythons():
         if info.get("impl") != "cpython" or tuple(info["version"]) < (3, 8):
             continue
         found.append(Python(p, info))
-    found.sort(key=lambda py: (py.version, py.free_threaded, py.debug, py.path))
+    if not _explicit:
+        found += _root_pythons()
+    want = os.environ.get("LEAKTOP_TEST_LABELS")
+    if want:
+        found = [py for py in found if re.search(want, py.label)]
+    found.sort(key=lambda py: (py.version, py.free_threaded, py.debug, py.root or "",
+                               py.mode or "", py.path))
     labels = {}
     for py in found:
         labels[py.label] = labels.get(py.label, 0) + 1
@@ -520,13 +608,20 @@ def start_target(python, script, *args, **kw):
     Returns a Target once the truth file exists and the target's sleep loop
     has written its first heartbeat (so it is quiescent)."""
     timeout = kw.get("timeout", 60)
-    tmpdir = tempfile.mkdtemp(prefix="leaktop-test-")
+    tmpdir = tempfile.mkdtemp(prefix="leaktop-test-",
+                              dir=os.path.join(python.root, "tmp") if python.root else None)
     truth_path = os.path.join(tmpdir, "truth.json")
     hb_path = os.path.join(tmpdir, "heartbeat")
     err_path = os.path.join(tmpdir, "stderr")
     script_path = os.path.join(TARGETS_DIR, script)
-    cmd = [python.path, "-I", script_path, truth_path] + \
-        [str(a) for a in args] + [hb_path]
+    if python.root:
+        # The targets must be inside the root to run there.
+        shutil.copytree(TARGETS_DIR, os.path.join(tmpdir, "targets"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        script_path = os.path.join(tmpdir, "targets", script)
+    cmd = python.command(["-I", python.inner(script_path), python.inner(truth_path)] +
+                         [str(a) for a in args] + [python.inner(hb_path)],
+                         cwd=python.inner(tmpdir))
     with open(err_path, "wb") as errf:
         proc = _track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL,

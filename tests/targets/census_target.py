@@ -143,29 +143,35 @@ def type_name(t):
 # spread over the generations the way the scenario left them.)
 gc.disable()
 
-# The tallies map str -> int, so CPython leaves these dicts untracked and
-# they do not disturb the census.
-counts = {}
-sizes = {}
-names = {}                        # id(type) -> name (int keys: untracked)
-sizeof_errors = 0
-getsizeof = sys.getsizeof
 
-if SCENARIO == "big":
-    # A million getsizeof() calls are slow on old interpreters; the kill
-    # test only needs the headline numbers.
-    objs = gc.get_objects() + FROZEN
-    objs.append(FROZEN)
-    total_objects = len(objs)
-    n_small = 0
-    for o in objs:
-        if type(o) is Small:
-            n_small += 1
-    del objs, o
-    counts["__main__.Small"] = n_small
-    sizes["__main__.Small"] = n_small * getsizeof(KEEP[0])
-    total_bytes = None
-else:
+
+def tally():
+    """Count and size what gc.get_objects() and the frozen generation hold.
+    A function, not module code: on 3.15, naming a lazy import's proxy in
+    a global (the loop variable at module level) imports it, which would
+    change the heap while it is being counted."""
+    # The tallies map str -> int, so CPython leaves these dicts untracked
+    # and they do not disturb the census.
+    counts = {}
+    sizes = {}
+    names = {}                    # id(type) -> name (int keys: untracked)
+    sizeof_errors = 0
+    getsizeof = sys.getsizeof
+
+    if SCENARIO == "big":
+        # A million getsizeof() calls are slow on old interpreters; the
+        # kill test only needs the headline numbers.
+        objs = gc.get_objects() + FROZEN
+        objs.append(FROZEN)
+        total_objects = len(objs)
+        n_small = 0
+        for o in objs:
+            if type(o) is Small:
+                n_small += 1
+        del objs, o
+        counts["__main__.Small"] = n_small
+        sizes["__main__.Small"] = n_small * getsizeof(KEEP[0])
+        return counts, sizes, total_objects, None, 0
     objs = gc.get_objects() + FROZEN      # generations 0-2 + permanent
     objs.append(FROZEN)
     for o in objs:
@@ -184,7 +190,10 @@ else:
         sizes[name] = sizes.get(name, 0) + sz
     total_objects = len(objs)
     del objs, o, t
-    total_bytes = sum(sizes.values())
+    return counts, sizes, total_objects, sum(sizes.values()), sizeof_errors
+
+
+counts, sizes, total_objects, total_bytes, sizeof_errors = tally()
 
 truth = {
     "pid": os.getpid(),
@@ -207,7 +216,7 @@ while view < len(data):
     view += os.write(fd, data[view:])
 os.close(fd)
 os.rename(tmp, TRUTH)
-del truth, data, counts, sizes, names
+del truth, data, counts, sizes
 
 if SCENARIO == "collecting":
     import threading
