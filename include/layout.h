@@ -287,6 +287,11 @@ enum layout_source {
 struct py_layout {
 	enum layout_source source;
 	int minor;              /* 3.<minor> the layout is for */
+	/* The built-in entry it came from (table, and what debug offsets do not
+	 * cover), and whether that entry is for another micro release, used
+	 * because the live validation passed.  NULL otherwise. */
+	const char *table_version;
+	int table_nearest;
 	LT_LAYOUT_FIELDS(LT_LAYOUT_DECLARE)
 };
 #undef LT_LAYOUT_DECLARE
@@ -309,17 +314,23 @@ int layout_from_dwarf(struct target *t, struct py_layout *lay);
  * that minor needs are missing, their names listed in missing. */
 int layout_from_types(struct dwarf_types *dt, int minor, struct py_layout *lay,
 		      char *missing, size_t missing_size);
-/* From the built-in tables (layout_tables.c): -1 with lt_error when there is
- * none for this version. */
-int layout_from_table(struct target *t, struct py_layout *lay);
+/* From the built-in tables (layout_tables.c): the k-th candidate entry for
+ * the target's version (layout_table_candidates), or -1 with lt_error when
+ * there are no more. */
+int layout_from_table(struct target *t, struct py_layout *lay, size_t k);
+/* How many candidate entries there are for the target's version. */
+size_t layout_table_ncandidates(const struct target *t);
 
 /* One built-in table entry, as layout_tables.c holds them. */
 struct layout_table {
-	const char *version;     /* what it is for: "3.12" (every micro), "3.14.5+",
+	const char *version;     /* what it is for: "3.13.18" (that release),
+				  * "3.12" (every micro), "3.14.5+",
 				  * "3.14.0-3.14.4" (inclusive) */
 	const char *built_from;  /* the reference build it was generated from */
 	int verified;            /* 1: generated from DWARF; 0: derived from headers */
 	struct py_layout lay;
+	int debug;               /* from a Py_DEBUG build (python3.Xd): its own structs
+				  * can differ (3.13's interpreter state does) */
 };
 /* The verified entries (tools/gen-layout-tables), then the ones derived from
  * headers (layout_tables_headers.inc, tools/derive-layout-from-headers). */
@@ -335,10 +346,19 @@ const struct layout_table *layout_table_find(int major, int minor, int micro);
 /* The same choice among any n entries. */
 const struct layout_table *layout_table_pick(const struct layout_table *tables, size_t n,
 					     int major, int minor, int micro);
+/* The entries worth trying for major.minor.micro, best first, at most max:
+ * those covering it (verified first), then the other releases of the same
+ * minor, nearest first (a struct can change in a patch release: each must
+ * pass the live validation before it is used); all of that first among the
+ * entries of the same kind of build (debug 1: Py_DEBUG, 0: not, -1: either).
+ * Returns how many. */
+size_t layout_table_candidates(const struct layout_table *tables, size_t n, int major,
+			       int minor, int micro, int debug, const struct layout_table **out,
+			       size_t max);
 
 /* Print lay as a verified layout_tables.c entry (the generator uses it). */
 void layout_print_table(FILE *out, const struct py_layout *l, const char *version,
-			const char *built_from);
+			const char *built_from, int debug);
 /* Print any entry as the generators write it. */
 void layout_print_entry(FILE *out, const struct layout_table *e);
 

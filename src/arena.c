@@ -22,6 +22,7 @@ struct scan {
 	struct arena_stats *st;
 	size_t arena_size, pool_size;
 	size_t pad;   /* debug builds: the allocator's own header before each object */
+	size_t tail;  /* ... and its guard bytes after it */
 	int (*seen)(void *arg, uint64_t obj);
 };
 
@@ -82,7 +83,7 @@ static void scan_block(struct scan *s, const unsigned char *b, uint64_t addr, si
 		}
 		if (s->seen && s->seen(s->arg, addr + off))
 			return;  /* reached through references already */
-		if (!fits(c, addr + off, t, bs, headers[h] + 2 * s->pad))
+		if (!fits(c, addr + off, t, bs, headers[h] + s->pad + s->tail))
 			continue;
 		s->st->objects++;
 		s->fn(s->arg, addr + off, t);
@@ -163,17 +164,19 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 	       size_t whylen)
 {
 	const struct py_layout *l = c->lay;
-	struct scan s = { c, fn, arg, st, 0, 0, 0, seen };
+	struct scan s = { c, fn, arg, st, 0, 0, 0, 0, seen };
 	uint64_t arenas = 0, interp = 0;
 	uint32_t maxarenas = 0;
 
 	memset(st, 0, sizeof(*st));
 	s.arena_size = c->minor <= 9 ? 256u << 10 : 1u << 20;
 	s.pool_size = c->minor <= 9 ? 4u << 10 : 16u << 10;
-	/* Py_DEBUG builds put a size word and a guard word before each block's
-	 * object, and a guard after it. */
-	if (target_has_function(t, "_Py_NegativeRefcount"))
+	/* Py_DEBUG builds wrap each block's object: [size, big-endian]
+	 * [API id, 7 guard bytes] object [8 guard bytes]. */
+	if (target_has_function(t, "_Py_NegativeRefcount")) {
 		s.pad = 16;
+		s.tail = 8;
+	}
 	if (c->minor <= 11) {
 		uint64_t at;
 

@@ -72,13 +72,13 @@ void layout_print_entry(FILE *out, const struct layout_table *e)
 	for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++)
 		fprintf(out, "\t\t.%s = %d,\n", field_names[i].name,
 			*(const int32_t *)((const char *)&e->lay + field_names[i].offset));
-	fprintf(out, "\t} },\n");
+	fprintf(out, "\t}, %d },\n", e->debug ? 1 : 0);
 }
 
 void layout_print_table(FILE *out, const struct py_layout *l, const char *version,
-			const char *built_from)
+			const char *built_from, int debug)
 {
-	struct layout_table e = { version, built_from, 1, *l };
+	struct layout_table e = { version, built_from, 1, *l, debug };
 
 	layout_print_entry(out, &e);
 }
@@ -105,7 +105,7 @@ static int type_named(struct target *t, const struct py_layout *l, const char *s
  * named so and sized plausibly; the first GC list is a list. */
 static int layout_validate(struct target *t, const struct py_layout *l)
 {
-	uint64_t type_type, meta, interp, gcs, head, next, prev;
+	uint64_t type_type, meta, interp, gcs, head, next, prev, dict_type, sysdict, dtype;
 	const char *why = NULL;
 
 	if (target_symbol(t, "PyType_Type", &type_type) == 0 &&
@@ -120,6 +120,12 @@ static int layout_validate(struct target *t, const struct py_layout *l)
 	else if (remote_read(t->mem, t->runtime_addr + (uint64_t)l->rt_interp_head, &interp, 8) < 0 ||
 		 !interp)
 		why = "the runtime has no interpreter where the layout says";
+	else if (target_symbol(t, "PyDict_Type", &dict_type) == 0 &&
+		 (remote_read(t->mem, interp + (uint64_t)l->is_sysdict, &sysdict, 8) < 0 || !sysdict ||
+		  remote_read(t->mem, sysdict + (uint64_t)l->ob_type, &dtype, 8) < 0 || dtype != dict_type))
+		/* What follows the GC state in the interpreter moves when
+		 * the GC state changes size (3.14.5). */
+		why = "the interpreter's sys dict is not a dict";
 	else {
 		gcs = l->is_gc >= 0 ? interp + (uint64_t)l->is_gc : t->runtime_addr + (uint64_t)l->rt_gc;
 		head = gcs + (uint64_t)l->gcs_generations + (uint64_t)l->gen_head;
@@ -177,7 +183,7 @@ static const struct { size_t field, where; const char *name; } debug_offsets_map
 /* 3.13+: the offsets the interpreter publishes about itself at the start of
  * _PyRuntime, checked (cookie, version, bounds) and used over the table of
  * the same minor version, which supplies everything they do not cover. */
-static int layout_from_debug_offsets(struct target *t, struct py_layout *lay)
+static int layout_from_debug_offsets(struct target *t, struct py_layout *lay, size_t k)
 {
 	unsigned char blob[DEBUG_OFFSETS_MAX];
 	uint64_t version;
@@ -188,7 +194,7 @@ static int layout_from_debug_offsets(struct target *t, struct py_layout *lay)
 			 t->major, t->minor);
 		return -1;
 	}
-	if (layout_from_table(t, lay) < 0) {
+	if (layout_from_table(t, lay, k) < 0) {
 		lt_error(LT_ERR_LAYOUT, "--layout debug-offsets needs leaktop's table for Python "
 			 "%d.%d for what the debug offsets do not cover, and there is none; use "
 			 "--layout dwarf", t->major, t->minor);
@@ -236,18 +242,42 @@ static int finish(struct target *t, struct py_layout *lay)
 	return layout_validate(t, lay);
 }
 
+/* The built-in entries for the target's version, best first (alone, or
+ * under the debug offsets): the first that validates is used.  When none
+ * does, the error is the best entry's. */
+static int from_tables(struct target *t, struct py_layout *lay, int debug_offsets)
+{
+	size_t n = layout_table_ncandidates(t);
+	char err[512] = "";
+	enum lt_errkind kind = LT_ERR_LAYOUT;
+
+	if (n == 0)
+		return debug_offsets ? layout_from_debug_offsets(t, lay, 0) : layout_from_table(t, lay, 0);
+	for (size_t k = 0; k < n; k++) {
+		if ((debug_offsets ? layout_from_debug_offsets(t, lay, k) : layout_from_table(t, lay, k)) == 0 &&
+		    finish(t, lay) == 0)
+			return 0;
+		if (k == 0) {
+			snprintf(err, sizeof(err), "%s", lt_last_error());
+			kind = lt_last_errkind();
+		}
+	}
+	lt_error(kind, "%s", err);
+	return -1;
+}
+
 int layout_load(struct target *t, enum layout_source want, struct py_layout *lay)
 {
 	switch (want) {
 	case LAYOUT_AUTO:
 		/* What the interpreter publishes, then its debug info, then the
 		 * built-in table; each must pass validation to be used. */
-		if (t->minor >= 13 && layout_from_debug_offsets(t, lay) == 0 && finish(t, lay) == 0)
+		if (t->minor >= 13 && from_tables(t, lay, 1) == 0)
 			return 0;
 		if (layout_from_dwarf(t, lay) == 0)
 			return finish(t, lay);
-		if (layout_from_table(t, lay) == 0)
-			return finish(t, lay);
+		if (layout_table_ncandidates(t))
+			return from_tables(t, lay, 0);
 		lt_error(LT_ERR_LAYOUT, "no layout for Python %d.%d (%s): it has no debug info and "
 			 "leaktop has no built-in table for it; install its debug symbols "
 			 "(python3.%d-dbg or debuginfod)", t->major, t->minor, t->pymod_path, t->minor);
@@ -257,13 +287,9 @@ int layout_load(struct target *t, enum layout_source want, struct py_layout *lay
 			return -1;
 		return finish(t, lay);
 	case LAYOUT_TABLE:
-		if (layout_from_table(t, lay) < 0)
-			return -1;
-		return finish(t, lay);
+		return from_tables(t, lay, 0);
 	case LAYOUT_DEBUG_OFFSETS:
-		if (layout_from_debug_offsets(t, lay) < 0)
-			return -1;
-		return finish(t, lay);
+		return from_tables(t, lay, 1);
 	}
 	return -1;
 }

@@ -174,7 +174,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_VERSION:
 			printf("leaktop %s\nbuilt-in layout tables:", PACKAGE_VERSION);
 			for (size_t i = 0; i < layout_tables_count; i++)
-				printf(" %s%s", layout_tables[i].version,
+				printf(" %s%s%s", layout_tables[i].version, layout_tables[i].debug ? "d" : "",
 				       layout_tables[i].verified ? "" : " (unverified)");
 			printf("\n");
 			exit(0);
@@ -419,7 +419,7 @@ static int cmd_layout_table(const struct options *o)
 	struct snapshot_opts so = o->snap;
 	struct session se;
 	struct snapshot snap;
-	char ver[16], from[PATH_MAX + 64];
+	char ver[32], from[PATH_MAX + 64];
 
 	so.layout = LAYOUT_DWARF;
 	so.gc_only = 1;
@@ -430,10 +430,11 @@ static int cmd_layout_table(const struct options *o)
 		return fail();
 	}
 	snapshot_free(&snap);
-	snprintf(ver, sizeof(ver), "%d.%d", se.t.major, se.t.minor);
+	snprintf(ver, sizeof(ver), "%s", se.version);
 	snprintf(from, sizeof(from), "CPython %s, %s", se.version,
 		 strrchr(se.t.pymod_path, '/') ? strrchr(se.t.pymod_path, '/') + 1 : se.t.pymod_path);
-	layout_print_table(stdout, &se.lay, ver, from);
+	layout_print_table(stdout, &se.lay, ver, from,
+			   target_has_function(&se.t, "_Py_NegativeRefcount"));
 	session_close(&se);
 	return 0;
 }

@@ -962,6 +962,10 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 		if (rd_i64(c, obj + (uint64_t)l->bytearray_alloc, &n) < 0 || n < 0 || n > MAX_ITEMS)
 			return -1;
 		size = t->basicsize + n;
+		/* 3.15 keeps the buffer in a bytes object, whose header
+		 * (and trailing NUL) __sizeof__ counts too. */
+		if (c->minor >= 15 && n > 0)
+			size += l->bytes_sval + 1;
 		break;
 	case PK_CODE:
 		size = size_code(c, obj, t);

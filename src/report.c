@@ -42,7 +42,11 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 	const char *ver = version_of(s);
 
 	report_human_bytes(total, sizeof(total), c->bytes);
-	fprintf(out, "pid %d  %s\n", (int)s->pid, se->t.cmdline);
+	if (se->t.nspid != s->pid)
+		fprintf(out, "pid %d (%d in its namespace)  %s\n", (int)s->pid, (int)se->t.nspid,
+			se->t.cmdline);
+	else
+		fprintf(out, "pid %d  %s\n", (int)s->pid, se->t.cmdline);
 	fprintf(out, "python %s  %s  layout %s\n", ver ? ver : "3.?", se->t.exe,
 		layout_source_name(se->lay.source));
 	fprintf(out, "objects %" PRIu64 "  gc-tracked %" PRIu64 "  bytes %s  pause %.1f ms%s\n",
@@ -385,6 +389,9 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_bool(&j, "free_threaded", se->t.free_threaded == 1);
 	json_str(&j, "executable", se->t.exe[0] ? se->t.exe : NULL);
 	json_str(&j, "layout_source", layout_source_name(se->lay.source));
+	json_str(&j, "layout_table", se->lay.table_version);
+	json_bool(&j, "layout_table_nearest", se->lay.table_nearest);
+	json_i64(&j, "nspid", se->t.nspid);
 	json_end_object(&j);
 	json_begin_object(&j, "census");
 	json_u64(&j, "objects", c->objects);

@@ -503,6 +503,9 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (s->opts.no_block)
 		census_note(&snap->census, "read without stopping the target (--no-block): "
 			    "counts may be slightly inconsistent");
+	if (s->lay.table_nearest)
+		census_note(&snap->census, "layout: leaktop's table for Python %s, the nearest release "
+			    "it has to %s, checked against the target", s->lay.table_version, s->version);
 	if (snap->image.cut) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "the copy was cut at --max-pause %ld ms (%llu of %llu MiB "

@@ -48,37 +48,71 @@ static void version_ranges(void)
 	TAP_OK(layout_table_pick(pick, 3, 3, 12, 1) == NULL, "no entry for another minor");
 }
 
+/* The candidates for a version, as "v1 v2 ..." of their version strings. */
+static const char *candidates(int minor, int micro)
+{
+	static char buf[256];
+	const struct layout_table *c[16];
+	size_t n = layout_table_candidates(layout_tables, layout_tables_count, 3, minor, micro, 0, c, 16);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "", c[i]->version);
+	return buf;
+}
+
+static void nearest(void)
+{
+	struct layout_table t[] = {
+		{ .version = "3.13.0", .verified = 1 },
+		{ .version = "3.13.5", .verified = 1 },
+		{ .version = "3.13.18", .verified = 1 },
+		{ .version = "3.13.7-3.13.9", .verified = 0 },
+	};
+	const struct layout_table *c[8];
+
+	TAP_OK(layout_table_covers(&t[1], 3, 13, 5) && !layout_table_covers(&t[1], 3, 13, 6),
+	       "\"3.13.5\" covers that release only");
+	TAP_EQ_U(layout_table_candidates(t, 4, 3, 13, 5, -1, c, 8), 4, "every entry of the minor is a candidate");
+	TAP_OK(c[0] == &t[1] && c[1] == &t[3] && c[2] == &t[0] && c[3] == &t[2],
+	       "3.13.5: its own entry, then the nearest (3.13.7-9, 3.13.0, 3.13.18)");
+	layout_table_candidates(t, 4, 3, 13, 8, -1, c, 8);
+	TAP_OK(c[0] == &t[3] && c[1] == &t[1] && c[2] == &t[0] && c[3] == &t[2],
+	       "3.13.8: the unverified range covering it first, then by distance");
+	TAP_EQ_U(layout_table_candidates(t, 4, 3, 12, 5, -1, c, 8), 0, "none for another minor");
+}
+
 int main(void)
 {
 	const struct layout_table *early = layout_table_find(3, 14, 2);
-	const struct layout_table *late = layout_table_find(3, 14, 7);
 	const struct layout_table *t13 = layout_table_find(3, 13, 0);
 
 	version_ranges();
+	nearest();
 
-	TAP_OK(early && late && early != late, "3.14.2 and 3.14.7 each find their own entry");
-	TAP_OK(t13 != NULL, "3.13.0 finds an entry");
-	if (!early || !late || !t13)
+	TAP_OK(early && t13, "3.14.2 and 3.13.0 find entries");
+	if (!early || !t13)
 		return tap_done();
-	TAP_EQ_S(early->version, "3.14.0-3.14.4", "3.14.2: the incremental-GC entry");
-	TAP_EQ_S(late->version, "3.14.5+", "3.14.7: the generational entry");
-	TAP_OK(layout_table_find(3, 14, 4) == early && layout_table_find(3, 14, 5) == late,
-	       "the boundary is between 3.14.4 and 3.14.5");
-	TAP_OK(!early->verified && !late->verified, "the 3.14 entries are marked unverified");
-	TAP_OK(early->lay.minor == 14 && late->lay.minor == 14, "the 3.14 entries are for minor 14");
+	TAP_EQ_S(early->version, "3.14.0-3.14.4", "3.14.2: the incremental-GC entry (from headers)");
+	TAP_OK(!early->verified && early->lay.minor == 14, "it is marked unverified, for minor 14");
 	TAP_EQ_U(missing_fields(&early->lay, 14), 0, "3.14.0-3.14.4 has every field 3.14 needs");
-	TAP_EQ_U(missing_fields(&late->lay, 14), 0, "3.14.5+ has every field 3.14 needs");
-	TAP_OK(early->lay.gcs_generations == late->lay.gcs_generations &&
-	       early->lay.gen_size == late->lay.gen_size &&
-	       early->lay.gcs_permanent == late->lay.gcs_permanent &&
-	       early->lay.gcs_collecting == late->lay.gcs_collecting,
-	       "young/old[2] and generations[3] sit at the same offsets");
-	TAP_OK(early->lay.is_sysdict < late->lay.is_sysdict,
-	       "3.14.5+ grew the GC state: interpreter fields after it moved");
+	TAP_EQ_S(candidates(14, 7), "3.14.10 3.14.0-3.14.4",
+		 "3.14.7: the verified 3.14.10 build first, the incremental-GC entry after");
+	TAP_EQ_S(candidates(14, 2), "3.14.0-3.14.4 3.14.10", "3.14.2: the other way round");
+	TAP_OK(layout_table_find(3, 14, 10) && layout_table_find(3, 14, 10)->verified &&
+	       missing_fields(&layout_table_find(3, 14, 10)->lay, 14) == 0,
+	       "3.14.10 is verified and has every field 3.14 needs");
+	TAP_OK(early->lay.gcs_generations == layout_table_find(3, 14, 10)->lay.gcs_generations &&
+	       early->lay.is_sysdict < layout_table_find(3, 14, 10)->lay.is_sysdict,
+	       "young/old[2] sit where generations[3] do; 3.14.5+ grew the GC state after them");
 
-	TAP_OK(t13->verified && t13 == layout_table_find(3, 13, 9) && t13->lay.minor == 13,
-	       "3.13.x finds the verified 3.13 entry");
+	TAP_OK(t13->verified && t13->lay.minor == 13, "3.13.0 finds its verified entry");
 	TAP_EQ_U(missing_fields(&t13->lay, 13), 0, "3.13 has every field 3.13 needs");
-	TAP_OK(layout_table_find(3, 15, 0) == NULL, "no entry for 3.15");
+	TAP_OK(t13->lay.gcs_generations != layout_table_find(3, 13, 18)->lay.gcs_generations,
+	       "the GC generations moved inside 3.13 (3.13.0 and 3.13.18 differ)");
+	TAP_EQ_S(candidates(13, 9), "3.13.5 3.13.0 3.13.18",
+		 "3.13.9: the nearest releases first (3.13.5, then 3.13.0 and 3.13.18)");
+	TAP_OK(layout_table_find(3, 15, 2) && missing_fields(&layout_table_find(3, 15, 2)->lay, 15) == 0,
+	       "3.15.2 has an entry with every field 3.15 needs");
 	return tap_done();
 }
