@@ -150,6 +150,12 @@ void pyobj_repr(struct pyctx *c, uint64_t obj, const struct pytype *t, char *buf
 int pyframe_code(struct pyctx *c, uint64_t iframe, uint64_t *code);
 int pygen_code(struct pyctx *c, uint64_t gen, uint64_t *code);
 
+/* Where a 3.11+ generator or coroutine stands: its frame belongs to it
+ * only when created or suspended (a running one is on a thread's stack). */
+enum gen_state { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_DONE };
+/* 0 with *state set, -1 if unreadable or 3.10 and older (no frame state). */
+int pygen_state(struct pyctx *c, uint64_t gen, enum gen_state *state);
+
 /* Items of a tuple (0 for NULL), or -1 if unreadable or implausible. */
 int64_t pytuple_len(struct pyctx *c, uint64_t tuple);
 

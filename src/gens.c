@@ -11,7 +11,6 @@
 #include <string.h>
 
 /* 3.11+ frame states below this are "not running" (created, suspended). */
-#define FRAME_EXECUTING 0
 
 static size_t site_slot(uint64_t code, int64_t off, size_t cap)
 {
@@ -38,16 +37,15 @@ static void rehash(struct gen_sites *gs)
  * started); -1 if it is running or finished (nothing to report). */
 static int where(struct pyctx *c, uint64_t gen, uint64_t *code, int64_t *offset)
 {
-	int8_t state = -1;
+	enum gen_state state = GEN_SUSPENDED;
 
 	if (c->minor >= 11 &&
-	    (remote_read_cached(c->mem, gen + (uint64_t)c->lay->gen_frame_state, &state, 1) < 0 ||
-	     state >= FRAME_EXECUTING))
+	    (pygen_state(c, gen, &state) < 0 || state == GEN_RUNNING || state == GEN_DONE))
 		return -1;
 	if (pygen_code(c, gen, code) < 0 || (*offset = lineno_gen_offset(c, gen, *code)) < -1)
 		return -1;
-	if (c->minor >= 11 && state == (c->minor <= 12 ? -2 : -3))
-		*offset = -1;  /* FRAME_CREATED: not started */
+	if (state == GEN_CREATED)
+		*offset = -1;  /* not started */
 	return 0;
 }
 

@@ -809,6 +809,28 @@ int pygen_code(struct pyctx *c, uint64_t gen, uint64_t *code)
 	return pyframe_code(c, gen + (uint64_t)l->gen_iframe, code);
 }
 
+int pygen_state(struct pyctx *c, uint64_t gen, enum gen_state *state)
+{
+	int8_t v;
+
+	if (c->minor < 11 ||
+	    remote_read_cached(c->mem, gen + (uint64_t)c->lay->gen_frame_state, &v, 1) < 0)
+		return -1;
+	if (c->minor <= 14) {
+		/* 3.11-3.12: CREATED -2, SUSPENDED -1, EXECUTING 0, COMPLETED 1,
+		 * CLEARED 4; 3.13-3.14 add SUSPENDED_YIELD_FROM: CREATED -3. */
+		int created = c->minor <= 12 ? -2 : -3;
+
+		*state = v == created ? GEN_CREATED : v < 0 ? GEN_SUSPENDED : v == 0 ? GEN_RUNNING :
+			 GEN_DONE;
+		return 0;
+	}
+	/* 3.15: CREATED 0, SUSPENDED 1, SUSPENDED_YIELD_FROM 2 and _LOCKED 3,
+	 * EXECUTING 4, CLEARED 5. */
+	*state = v == 0 ? GEN_CREATED : v <= 3 ? GEN_SUSPENDED : v == 4 ? GEN_RUNNING : GEN_DONE;
+	return 0;
+}
+
 static int64_t size_gen(struct pyctx *c, uint64_t obj, const struct pytype *t)
 {
 	const struct py_layout *l = c->lay;

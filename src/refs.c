@@ -399,12 +399,12 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 	case PK_GEN:
 		r = FIELDS(gen_fields);
 		if (!r && c->minor >= 11) {
-			int8_t state;
+			enum gen_state state;
 
 			/* Only a frame that is not running (created or suspended)
 			 * belongs to the generator; a running one is on a thread. */
-			if (remote_read_cached(c->mem, obj + (uint64_t)l->gen_frame_state, &state, 1) == 0 &&
-			    state < 0)
+			if (pygen_state(c, obj, &state) == 0 &&
+			    (state == GEN_CREATED || state == GEN_SUSPENDED))
 				r = iframe_each(c, obj + (uint64_t)l->gen_iframe, s);
 		}
 		break;
