@@ -65,6 +65,11 @@ static void scan_block(struct scan *s, const unsigned char *b, uint64_t addr, si
 		memcpy(&type, b + off + 8, 8);
 		if (refcnt <= 0 || !type || (type & 7))
 			continue;
+		/* 3.14+ split the count: 32 bits of count, 16 of overflow, 16 of
+		 * flags.  A freelist links its free objects through that word,
+		 * which then holds a pointer: no live object overflows. */
+		if (c->minor >= 14 && ((uint64_t)refcnt >> 32 & 0xffff))
+			continue;
 		/* Only types the walks met: a stray word that happens to point
 		 * at something type-like is not an object. */
 		if (!(t = pytype_find(c, type)))
