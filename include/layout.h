@@ -25,7 +25,9 @@ enum layout_source {
 
 /* X(name, kind, C type, member path, minor_min, minor_max)
  *   kind OFF: offsetof(type, path); SIZE: sizeof(type);
- *        ELEM: size of one element of the array member path.
+ *        ELEM: size of one element of the array member path;
+ *        OPT: offsetof, but optional (-1 when the interpreter's DWARF
+ *        lacks it: a type of an extension module it does not link).
  * A field is required for minor versions in [minor_min, minor_max]. */
 #define LT_LAYOUT_FIELDS(X) \
 	/* runtime and interpreters */ \
@@ -125,6 +127,12 @@ enum layout_source {
 	X(fileio_dict, OFF, "fileio", "dict", 8, 99) \
 	X(buffered_raw, OFF, "buffered", "raw", 8, 99) \
 	X(textio_buffer, OFF, "textio", "buffer", 8, 99) \
+	/* descriptor holders of extension modules: in the interpreter's DWARF \
+	 * when it links them (Debian's _socket, select), else from the module's \
+	 * (filled by `leaktop layout-table` for the built-in tables) */ \
+	X(sock_fd, OPT, "PySocketSockObject", "sock_fd", 8, 99) \
+	X(epoll_fd, OPT, "pyEpoll_Object", "epfd", 8, 99) \
+	X(mmap_fd, OPT, "mmap_object", "fd", 8, 99) \
 	X(rwpair_reader, OFF, "rwpair", "reader", 8, 99) \
 	X(rwpair_writer, OFF, "rwpair", "writer", 8, 99) \
 	/* where instance attributes live */ \

@@ -17,6 +17,7 @@
 struct pyctx;
 struct pytype;
 struct target;
+struct py_layout;
 
 #define OWNER_MAX_WRAPPERS 2
 
@@ -46,6 +47,9 @@ struct owner_set {
 /* Per-session resolution of holder layouts (extension modules' DWARF). */
 struct owner_layouts;
 struct owner_layouts *owner_layouts_new(struct target *t);
+/* Fill the layout's descriptor-holder offsets it lacks from the extension
+ * modules' DWARF (for the built-in tables: `leaktop layout-table`). */
+void owner_layouts_fill(struct owner_layouts *ol, struct py_layout *lay);
 void owner_layouts_free(struct owner_layouts *ol);
 
 void owner_set_init(struct owner_set *s);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OFF, SIZE, ELEM };
+enum { OFF, SIZE, ELEM, OPT };
 
 struct field_spec {
 	const char *name;
@@ -42,7 +42,7 @@ static const struct field_spec fallbacks[] = {
 
 static long query(struct dwarf_types *dt, const struct field_spec *s)
 {
-	return dwarf_types_query(dt, s->kind == OFF ? DQ_OFFSET :
+	return dwarf_types_query(dt, s->kind == OFF || s->kind == OPT ? DQ_OFFSET :
 				 s->kind == SIZE ? DQ_SIZEOF : DQ_ELEMSIZE, s->ctype, s->path);
 }
 
@@ -66,7 +66,7 @@ int layout_from_types(struct dwarf_types *dt, int minor, struct py_layout *lay,
 		*slot = v >= 0 && v < INT32_MAX ? (int32_t)v : -1;
 		if (getenv("LEAKTOP_DEBUG_LAYOUT"))  /* for checking a new version's fields */
 			fprintf(stderr, "layout %s = %d\n", s->name, *slot);
-		if (*slot < 0 && minor >= s->lo && minor <= s->hi) {
+		if (*slot < 0 && s->kind != OPT && minor >= s->lo && minor <= s->hi) {
 			size_t used = missing_size ? strlen(missing) : 0;
 
 			if (used + strlen(s->name) + 3 < missing_size)

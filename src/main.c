@@ -7,6 +7,7 @@
 #include "history.h"
 #include "proc.h"
 #include "layout.h"
+#include "owners.h"
 #include "report.h"
 #include "snapshot.h"
 #include "tui.h"
@@ -433,6 +434,7 @@ static int cmd_layout_table(const struct options *o)
 	snprintf(ver, sizeof(ver), "%s", se.version);
 	snprintf(from, sizeof(from), "CPython %s, %s", se.version,
 		 strrchr(se.t.pymod_path, '/') ? strrchr(se.t.pymod_path, '/') + 1 : se.t.pymod_path);
+	owner_layouts_fill(se.owner_layouts, &se.lay);
 	layout_print_table(stdout, &se.lay, ver, from,
 			   target_has_function(&se.t, "_Py_NegativeRefcount"));
 	session_close(&se);

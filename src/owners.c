@@ -10,35 +10,43 @@
 #include "target.h"
 #include "util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum role { HOLDER, WRAPPER };
 
-/* One line per type that holds or wraps a descriptor.  `module` names the
- * extension module whose DWARF describes ctype (NULL: the fields are in the
- * interpreter's layout); `untracked` holders may be instances the GC does not
- * track, found only as references. */
+/* One line per type that holds or wraps a descriptor.  `field` is where the
+ * interpreter's layout keeps the offset of the descriptor (holders) or of
+ * the inner object (wrappers); for an extension module's type, `module`
+ * names the module whose DWARF describes ctype, asked first (the layout has
+ * it only when the interpreter links the module, or from a built-in table).
+ * `untracked` holders may be instances the GC does not track, found only as
+ * references. */
 #define KINDS(a, b, c) ((1u << (a)) | (1u << (b)) | (1u << (c)))
+
+#define FIELD(f) offsetof(struct py_layout, f)
 
 static const struct owner_class {
 	const char *tp_name;
 	enum role role;
+	size_t field;
 	const char *module, *ctype, *member;
 	int untracked;
 	unsigned kinds;        /* untracked holders: the fd kinds they can hold */
 } OWNER_CLASSES[] = {
-	{ "_io.FileIO", HOLDER, NULL, NULL, NULL, 0, 0 },
-	{ "_socket.socket", HOLDER, "_socket", "PySocketSockObject", "sock_fd", 1,
+	{ "_io.FileIO", HOLDER, FIELD(fileio_fd), NULL, NULL, NULL, 0, 0 },
+	{ "_socket.socket", HOLDER, FIELD(sock_fd), "_socket", "PySocketSockObject", "sock_fd", 1,
 	  KINDS(FDK_SOCK, FDK_SOCK, FDK_SOCK) },
-	{ "select.epoll", HOLDER, "select", "pyEpoll_Object", "epfd", 1,
+	{ "select.epoll", HOLDER, FIELD(epoll_fd), "select", "pyEpoll_Object", "epfd", 1,
 	  KINDS(FDK_ANON, FDK_ANON, FDK_ANON) },
-	{ "mmap.mmap", HOLDER, "mmap", "mmap_object", "fd", 1, KINDS(FDK_REG, FDK_CHR, FDK_BLK) },
-	{ "_io.BufferedReader", WRAPPER, NULL, NULL, NULL, 0, 0 },
-	{ "_io.BufferedWriter", WRAPPER, NULL, NULL, NULL, 0, 0 },
-	{ "_io.BufferedRandom", WRAPPER, NULL, NULL, NULL, 0, 0 },
-	{ "_io.TextIOWrapper", WRAPPER, NULL, NULL, NULL, 0, 0 },
+	{ "mmap.mmap", HOLDER, FIELD(mmap_fd), "mmap", "mmap_object", "fd", 1,
+	  KINDS(FDK_REG, FDK_CHR, FDK_BLK) },
+	{ "_io.BufferedReader", WRAPPER, FIELD(buffered_raw), NULL, NULL, NULL, 0, 0 },
+	{ "_io.BufferedWriter", WRAPPER, FIELD(buffered_raw), NULL, NULL, NULL, 0, 0 },
+	{ "_io.BufferedRandom", WRAPPER, FIELD(buffered_raw), NULL, NULL, NULL, 0, 0 },
+	{ "_io.TextIOWrapper", WRAPPER, FIELD(textio_buffer), NULL, NULL, NULL, 0, 0 },
 };
 #define NCLASSES LT_ARRAY_SIZE(OWNER_CLASSES)
 
@@ -65,24 +73,35 @@ void owner_layouts_free(struct owner_layouts *ol)
 	free(ol);
 }
 
-static int32_t class_offset(struct owner_layouts *ol, const struct py_layout *l, size_t k)
+/* The extension module's own DWARF for class k's field, or -1. */
+static int32_t module_offset(struct owner_layouts *ol, size_t k)
 {
 	const struct owner_class *oc = &OWNER_CLASSES[k];
+	struct dwarf_types *dt = oc->module ? target_module_types(ol->t, oc->module) : NULL;
+	long off = dt ? dwarf_types_query(dt, DQ_OFFSET, oc->ctype, oc->member) : -1;
 
-	if (ol->offset[k] != -2)
-		return ol->offset[k];
-	if (!oc->module) {
-		const char *n = oc->tp_name;
+	return off >= 0 && off < (1 << 16) ? (int32_t)off : -1;
+}
 
-		ol->offset[k] = strcmp(n, "_io.FileIO") == 0 ? l->fileio_fd :
-				strcmp(n, "_io.TextIOWrapper") == 0 ? l->textio_buffer : l->buffered_raw;
-	} else {
-		struct dwarf_types *dt = target_module_types(ol->t, oc->module);
-		long off = dt ? dwarf_types_query(dt, DQ_OFFSET, oc->ctype, oc->member) : -1;
+static int32_t class_offset(struct owner_layouts *ol, const struct py_layout *l, size_t k)
+{
+	if (ol->offset[k] == -2) {
+		int32_t off = module_offset(ol, k);
 
-		ol->offset[k] = off >= 0 && off < (1 << 16) ? (int32_t)off : -1;
+		ol->offset[k] = off >= 0 ? off : *(const int32_t *)((const char *)l + OWNER_CLASSES[k].field);
 	}
 	return ol->offset[k];
+}
+
+void owner_layouts_fill(struct owner_layouts *ol, struct py_layout *lay)
+{
+	for (size_t k = 0; k < NCLASSES; k++) {
+		int32_t *f = (int32_t *)((char *)lay + OWNER_CLASSES[k].field);
+		int32_t off;
+
+		if (*f < 0 && OWNER_CLASSES[k].module && (off = module_offset(ol, k)) >= 0)
+			*f = off;
+	}
 }
 
 static int class_of(struct owner_layouts *ol, struct pyctx *c, struct pytype *t)

@@ -9,8 +9,12 @@ static int missing_fields(const struct py_layout *l, int minor)
 {
 	int n = 0;
 
+#define OFF 0
+#define SIZE 0
+#define ELEM 0
+#define OPT 1
 #define LT_CHECK_FIELD(name, kind, ctype, path, lo, hi) \
-	if (minor >= (lo) && minor <= (hi) && l->name < 0) { \
+	if (!(kind) && minor >= (lo) && minor <= (hi) && l->name < 0) { \
 		printf("#   %s is %d\n", #name, l->name); \
 		n++; \
 	}
