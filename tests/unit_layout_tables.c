@@ -52,16 +52,19 @@ static void version_ranges(void)
 	TAP_OK(layout_table_pick(pick, 3, 3, 12, 1) == NULL, "no entry for another minor");
 }
 
-/* The candidates for a version, as "v1 v2 ..." of their version strings. */
-static const char *candidates(int minor, int micro)
+/* The candidates for a version, as "v1 v2d ..." of their version strings
+ * ("d" after a debug build's). */
+static const char *candidates(int minor, int micro, int debug)
 {
 	static char buf[256];
 	const struct layout_table *c[16];
-	size_t n = layout_table_candidates(layout_tables, layout_tables_count, 3, minor, micro, 0, c, 16);
+	size_t n = layout_table_candidates(layout_tables, layout_tables_count, 3, minor, micro, debug,
+					   c, 16);
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "", c[i]->version);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s%s", i ? " " : "",
+			 c[i]->version, c[i]->debug ? "d" : "");
 	return buf;
 }
 
@@ -100,9 +103,10 @@ int main(void)
 	TAP_EQ_S(early->version, "3.14.0-3.14.4", "3.14.2: the incremental-GC entry (from headers)");
 	TAP_OK(!early->verified && early->lay.minor == 14, "it is marked unverified, for minor 14");
 	TAP_EQ_U(missing_fields(&early->lay, 14), 0, "3.14.0-3.14.4 has every field 3.14 needs");
-	TAP_EQ_S(candidates(14, 7), "3.14.10 3.14.0-3.14.4",
-		 "3.14.7: the verified 3.14.10 build first, the incremental-GC entry after");
-	TAP_EQ_S(candidates(14, 2), "3.14.0-3.14.4 3.14.10", "3.14.2: the other way round");
+	TAP_EQ_S(candidates(14, 7, 0), "3.14.10 3.14.0-3.14.4 3.14.10d",
+		 "3.14.7: the verified 3.14.10 build first, the incremental-GC entry after, "
+		 "the debug build's last");
+	TAP_EQ_S(candidates(14, 2, 0), "3.14.0-3.14.4 3.14.10 3.14.10d", "3.14.2: the other way round");
 	TAP_OK(layout_table_find(3, 14, 10) && layout_table_find(3, 14, 10)->verified &&
 	       missing_fields(&layout_table_find(3, 14, 10)->lay, 14) == 0,
 	       "3.14.10 is verified and has every field 3.14 needs");
@@ -114,8 +118,10 @@ int main(void)
 	TAP_EQ_U(missing_fields(&t13->lay, 13), 0, "3.13 has every field 3.13 needs");
 	TAP_OK(t13->lay.gcs_generations != layout_table_find(3, 13, 18)->lay.gcs_generations,
 	       "the GC generations moved inside 3.13 (3.13.0 and 3.13.18 differ)");
-	TAP_EQ_S(candidates(13, 9), "3.13.5 3.13.0 3.13.18",
+	TAP_EQ_S(candidates(13, 9, 0), "3.13.5 3.13.0 3.13.18 3.13.5d 3.13.18d",
 		 "3.13.9: the nearest releases first (3.13.5, then 3.13.0 and 3.13.18)");
+	TAP_EQ_S(candidates(13, 18, 1), "3.13.18d 3.13.5d 3.13.18 3.13.5 3.13.0",
+		 "a debug 3.13.18: the debug builds' entries first");
 	TAP_OK(layout_table_find(3, 15, 2) && missing_fields(&layout_table_find(3, 15, 2)->lay, 15) == 0,
 	       "3.15.2 has an entry with every field 3.15 needs");
 	return tap_done();
