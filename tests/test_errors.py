@@ -39,11 +39,13 @@ def check_error(p, args, res, want_rc, needles=(), pid=None):
 
 
 def pick_target_python(pythons):
-    """First interpreter leaktop should be able to inspect, else None."""
-    for py in pythons:
-        if py.skip_reason is None:
+    """First interpreter leaktop should be able to inspect, its debug files
+    in reach (the layout sources are all tried), else None."""
+    ok = [py for py in pythons if py.skip_reason is None]
+    for py in ok:
+        if not py.hide_debug:
             return py
-    return None
+    return ok[0] if ok else None
 
 
 def test_no_such_process(tap):

@@ -160,7 +160,7 @@ def check_growth(tap, descs, py):
             tm = ["tmux", "-L", "leaktop-test"]
             subprocess.check_call(tm + ["new-session", "-d", "-s", name, "-x", "100", "-y", "30",
                                         "-e", "LANG=C.UTF-8",
-                                        "%s top --interval 0.5 %d" % (H.leaktop_path(), leak.pid)])
+                                        "%s top --interval 0.5 %d" % (H.leaktop_shell(), leak.pid)])
             try:
                 def screen():
                     return subprocess.run(tm + ["capture-pane", "-p", "-t", name],

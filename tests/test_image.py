@@ -41,8 +41,7 @@ def held_dump(p, target, hook="LEAKTOP_TEST_AFTER_RELEASE", between=None):
     """dump --json, held at a hook (after the release, by default) while
     between(p) or the default check runs."""
     hold = os.path.join(target.tmpdir, "hold")
-    env = dict(os.environ)
-    env[hook] = hold
+    env = H.leaktop_env({hook: hold})
     lt = H._track(H.subprocess.Popen([H.leaktop_path(), "dump", "--json", str(target.pid)],
                                      stdin=H.subprocess.DEVNULL, stdout=H.subprocess.PIPE,
                                      stderr=H.subprocess.PIPE, env=env))

@@ -50,7 +50,7 @@ def try_kill(target, sig=signal.SIGKILL, victim="leaktop"):
     seen tracing.  Returns (caught, info): info is the kill time, or for a
     killed target leaktop's (returncode, stderr)."""
     cmd = [H.leaktop_path(), "dump", "--json", str(target.pid)]
-    lt = H._track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+    lt = H._track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=H.leaktop_env(),
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE))
     try:

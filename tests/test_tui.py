@@ -92,7 +92,7 @@ def run_python(tap, py):
             tap.skip(d, py.skip_reason)
         return
     target = H.start_target(py, "growth_target.py", 0, timeout=60)
-    cmd = "%s top --interval 0.5 %d" % (H.leaktop_path(), target.pid)
+    cmd = "%s top --interval 0.5 %d" % (H.leaktop_shell(), target.pid)
     t = Tmux("main-%d" % target.pid, cmd, {"TERM": "xterm-256color", "LANG": "C.UTF-8"})
     try:
         with tap.point(descs[0]) as p:
@@ -172,7 +172,7 @@ def run_python(tap, py):
         target.stop()
     with tap.point(descs[8]) as p:
         short = H.start_target(py, "growth_target.py", 3, timeout=60)
-        ex = Tmux("exit-%d" % short.pid, "%s top --interval 0.5 %d" % (H.leaktop_path(), short.pid),
+        ex = Tmux("exit-%d" % short.pid, "%s top --interval 0.5 %d" % (H.leaktop_shell(), short.pid),
                   {"TERM": "xterm-256color"})
         try:
             s = ex.wait_for(r"exited", 20)

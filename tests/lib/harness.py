@@ -197,10 +197,13 @@ class Python(object):
     system (path is its path there) and runs there, as a container would:
     mode "chroot", or "ns" (a private mount namespace after pivot_root)."""
 
-    def __init__(self, path, info, root=None, mode=None):
+    def __init__(self, path, info, root=None, mode=None, hide_debug=False):
         self.path = path
         self.root = root
         self.mode = mode
+        # leaktop is run with the separate debug files out of its reach
+        # (LEAKTOP_DEBUGINFO_PATH): a stripped build read as if it had none.
+        self.hide_debug = hide_debug
         self.realpath = os.path.realpath(path) if not root else \
             root + os.path.realpath(os.path.join(root, path.lstrip("/")))[len(os.path.realpath(root)):]
         self.version = tuple(info["version"])
@@ -219,7 +222,11 @@ class Python(object):
             self.label += "@%s-%s" % (os.path.basename(root), mode)
         else:
             self.core_files = self.libpython or [self.realpath]
-        self.dwarf = any(has_dwarf(p, root or "") for p in self.core_files)
+        self.stripped = not any(_has_debug_info_section(p) for p in self.core_files)
+        self.dwarf = any(has_dwarf(p, root or "") for p in self.core_files) and \
+            not (hide_debug and self.stripped)
+        if hide_debug:
+            self.label += "-nodebug"
 
     def command(self, argv, cwd=None):
         """argv[0] replaced by this interpreter, run where it lives; cwd is
@@ -326,6 +333,8 @@ def _root_pythons():
                 continue
             for mode in ("chroot", "ns"):
                 found.append(Python(inner, info, root, mode))
+                if found[-1].stripped:
+                    found.append(Python(inner, info, root, mode, hide_debug=True))
     return found
 
 
@@ -360,7 +369,7 @@ def find_pythons():
     if want:
         found = [py for py in found if re.search(want, py.label)]
     found.sort(key=lambda py: (py.version, py.free_threaded, py.debug, py.root or "",
-                               py.mode or "", py.path))
+                               py.mode or "", py.hide_debug, py.path))
     labels = {}
     for py in found:
         labels[py.label] = labels.get(py.label, 0) + 1
@@ -434,13 +443,33 @@ def _decode(b):
     return (b or b"").decode("utf-8", "replace")
 
 
+_INSPECTED = None         # the interpreter of the target started last
+
+
+def leaktop_env(extra=None):
+    """The environment to run leaktop in for the target started last: its
+    debug files hidden when its interpreter says so."""
+    env = dict(os.environ)
+    if _INSPECTED is not None and _INSPECTED.hide_debug:
+        env["LEAKTOP_DEBUGINFO_PATH"] = "/nonexistent-debuginfo"
+    env.update(extra or {})
+    return env
+
+
+def leaktop_shell():
+    """leaktop as a shell command (tmux), in that environment."""
+    if _INSPECTED is not None and _INSPECTED.hide_debug:
+        return "env LEAKTOP_DEBUGINFO_PATH=/nonexistent-debuginfo " + leaktop_path()
+    return leaktop_path()
+
+
 def run_leaktop(args, timeout=60, prefix=None, binary=None):
     """Run leaktop; returns (rc, stdout, stderr).  rc is None on timeout."""
     cmd = list(prefix or []) + [binary or leaktop_path()] + [str(a) for a in args]
     try:
         proc = _track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE))
+                                       stderr=subprocess.PIPE, env=leaktop_env()))
     except OSError as e:
         return None, "", "[harness] cannot run %s: %s" % (cmd[0], e)
     try:
@@ -607,6 +636,8 @@ def start_target(python, script, *args, **kw):
 
     Returns a Target once the truth file exists and the target's sleep loop
     has written its first heartbeat (so it is quiescent)."""
+    global _INSPECTED
+    _INSPECTED = python
     timeout = kw.get("timeout", 60)
     tmpdir = tempfile.mkdtemp(prefix="leaktop-test-",
                               dir=os.path.join(python.root, "tmp") if python.root else None)
