@@ -292,6 +292,19 @@ pivot_root . .oldroot && cd / && mount -t proc proc /proc && umount -l /.oldroot
 cd "$cwd" && exec "$@"'''
 
 
+def _probe(cmd):
+    """What the interpreter cmd says of itself, if it is a CPython 3.8+."""
+    try:
+        r = subprocess.run(cmd + ["-E", "-S", "-c", _PROBE], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
+        info = json.loads(r.stdout.decode("utf-8", "replace"))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    if info.get("impl") != "cpython" or tuple(info["version"]) < (3, 8):
+        return None
+    return info
+
+
 def interpreter_roots():
     """The Debian roots scripts/setup-pythons has made ready."""
     try:
@@ -322,14 +335,8 @@ def _root_pythons():
                 continue
             seen.add(real)
             inner = p[len(root):]
-            try:
-                r = subprocess.run(["chroot", root, inner, "-E", "-S", "-c", _PROBE],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, timeout=20)
-                info = json.loads(r.stdout.decode("utf-8", "replace"))
-            except (OSError, ValueError, subprocess.SubprocessError):
-                continue
-            if info.get("impl") != "cpython" or tuple(info["version"]) < (3, 8):
+            info = _probe(["chroot", root, inner])
+            if not info:
                 continue
             for mode in ("chroot", "ns"):
                 found.append(Python(inner, info, root, mode))
@@ -352,17 +359,9 @@ def find_pythons():
         if real in seen or not is_elf_executable(real):
             continue
         seen.add(real)
-        try:
-            r = subprocess.run([p, "-E", "-S", "-c", _PROBE],
-                               stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, timeout=20)
-            info = json.loads(r.stdout.decode("utf-8", "replace"))
-        except (OSError, ValueError, subprocess.SubprocessError):
-            continue
-        if info.get("impl") != "cpython" or tuple(info["version"]) < (3, 8):
-            continue
-        found.append(Python(p, info))
+        info = _probe([p])
+        if info:
+            found.append(Python(p, info))
     if not _explicit:
         found += _root_pythons()
     want = os.environ.get("LEAKTOP_TEST_LABELS")
