@@ -17,7 +17,7 @@
 #define SCAN_BATCH 256u               /* page starts examined per process_vm_readv */
 #define SCAN_BYTES 80u                /* chunk header (16) + eight words */
 #define COPY_IOVS 512u                /* iovecs per process_vm_readv while copying */
-#define COPY_CALL_BYTES (16u << 20)   /* bytes per call: the deadline is checked between calls */
+#define COPY_CALL_BYTES (4u << 20)    /* bytes per call (~1 ms): the deadline is checked between calls */
 #define MIN_CHUNK (32u << 10)         /* smallest mmap'd chunk glibc makes (M_MMAP_THRESHOLD floor) */
 /* Images at least this large live in an unlinked temporary file, so that
  * the kernel can write them out under memory pressure. */

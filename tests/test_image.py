@@ -5,7 +5,7 @@ For every interpreter:
 - the target runs while leaktop has yet to walk: leaktop is held right after
   it let the target go (LEAKTOP_TEST_AFTER_RELEASE), the target's heartbeat
   advances and it is untraced; then the census it gives is exact;
-- large payloads (a 96 MiB bytes, a 64 MiB bytearray, a 64 MiB array) are
+- large payloads (a bytes, a bytearray and an array of 40 MiB each) are
   not copied, yet their objects are counted, the bytes ones exactly;
 - --max-pause 1: exit 0, an incomplete census that says the copy was cut,
   the target running and untraced;

@@ -4,8 +4,9 @@
 usage: image_target.py TRUTH SCENARIO HEARTBEAT
 
 payload  200,000 Leaky instances, plus large buffers whose payload the copy
-         must leave out: a 96 MiB bytes subclass, a 64 MiB bytearray
-         subclass, and a 64 MiB array of doubles.
+         must leave out: a bytes subclass, a bytearray subclass and an
+         array of doubles of 40 MiB each (above glibc's largest mmap
+         threshold, so each has a mapping of its own whatever was freed).
 unmap    20,000 Leaky instances and 32 MiB of anonymous memory, every page
          written; SIGUSR1 unmaps it and then creates TRUTH.unmapped, so a
          test can make memory vanish between leaktop's plan and its copy.
@@ -54,8 +55,8 @@ def unmap(_sig, _frame):
 gc.disable()
 if SCENARIO == "payload":
     KEEP = [Leaky(i) for i in range(200000)]
-    BIG = [Blob(b"\x01" * (96 << 20)), Buffer(b"\x02" * (64 << 20)),
-           Doubles("d", bytes(64 << 20))]
+    BIG = [Blob(b"\x01" * (40 << 20)), Buffer(b"\x02" * (40 << 20)),
+           Doubles("d", bytes(40 << 20))]
     payload = sum(len(b) for b in BIG[:2]) + BIG[2].buffer_info()[1] * BIG[2].itemsize
 elif SCENARIO == "unmap":
     KEEP = [Leaky(i) for i in range(20000)]
