@@ -191,14 +191,6 @@ uint64_t attach_pause_us(const struct attach *a)
 	return a->stop_end_us - a->stop_begin_us;
 }
 
-/* A zombie, or a process already gone, refuses PTRACE_SEIZE with EPERM. */
-static int process_exiting(pid_t pid)
-{
-	struct proc_status st;
-
-	return proc_status_read(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
-}
-
 static int seize_new_threads(struct attach *a, int *added)
 {
 	pid_t *tids;
@@ -225,7 +217,9 @@ static int seize_new_threads(struct attach *a, int *added)
 			int err = errno;
 
 			free(tids);
-			if (err == EPERM && (a->n > 0 || process_exiting(a->pid)))
+			/* A zombie, or a process already gone, refuses
+			 * PTRACE_SEIZE with EPERM. */
+			if (err == EPERM && (a->n > 0 || proc_exited(a->pid)))
 				/* Permission does not differ between threads: a later
 				 * thread refusing means the process is exiting. */
 				lt_error(LT_ERR_GONE, "pid %d exited while leaktop was attaching",

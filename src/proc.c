@@ -312,6 +312,13 @@ pid_t proc_nspid(pid_t pid)
 	return (pid_t)v;
 }
 
+int proc_exited(pid_t pid)
+{
+	struct proc_status st;
+
+	return proc_status_read(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
+}
+
 int proc_ptrace_scope(void)
 {
 	char buf[32];

@@ -326,13 +326,6 @@ static void test_hold(const char *env)
 		sleep_us(10000);
 }
 
-static int target_gone(pid_t pid)
-{
-	struct proc_status st;
-
-	return proc_status_read(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
-}
-
 /* Stop the target, copy what the walk will read, let it go.  With
  * --no-block nothing is stopped or copied: the walk reads the live target.
  * Returns 1 if a collection was running (after GC_RETRIES tries), 0, or -1
@@ -360,6 +353,7 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 		if (!collecting || attempt >= GC_RETRIES)
 			break;
 		attach_release(&att);
+		remote_cache_drop(c->mem);   /* what it read may change while it runs */
 		snap->gc_retries++;
 		sleep_us(1000L << (attempt < 6 ? attempt : 6));
 	}
@@ -371,7 +365,7 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	snap->pause_us = attach_pause_us(&att);
 	if (collecting < 0)
 		return -1;
-	if (target_gone(s->t.pid)) {
+	if (proc_exited(s->t.pid)) {
 		/* Killed while it was stopped: there is no process left to
 		 * report on, as if it had died a moment earlier. */
 		lt_error(LT_ERR_GONE, "pid %d exited while leaktop had it stopped", (int)s->t.pid);
