@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define LT_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define LT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -47,6 +48,19 @@ char *xasprintf(const char *fmt, ...) LT_PRINTF(1, 2);
  * dying leaktop never leaves its target stopped. */
 void lt_set_fatal_hook(void (*hook)(void));
 void lt_fatal(const char *fmt, ...) LT_PRINTF(1, 2) __attribute__((noreturn));
+
+/* qsort that accepts an empty array (qsort(NULL, 0, ...) is undefined). */
+static inline void lt_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
+/* |v| for a count read from the target, -1 for INT64_MIN (no such count). */
+static inline int64_t lt_abs_count(int64_t v)
+{
+	return v == INT64_MIN ? -1 : v < 0 ? -v : v;
+}
 
 /* Monotonic clock in microseconds. */
 uint64_t lt_now_us(void);

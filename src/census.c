@@ -63,7 +63,7 @@ void census_finish(struct census *c)
 {
 	size_t out = 0;
 
-	qsort(c->rows, c->n, sizeof(*c->rows), by_name);
+	lt_sort(c->rows, c->n, sizeof(*c->rows), by_name);
 	for (size_t i = 0; i < c->n; i++) {
 		if (out > 0 && strcmp(c->rows[out - 1].type, c->rows[i].type) == 0) {
 			c->rows[out - 1].count += c->rows[i].count;
@@ -92,7 +92,7 @@ void census_finish(struct census *c)
 		c->gc_tracked += c->rows[i].gc_tracked;
 		c->bytes += c->rows[i].bytes;
 	}
-	qsort(c->rows, c->n, sizeof(*c->rows), by_bytes);
+	lt_sort(c->rows, c->n, sizeof(*c->rows), by_bytes);
 }
 
 void census_note(struct census *c, const char *fmt, ...)

@@ -132,7 +132,7 @@ void gen_sites_finish(struct gen_sites *gs, struct pyctx *c)
 		s->line = s->offset < 0 ? -1 : lineno_addr2line(c, s->code, s->offset);
 	}
 	/* Positions on one line (and not-started ones of one code) are one group. */
-	qsort(gs->v, gs->n, sizeof(*gs->v), by_site);
+	lt_sort(gs->v, gs->n, sizeof(*gs->v), by_site);
 	for (size_t k = 0; k < gs->n; k++) {
 		if (out && by_site(&gs->v[out - 1], &gs->v[k]) == 0) {
 			gs->v[out - 1].count += gs->v[k].count;
@@ -142,7 +142,7 @@ void gen_sites_finish(struct gen_sites *gs, struct pyctx *c)
 		gs->v[out++] = gs->v[k];
 	}
 	gs->n = out;
-	qsort(gs->v, gs->n, sizeof(*gs->v), by_count);
+	lt_sort(gs->v, gs->n, sizeof(*gs->v), by_count);
 	free(gs->slots);
 	gs->slots = NULL;
 	gs->nslots = 0;

@@ -277,7 +277,8 @@ size_t history_stats(const struct history *h, enum stat_sort sort, struct type_s
 		st->d_base_bytes = (int64_t)(p.bytes - b.bytes);
 		growth_of(h, id, st);
 	}
-	qsort_r(v, n, sizeof(*v), cmp_stat, &sort);
+	if (n > 1)
+		qsort_r(v, n, sizeof(*v), cmp_stat, &sort);
 	*out = v;
 	return n;
 }

@@ -305,8 +305,8 @@ int owners_worth_a_ref_scan(struct owner_layouts *ol, const struct fd_entry *e)
 
 void owners_finish(struct owner_set *s)
 {
-	qsort(s->wraps, s->nwraps, sizeof(*s->wraps), by_inner);
-	qsort(s->v, s->n, sizeof(*s->v), by_fd_addr);
+	lt_sort(s->wraps, s->nwraps, sizeof(*s->wraps), by_inner);
+	lt_sort(s->v, s->n, sizeof(*s->v), by_fd_addr);
 	for (size_t i = 0; i < s->n; i++) {
 		struct fd_owner *o = &s->v[i];
 		uint64_t inner = o->addr;

@@ -247,7 +247,7 @@ long proc_tasks(pid_t pid, pid_t **out)
 		v[n++] = (pid_t)tid;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_pid);
+	lt_sort(v, n, sizeof(*v), cmp_pid);
 	*out = v;
 	return (long)n;
 }

@@ -418,8 +418,8 @@ static int instance_attrs(struct pyctx *c, uint64_t obj, const struct pytype *t,
 			return -1;
 		if (t->kind == PK_INT && c->minor >= 12)
 			n = (int64_t)((uint64_t)n >> 3);
-		n = n < 0 ? -n : n;
-		if (n > MAX_ITEMS)
+		n = lt_abs_count(n);
+		if (n < 0 || n > MAX_ITEMS)
 			return -1;
 		dictoffset += t->basicsize + n * t->itemsize;
 		dictoffset = (dictoffset + 7) & ~(int64_t)7;
@@ -763,10 +763,10 @@ static int64_t size_int(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	if (c->minor <= 11) {
 		if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
 			return -1;
-		n = n < 0 ? -n : n;
+		n = lt_abs_count(n);
 		if (c->minor == 11 && n == 0)
 			n = 1;  /* 3.11 counts the digit a zero still allocates */
-		return n > MAX_ITEMS ? -1 : l->long_digits + n * 4;
+		return n < 0 || n > MAX_ITEMS ? -1 : l->long_digits + n * 4;
 	}
 	if (rd_i64(c, obj + (uint64_t)l->long_tag, &n) < 0)
 		return -1;
@@ -1096,7 +1096,7 @@ static int read_small_int(struct pyctx *c, uint64_t obj, long long *out)
 		if (rd_i64(c, obj + (uint64_t)l->ob_size, &size) < 0)
 			return -1;
 		negative = size < 0;
-		ndigits = negative ? -size : size;
+		ndigits = lt_abs_count(size);
 		digits_at = obj + (uint64_t)l->long_digits;
 	} else {
 		if (rd_i64(c, obj + (uint64_t)l->long_tag, &size) < 0)
@@ -1105,7 +1105,7 @@ static int read_small_int(struct pyctx *c, uint64_t obj, long long *out)
 		ndigits = (int64_t)((uint64_t)size >> 3);
 		digits_at = obj + (uint64_t)l->long_tag + 8;
 	}
-	if (ndigits > 2)
+	if (ndigits < 0 || ndigits > 2)
 		return -1;
 	if (ndigits && rd(c, digits_at, d, (size_t)ndigits * 4) < 0)
 		return -1;

@@ -471,7 +471,7 @@ static void signed_human(char *buf, size_t max, int64_t v)
 {
 	char tmp[24];
 
-	report_human_bytes(tmp, sizeof(tmp), (uint64_t)(v < 0 ? -v : v));
+	report_human_bytes(tmp, sizeof(tmp), v < 0 ? -(uint64_t)v : (uint64_t)v);
 	snprintf(buf, max, "%c%s", v < 0 ? '-' : '+', tmp);
 }
 
@@ -533,7 +533,7 @@ static const char *const root_kinds[] = {
 	[ROOT_MODULE] = "module", [ROOT_THREAD] = "thread", [ROOT_EXTERNAL] = "external",
 };
 
-/* "module __main__", "thread 1234 (MainThread)", "held from C" */
+/* "module __main__", "thread 1234 (MainThread)", "C (...)": what holds a chain */
 static void root_text(const struct why_chain *ch, char *buf, size_t max)
 {
 	if (ch->root == ROOT_MODULE)
@@ -542,7 +542,7 @@ static void root_text(const struct why_chain *ch, char *buf, size_t max)
 		snprintf(buf, max, "thread %" PRIu64 "%s%s%s", ch->root_tid, ch->root_name[0] ? " (" : "",
 			 ch->root_name, ch->root_name[0] ? ")" : "");
 	else
-		snprintf(buf, max, "held from C (more references than leaktop can see)");
+		snprintf(buf, max, "C (more references than leaktop can see)");
 }
 
 void report_why_text(FILE *out, const struct why_result *w, const char *selector)

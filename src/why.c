@@ -271,7 +271,7 @@ static void name_steps(struct pyctx *c, struct graph *g, struct graph_paths *p,
 		pairs[n][1] = ls->v[i].node;
 		n++;
 	}
-	qsort(pairs, n, sizeof(*pairs), by_first);
+	lt_sort(pairs, n, sizeof(*pairs), by_first);
 	for (size_t i = 0; i < n;) {
 		struct naming nm = { c, g, p, ls, pairs[i][0], 0 };
 		const struct graph_node *pn = &g->nodes[nm.parent];
@@ -625,7 +625,7 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 		ghash[slot] = ((uint64_t)ngroups << 32) | 1;
 	}
 	w->shapes = ngroups;
-	qsort(groups, ngroups, sizeof(*groups), by_count);
+	lt_sort(groups, ngroups, sizeof(*groups), by_count);
 	w->nchains = ngroups < max ? ngroups : max;
 	w->chains = xcalloc(w->nchains ? w->nchains : 1, sizeof(*w->chains));
 	for (size_t k = 0; k < w->nchains; k++) {
