@@ -279,11 +279,21 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 		out->n++;
 	}
 	closedir(d);
-	qsort(out->v, out->n, sizeof(*out->v), by_fd);
-	if (sockets && net_read(pid, &out->socks) == 0)
+	lt_sort(out->v, out->n, sizeof(*out->v), by_fd);
+	if (sockets) {
+		/* Only our sockets: the host's may be a million. */
+		uint64_t *want = xreallocarray(NULL, out->n, sizeof(*want));
+		size_t nwant = 0;
+
 		for (size_t i = 0; i < out->n; i++)
 			if (out->v[i].kind == FDK_SOCK)
-				out->v[i].sock = net_find(&out->socks, out->v[i].inode);
+				want[nwant++] = out->v[i].inode;
+		if (net_read(pid, want, nwant, &out->socks) == 0)
+			for (size_t i = 0; i < out->n; i++)
+				if (out->v[i].kind == FDK_SOCK)
+					out->v[i].sock = net_find(&out->socks, out->v[i].inode);
+		free(want);
+	}
 	return 0;
 }
 

@@ -7,9 +7,15 @@
 #include "util.h"
 #include "tap.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *fixture(const char *name)
 {
@@ -90,9 +96,10 @@ static void test_net(void)
 	const struct sock_info *s;
 	char buf[256];
 
-	TAP_EQ_U(net_parse("tcp", fixture("net_tcp.txt"), &t), 2, "tcp: two sockets, junk skipped");
-	TAP_EQ_U(net_parse("tcp6", fixture("net_tcp6.txt"), &t), 2, "tcp6: two sockets");
-	TAP_EQ_U(net_parse("unix", fixture("net_unix.txt"), &t), 3, "unix: three sockets");
+	TAP_EQ_U(net_parse("tcp", fixture("net_tcp.txt"), NULL, 0, &t), 2,
+		 "tcp: two sockets, junk skipped");
+	TAP_EQ_U(net_parse("tcp6", fixture("net_tcp6.txt"), NULL, 0, &t), 2, "tcp6: two sockets");
+	TAP_EQ_U(net_parse("unix", fixture("net_unix.txt"), NULL, 0, &t), 3, "unix: three sockets");
 	net_sort(&t);
 	s = net_find(&t, 1001);
 	TAP_OK(s && strcmp(s->local, "127.0.0.1:8080") == 0 && strcmp(s->state, "LISTEN") == 0 &&
@@ -118,6 +125,241 @@ static void test_net(void)
 	       "unix abstract datagram socket");
 	TAP_OK(net_find(&t, 999) == NULL, "unknown inode");
 	net_free(&t);
+}
+
+/* The other tables, and lines a kernel should not print but might. */
+static void test_net_tables(void)
+{
+	static const uint64_t some[] = { 3002, 2001, 3002 };
+	struct sock_table t = { 0 };
+	const struct sock_info *s;
+	char buf[256];
+
+	TAP_EQ_U(net_parse("udp", fixture("net_udp.txt"), NULL, 0, &t), 3,
+		 "udp: bad inode, short line and overflowing inode skipped");
+	TAP_EQ_U(net_parse("raw", fixture("net_raw.txt"), NULL, 0, &t), 1, "raw: one socket");
+	TAP_EQ_U(net_parse("packet", fixture("net_packet.txt"), NULL, 0, &t), 1,
+		 "packet: one socket, short line skipped");
+	TAP_EQ_U(net_parse("netlink", fixture("net_netlink.txt"), NULL, 0, &t), 2,
+		 "netlink: two sockets, bad protocol skipped");
+	TAP_EQ_U(net_parse("unix", fixture("net_unix_odd.txt"), NULL, 0, &t), 3,
+		 "unix: bad type skipped");
+	net_sort(&t);
+	s = net_find(&t, 3001);
+	TAP_OK(s && strcmp(s->local, "127.0.0.1:50268") == 0 && strcmp(s->state, "UNCONN") == 0 &&
+	       !s->remote[0], "udp bound: UNCONN, no remote");
+	s = net_find(&t, 3002);
+	TAP_OK(s && strcmp(s->remote, "127.0.0.1:50268") == 0 && strcmp(s->state, "ESTABLISHED") == 0,
+	       "udp connected: remote and state");
+	TAP_OK(net_find(&t, 30) == NULL && net_find(&t, 9815) == NULL,
+	       "no inode from a partial number or from the next line");
+	s = net_find(&t, 3006);
+	TAP_OK(s && !s->local[0] && !s->remote[0], "bad hex address and port > 65535: no address");
+	if (s) {
+		net_describe(s, buf, sizeof(buf));
+		TAP_EQ_S(buf, "udp socket", "a socket without an address described by its protocol");
+	}
+	s = net_find(&t, 3101);
+	TAP_OK(s && strcmp(s->proto, "raw") == 0 && strcmp(s->local, "0.0.0.0:1") == 0, "raw socket");
+	s = net_find(&t, 3201);
+	TAP_OK(s && strcmp(s->proto, "packet") == 0, "packet socket");
+	s = net_find(&t, 3302);
+	TAP_OK(s && strcmp(s->type, "4") == 0, "netlink protocol number");
+	if (s) {
+		net_describe(s, buf, sizeof(buf));
+		TAP_EQ_S(buf, "netlink protocol 4", "netlink description");
+	}
+	s = net_find(&t, 3401);
+	TAP_OK(s && strcmp(s->local, "@abs seq") == 0 && strcmp(s->type, "SEQPACKET") == 0,
+	       "unix path with a space, SEQPACKET");
+	s = net_find(&t, 3402);
+	TAP_OK(s && strlen(s->local) == sizeof(s->local) - 1 && strncmp(s->local, "/run/ppp", 8) == 0,
+	       "unix path longer than sock_info.local: the start kept");
+	s = net_find(&t, 3404);
+	TAP_OK(s && !s->local[0] && strcmp(s->type, "DGRAM") == 0, "unix socket without a path");
+	net_free(&t);
+
+	TAP_EQ_U(net_parse("udp", fixture("net_udp.txt"), some, LT_ARRAY_SIZE(some), &t), 1,
+		 "only the wanted inode kept, a duplicate wanted once");
+	TAP_OK(t.n == 1 && t.v[0].inode == 3002, "the wanted udp socket");
+	net_free(&t);
+	TAP_EQ_U(net_parse("udp", fixture("net_udp.txt"), some, 0, &t), 0,
+		 "an empty wanted list keeps nothing");
+	net_free(&t);
+}
+
+#define BIG_LINES 200000
+#define BIG_INODE0 500000
+
+static size_t big_line(char *p, size_t max, unsigned i, uint64_t inode, const char *tail)
+{
+	return (size_t)snprintf(p, max, "%6u: 0100007F:%04X 0100007F:1F90 %02X 00000000:00000000 "
+				"00:00000000 00000000  1000        0 %llu 1 0000000000000000 20 4 "
+				"30 10 -1%s\n", i, i & 0xffff, i % 3 ? 1 : 10,
+				(unsigned long long)inode, tail);
+}
+
+/* A tcp table as a busy host has it, with a line longer than any buffer
+ * (whose inode is wanted: it must not be found) in the middle, and a line
+ * naming a wanted inode a second time. */
+static char *big_table(size_t *len, const char *junk)
+{
+	size_t max = (size_t)BIG_LINES * 160 + strlen(junk) + 1024, n;
+	char *text = xmalloc(max);
+
+	n = (size_t)snprintf(text, max, "  sl  local_address rem_address   st tx_queue rx_queue tr "
+			     "tm->when retrnsmt   uid  timeout inode\n");
+	for (unsigned i = 0; i < BIG_LINES; i++) {
+		if (i == BIG_LINES / 2)
+			n += big_line(text + n, max - n, i, 42, junk);
+		n += big_line(text + n, max - n, i, BIG_INODE0 + i, "");
+		if (i == BIG_LINES / 4)
+			n += big_line(text + n, max - n, i + 1, BIG_INODE0 + 7, "");
+	}
+	*len = n;
+	return text;
+}
+
+static void check_big(const struct sock_table *t, const char *how)
+{
+	const struct sock_info *s;
+
+	TAP_EQ_U(t->n, 4, "%s: exactly the four wanted sockets present", how);
+	s = net_find(t, BIG_INODE0 + 7);
+	TAP_OK(s && strcmp(s->local, "127.0.0.1:7") == 0 && strcmp(s->state, "ESTABLISHED") == 0 &&
+	       strcmp(s->remote, "127.0.0.1:8080") == 0, "%s: an early socket, its first line", how);
+	s = net_find(t, BIG_INODE0 + BIG_LINES / 2);
+	TAP_OK(s && strcmp(s->local, "127.0.0.1:34464") == 0,
+	       "%s: the line after the long line", how);
+	s = net_find(t, BIG_INODE0 + BIG_LINES - 1);
+	TAP_OK(s && strcmp(s->local, "127.0.0.1:3391") == 0 && strcmp(s->state, "ESTABLISHED") == 0,
+	       "%s: the last line", how);
+	s = net_find(t, BIG_INODE0 + 3);
+	TAP_OK(s && strcmp(s->local, "127.0.0.1:3") == 0 && strcmp(s->state, "LISTEN") == 0,
+	       "%s: a listener", how);
+	TAP_OK(net_find(t, 42) == NULL, "%s: the long line skipped", how);
+	TAP_OK(net_find(t, 7) == NULL, "%s: an inode in no line", how);
+}
+
+static void test_net_big(void)
+{
+	static const uint64_t want[] = {
+		BIG_INODE0 + BIG_LINES - 1, 42, BIG_INODE0 + 7, 7, BIG_INODE0 + BIG_LINES / 2,
+		BIG_INODE0 + 3, BIG_INODE0 + 7,
+	};
+	struct sock_table t = { 0 };
+	size_t len, jlen = 100000;
+	char *junk = xmalloc(jlen + 1);
+	char *text;
+	FILE *f = tmpfile();
+	uint64_t t0;
+
+	memset(junk, 'x', jlen);
+	junk[0] = ' ';
+	junk[jlen] = '\0';
+	text = big_table(&len, junk);
+	t0 = lt_now_us();
+	TAP_EQ_U(net_parse("tcp", text, want, LT_ARRAY_SIZE(want), &t), 4,
+		 "200,000-line tcp table: four wanted sockets added");
+	printf("# parsed %zu bytes in %llu ms\n", len, (unsigned long long)(lt_now_us() - t0) / 1000);
+	net_sort(&t);
+	check_big(&t, "text");
+	net_free(&t);
+
+	TAP_OK(f && fwrite(text, 1, len, f) == len && fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0,
+	       "table written to a temporary file");
+	if (f) {
+		t0 = lt_now_us();
+		TAP_EQ_U(net_parse_fd("tcp", fileno(f), want, LT_ARRAY_SIZE(want), &t), 4,
+			 "the same table streamed from a file: four wanted sockets");
+		printf("# streamed %zu bytes in %llu ms\n", len,
+		       (unsigned long long)(lt_now_us() - t0) / 1000);
+		net_sort(&t);
+		check_big(&t, "stream");
+		net_free(&t);
+		fclose(f);
+	}
+	free(text);
+	free(junk);
+}
+
+/* Lines cut across the stream buffer, a last line without a newline, a
+ * long line at the very end. */
+static void test_net_stream_edges(void)
+{
+	static const uint64_t want[] = { 2001, 2002, 2003 };
+	char *text = xmalloc(200000);
+	struct sock_table t = { 0 };
+	size_t n = (size_t)snprintf(text, 200000, "%s", fixture("net_unix.txt"));
+	FILE *f = tmpfile();
+
+	TAP_OK(n > 0 && text[n - 1] == '\n', "unix fixture ends with a newline");
+	text[n - 1] = '\0';  /* the last line loses its newline */
+	n--;
+	TAP_OK(f && fwrite(text, 1, n, f) == n && fseek(f, 0, SEEK_SET) == 0, "temporary file");
+	if (f) {
+		TAP_EQ_U(net_parse_fd("unix", fileno(f), want, 3, &t), 3,
+			 "stream: a last line without a newline is parsed");
+		net_sort(&t);
+		TAP_OK(net_find(&t, 2003) && strcmp(net_find(&t, 2003)->local, "@abstract-name") == 0,
+		       "stream: its path is whole");
+		net_free(&t);
+		/* Now a 150,000-byte last line, without a newline either. */
+		memset(text + n, '/', 150000);
+		text[n] = ' ';
+		text[n + 150000] = '\0';
+		TAP_OK(fseek(f, 0, SEEK_SET) == 0 && fwrite(text, 1, n + 150000, f) == n + 150000 &&
+		       fseek(f, 0, SEEK_SET) == 0, "temporary file rewritten");
+		TAP_EQ_U(net_parse_fd("unix", fileno(f), want, 3, &t), 2,
+			 "stream: a long last line is skipped, the others kept");
+		net_free(&t);
+		fclose(f);
+	}
+	TAP_EQ_U(net_parse("unix", text, want, 3, &t), 2, "text: the same long last line skipped");
+	net_free(&t);
+	free(text);
+}
+
+/* The real tables, for our own sockets only. */
+static void test_net_read(void)
+{
+	int pair[2], udp = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	uint64_t want[3];
+	struct stat st;
+	struct sock_table t = { 0 };
+	const struct sock_info *s;
+	char local[64];
+	pid_t child;
+
+	TAP_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0 && udp >= 0 &&
+	       bind(udp, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	       getsockname(udp, (struct sockaddr *)&a, &alen) == 0, "own sockets made");
+	want[0] = fstat(pair[0], &st) == 0 ? st.st_ino : 0;
+	want[1] = fstat(udp, &st) == 0 ? st.st_ino : 0;
+	want[2] = 1;  /* no socket has it */
+	TAP_OK(net_read(getpid(), want, 3, &t) == 0, "net_read of our own process");
+	TAP_EQ_U(t.n, 2, "exactly our two sockets");
+	s = net_find(&t, want[0]);
+	TAP_OK(s && strcmp(s->proto, "unix") == 0 && strcmp(s->state, "CONNECTED") == 0 &&
+	       strcmp(s->type, "STREAM") == 0, "socketpair end: unix STREAM CONNECTED");
+	s = net_find(&t, want[1]);
+	snprintf(local, sizeof(local), "0.0.0.0:%u", (unsigned)ntohs(a.sin_port));
+	TAP_OK(s && strcmp(s->proto, "udp") == 0 && strcmp(s->local, local) == 0 &&
+	       strcmp(s->state, "UNCONN") == 0, "udp socket: %s UNCONN", local);
+	net_free(&t);
+	close(pair[0]);
+	close(pair[1]);
+	close(udp);
+
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	errno = 0;
+	TAP_OK(net_read(child, want, 3, &t) == -1 && errno == ENOENT && t.n == 0,
+	       "net_read of a process gone: -1, ENOENT");
 }
 
 static void test_fdinfo(void)
@@ -150,6 +392,10 @@ static void test_fdinfo(void)
 int main(void)
 {
 	test_net();
+	test_net_tables();
+	test_net_big();
+	test_net_stream_edges();
+	test_net_read();
 	test_fdinfo();
 	test_maps();
 	test_status();
