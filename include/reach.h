@@ -39,6 +39,8 @@ struct reach {
 	size_t cursor;             /* reach_seen's last position in leaves */
 	int overflow;              /* REACH_MAX_OBJECTS was hit */
 	uint64_t frames;           /* thread frames walked */
+	uint64_t frame_steps, thread_steps;  /* links followed, bounded in total */
+	char damage[200];          /* the first thread or frame list cut short, or "" */
 	struct graph *graph;       /* if set, every reference followed is added to it */
 };
 
@@ -52,7 +54,8 @@ void reach_finish(struct reach *r);
 int reach_seen(struct reach *r, uint64_t addr);
 /* Follow the locals of every thread's running frames (3.8-3.10 frame
  * objects are counted too); with a graph they become its thread roots.
- * Returns the frames walked. */
+ * Lists that loop or pass the bounds are cut, said in damage.  Returns
+ * the frames walked. */
 uint64_t reach_threads(struct reach *r, uint64_t runtime);
 
 #endif

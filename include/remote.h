@@ -11,6 +11,8 @@
  *   EFAULT  the address range is not (fully) mapped in the target
  *   ESRCH   the target is gone
  *   EPERM   not allowed to read the target
+ *   ECANCELED  the read budget is spent (remote_set_budget)
+ *   EINTR   a signal asked leaktop to stop
  * Read failures do not record an lt_error (an unmapped pointer is a normal
  * event when walking untrusted data); callers decide what it means. */
 #ifndef LEAKTOP_REMOTE_H
@@ -33,6 +35,17 @@ struct remote_stats {
  * checked by the first read); returns NULL only when pid is invalid. */
 struct remote *remote_open(pid_t pid);
 void remote_close(struct remote *r);
+/* Memory with no process behind it: only a source answers (a fuzz
+ * harness's synthetic image, later a snapshot file or a core). */
+struct remote *remote_open_offline(void);
+
+/* Bound the reads from now on to max (0: no bound).  Past it every read
+ * fails with ECANCELED and remote_exhausted() is 1: however the target's
+ * counts and links lie, a walk ends.  Reads also fail (EINTR) once
+ * lt_stop_requested is set, so a signal ends a walk at once. */
+void remote_set_budget(struct remote *r, uint64_t max);
+int remote_exhausted(const struct remote *r);
+uint64_t remote_reads(const struct remote *r);
 
 /* Exact, uncached read of len bytes at addr. */
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);

@@ -70,6 +70,7 @@ struct snapshot {
 	int nsamples;
 	struct image_stats image;  /* the copy (zero with --no-block) */
 	uint64_t late_pages;     /* writable pages the image lacked, read after the release */
+	uint64_t reads;          /* reads of target memory the walk made (bounded) */
 	struct fd_table fds;     /* read right after the target was let go */
 	struct owner_set owners; /* Python objects holding those descriptors */
 	int fds_read;            /* 0: the fd table could not be read */
@@ -96,6 +97,16 @@ void session_close(struct session *s);
  * and untraced on return either way. */
 int session_snapshot(struct session *s, struct snapshot *snap);
 void snapshot_free(struct snapshot *snap);
+
+/* The two halves of a snapshot after the copy, for sources other than a
+ * stop (the fuzz harness's synthetic images): snapshot_begin clears snap;
+ * snapshot_walk walks whatever s->ctx.mem answers, collecting (1: a
+ * collection was running) adding its note.  Every loop is bounded by a
+ * budget of reads that follows the memory's size: past it, or on a
+ * signal, the walk ends with census.complete 0 and a note saying where.
+ * Returns 0 or -1 with lt_error (snap freed). */
+void snapshot_begin(struct session *s, struct snapshot *snap);
+int snapshot_walk(struct session *s, struct snapshot *snap, int collecting);
 /* The start-to-start period for the next snapshot: the asked interval,
  * grown so that a stop as long as the last one takes at most max_stopped_pct
  * percent of it. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 
 #define LT_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define LT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -61,6 +62,36 @@ static inline int64_t lt_abs_count(int64_t v)
 {
 	return v == INT64_MIN ? -1 : v < 0 ? -v : v;
 }
+
+/* Brent's loop detection for a linked list in untrusted memory, walked node
+ * by node: lt_loop_seen is 1 once the walk is back at a node it passed
+ * (at most twice the loop's length later); constant memory. */
+struct lt_loop {
+	uint64_t saved, power, steps;
+};
+
+static inline void lt_loop_init(struct lt_loop *b, uint64_t first)
+{
+	b->saved = first;
+	b->power = 1;
+	b->steps = 0;
+}
+
+static inline int lt_loop_seen(struct lt_loop *b, uint64_t node)
+{
+	if (node == b->saved)
+		return 1;
+	if (++b->steps == b->power) {
+		b->saved = node;
+		b->power *= 2;
+		b->steps = 0;
+	}
+	return 0;
+}
+
+/* Set from a signal handler when leaktop should wind down (the view's
+ * Ctrl-C, SIGTERM, SIGHUP): walks fail their reads and return at once. */
+extern volatile sig_atomic_t lt_stop_requested;
 
 /* Monotonic clock in microseconds. */
 uint64_t lt_now_us(void);

@@ -170,7 +170,7 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 {
 	const struct py_layout *l = c->lay;
 	struct scan s = { c, fn, arg, st, 0, 0, 0, 0, seen };
-	uint64_t arenas = 0, interp = 0;
+	uint64_t arenas = 0;
 	uint32_t maxarenas = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -197,11 +197,14 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 		scan_arenas(&s, arenas, maxarenas);
 		return 0;
 	}
-	/* 3.12+: per interpreter, embedded (3.12) or behind a pointer (3.13+). */
-	if (remote_read_u64(c->mem, runtime + (uint64_t)l->rt_interp_head, &interp) < 0)
-		return -1;
-	for (int n = 0; interp && n < HEAP_MAX_INTERPRETERS; n++) {
-		uint64_t state = interp + (uint64_t)l->is_obmalloc_arenas, maxat;
+	/* 3.12+: per interpreter, embedded (3.12) or behind a pointer (3.13+);
+	 * a damaged interpreter list is the GC walk's to report. */
+	uint64_t *interps = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*interps));
+	char note[128];
+	int n = heap_interpreters(c, runtime, interps, note, sizeof(note));
+
+	for (int i = 0; i < n; i++) {
+		uint64_t interp = interps[i], state = interp + (uint64_t)l->is_obmalloc_arenas, maxat;
 
 		if (c->minor == 12) {
 			maxat = interp + (uint64_t)l->is_obmalloc_maxarenas;
@@ -216,8 +219,7 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 		if (remote_read_u64(c->mem, state, &arenas) == 0 && arenas &&
 		    remote_read_cached(c->mem, maxat, &maxarenas, 4) == 0)
 			scan_arenas(&s, arenas, maxarenas);
-		if (remote_read_u64(c->mem, interp + (uint64_t)l->is_next, &interp) < 0)
-			break;
 	}
-	return 0;
+	free(interps);
+	return n < 0 ? -1 : 0;
 }

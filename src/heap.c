@@ -26,19 +26,51 @@ static int target_gone(void)
 	return 0;
 }
 
-/* Interpreters: runtime.interpreters.head, then interp->next. */
-static int next_interp(struct pyctx *c, uint64_t runtime, uint64_t cur, uint64_t *out)
+int heap_interpreters(struct pyctx *c, uint64_t runtime, uint64_t *v, char *note, size_t max)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t at = cur ? cur + (uint64_t)l->is_next : runtime + (uint64_t)l->rt_interp_head;
+	struct lt_loop loop;
+	uint64_t interp;
+	int n = 0;
 
-	if (rd_u64(c, at, out) < 0) {
+	if (rd_u64(c, runtime + (uint64_t)l->rt_interp_head, &interp) < 0)
+		return -1;
+	lt_loop_init(&loop, interp);
+	while (interp) {
+		if (n == HEAP_MAX_INTERPRETERS) {
+			snprintf(note, max, "more than %d interpreters: the list was cut there",
+				 HEAP_MAX_INTERPRETERS);
+			break;
+		}
+		v[n++] = interp;
+		if (rd_u64(c, interp + (uint64_t)l->is_next, &interp) < 0) {
+			snprintf(note, max, "the interpreter list could not be read past 0x%llx",
+				 (unsigned long long)v[n - 1]);
+			break;
+		}
+		if (interp && lt_loop_seen(&loop, interp)) {
+			snprintf(note, max, "the interpreter list loops back to 0x%llx: each was "
+				 "walked once", (unsigned long long)interp);
+			break;
+		}
+	}
+	return n;
+}
+
+/* The interpreter list into a new array, or NULL with lt_error. */
+static uint64_t *interpreters(struct pyctx *c, uint64_t runtime, int *n, char *note, size_t max)
+{
+	uint64_t *v = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*v));
+
+	*n = heap_interpreters(c, runtime, v, note, max);
+	if (*n < 0) {
 		if (!target_gone())
 			lt_error(LT_ERR_READ, "cannot read the interpreter list at 0x%llx",
-				 (unsigned long long)at);
-		return -1;
+				 (unsigned long long)(runtime + (uint64_t)c->lay->rt_interp_head));
+		free(v);
+		return NULL;
 	}
-	return 0;
+	return v;
 }
 
 static uint64_t gc_state(struct pyctx *c, uint64_t runtime, uint64_t interp)
@@ -50,27 +82,27 @@ static uint64_t gc_state(struct pyctx *c, uint64_t runtime, uint64_t interp)
 
 int heap_gc_collecting(struct pyctx *c, uint64_t runtime)
 {
-	uint64_t interp = 0;
+	char note[128];
+	int n, r = 0;
+	uint64_t *interp = interpreters(c, runtime, &n, note, sizeof(note));
 
-	for (int n = 0; n < HEAP_MAX_INTERPRETERS; n++) {
+	if (!interp)
+		return -1;
+	/* 3.8 has one collector for the whole runtime: one look is enough. */
+	for (int i = 0; i < (c->lay->is_gc < 0 && n ? 1 : n) && !r; i++) {
 		int32_t collecting;
 
-		if (next_interp(c, runtime, interp, &interp) < 0)
-			return -1;
-		if (!interp)
-			return 0;
-		if (remote_read(c->mem, gc_state(c, runtime, interp) + (uint64_t)c->lay->gcs_collecting,
+		if (remote_read(c->mem, gc_state(c, runtime, interp[i]) + (uint64_t)c->lay->gcs_collecting,
 				&collecting, sizeof(collecting)) < 0) {
 			if (!target_gone())
 				lt_error(LT_ERR_READ, "cannot read the collector state");
-			return -1;
+			r = -1;
+		} else if (collecting) {
+			r = 1;
 		}
-		if (collecting)
-			return 1;
-		if (c->lay->is_gc < 0)
-			return 0;  /* 3.8: the state is shared, one look is enough */
 	}
-	return 0;
+	free(interp);
+	return r;
 }
 
 /* Walk a circular list from head, forward (following _gc_next, checking
@@ -89,7 +121,7 @@ static int walk_dir(struct pyctx *c, uint64_t head, uint64_t stop, int forward,
 	if (rd_u64(c, head + (uint64_t)ahead, &node) < 0)
 		return target_gone() ? -1 : 1;
 	node &= GC_PTR_MASK;
-	while (node != head && node != stop) {
+	while (node != head && (!stop || node != stop)) {
 		uint64_t w[4];  /* _gc_next, _gc_prev, ob_refcnt, ob_type (3.8-3.13 order) */
 
 		if (!node || remote_read_cached(c->mem, node, w, sizeof(w)) < 0 ||
@@ -139,36 +171,35 @@ int heap_walk_gc(struct pyctx *c, uint64_t runtime, heap_visit_fn fn, void *arg,
 		 struct heap_stats *st)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t interp = 0;
+	char note[sizeof(st->corrupt_note)] = "";
+	int n, r = 0;
+	uint64_t *interp;
 
 	memset(st, 0, sizeof(*st));
-	for (int n = 0; n < HEAP_MAX_INTERPRETERS; n++) {
-		uint64_t gcs;
+	interp = interpreters(c, runtime, &n, note, sizeof(note));
+	if (!interp)
+		return -1;
+	st->interpreters = (uint64_t)n;
+	/* 3.8 keeps one collector for the whole runtime: walk it once. */
+	for (int i = 0; i < (l->is_gc < 0 && n ? 1 : n) && r == 0; i++) {
+		uint64_t gcs = gc_state(c, runtime, interp[i]);
 
-		if (next_interp(c, runtime, interp, &interp) < 0)
-			return -1;
-		if (!interp)
-			return 0;
-		st->interpreters++;
-		/* 3.8 keeps one collector for the whole runtime: walk it once. */
-		if (l->is_gc < 0 && n > 0)
-			continue;
-		gcs = gc_state(c, runtime, interp);
-		for (int g = 0; g < NGENERATIONS; g++) {
+		for (int g = 0; g < NGENERATIONS && r == 0; g++) {
 			uint64_t head = gcs + (uint64_t)l->gcs_generations + (uint64_t)(g * l->gen_size) +
 					(uint64_t)l->gen_head;
 			char what[32];
 
 			snprintf(what, sizeof(what), "generation %d", g);
-			if (walk_list(c, head, what, fn, arg, st) < 0)
-				return -1;
+			r = walk_list(c, head, what, fn, arg, st);
 		}
-		if (walk_list(c, gcs + (uint64_t)l->gcs_permanent + (uint64_t)l->gen_head,
-			      "permanent generation", fn, arg, st) < 0)
-			return -1;
+		if (r == 0)
+			r = walk_list(c, gcs + (uint64_t)l->gcs_permanent + (uint64_t)l->gen_head,
+				      "permanent generation", fn, arg, st);
 	}
-	st->corrupt = 1;
-	snprintf(st->corrupt_note, sizeof(st->corrupt_note),
-		 "more than %d interpreters: the list is treated as corrupt", HEAP_MAX_INTERPRETERS);
-	return 0;
+	free(interp);
+	if (r == 0 && note[0] && !st->corrupt) {
+		st->corrupt = 1;
+		memcpy(st->corrupt_note, note, sizeof(note));
+	}
+	return r;
 }

@@ -8,11 +8,14 @@
 #include "remote.h"
 #include "util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Frames in one thread's chain, threads in one interpreter: more is corrupt. */
-#define MAX_FRAMES 100000
+/* Frames and threads in all: more is a damaged heap (the bounds are on the
+ * total, so that threads times frames cannot multiply). */
+#define MAX_FRAMES 1000000
 #define MAX_THREADS 100000
 #define FRAME_OWNED_BY_CSTACK 3
 
@@ -251,19 +254,55 @@ static uint64_t thread_id(struct reach *r, uint64_t ts)
 	return tid;
 }
 
+/* Record the first structure that was cut short. */
+static void damaged(struct reach *r, const char *fmt, ...) LT_PRINTF(2, 3);
+static void damaged(struct reach *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->damage[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->damage, sizeof(r->damage), fmt, ap);
+	va_end(ap);
+}
+
+/* The next frame of a chain, or 0 at its end or when it cannot go on: a
+ * loop, the total bound, an unreadable link (each noted). */
+static uint64_t next_frame(struct reach *r, struct lt_loop *loop, uint64_t f, int32_t link,
+			   uint64_t tid)
+{
+	uint64_t next;
+
+	if (remote_read_u64(r->c->mem, f + (uint64_t)link, &next) < 0)
+		return 0;  /* an unmapped link ends the chain; the frames before count */
+	if (next && lt_loop_seen(loop, next)) {
+		damaged(r, "the frame chain of thread %llu loops back to 0x%llx: its frames "
+			"were walked once", (unsigned long long)tid, (unsigned long long)next);
+		return 0;
+	}
+	if (next && ++r->frame_steps > MAX_FRAMES) {
+		damaged(r, "more than %llu frames in all threads (thread %llu): the rest were "
+			"not walked", (unsigned long long)MAX_FRAMES, (unsigned long long)tid);
+		return 0;
+	}
+	return next;
+}
+
 /* One thread's running frames and what they hold: 3.11+ interpreter
  * frames; before, frame objects.  With a graph they are its thread roots. */
 static void thread_frames(struct reach *r, uint64_t ts, const char *name)
 {
 	const struct py_layout *l = r->c->lay;
 	struct remote *m = r->c->mem;
-	uint64_t f = 0, tid = r->graph ? thread_id(r, ts) : 0;
+	uint64_t f = 0, tid = thread_id(r, ts);
+	struct lt_loop loop;
 
 	if (r->c->minor <= 10) {
 		/* Running frames are objects the GC does not track (until
 		 * something else refers to them): count and follow them here. */
 		remote_read_u64(m, ts + (uint64_t)l->ts_frame, &f);
-		for (int nf = 0; f && nf < MAX_FRAMES; nf++) {
+		for (lt_loop_init(&loop, f); f; f = next_frame(r, &loop, f, l->frame_back, tid)) {
 			if (r->graph)
 				graph_source(r->graph, 0, NULL, 0);  /* nothing refers to f */
 			consider(r, f);
@@ -271,8 +310,6 @@ static void thread_frames(struct reach *r, uint64_t ts, const char *name)
 			r->frames++;
 			if (r->graph)
 				graph_root(r->graph, ROOT_THREAD, f, tid, name);
-			if (remote_read_u64(m, f + (uint64_t)l->frame_back, &f) < 0)
-				break;
 		}
 		return;
 	}
@@ -284,7 +321,7 @@ static void thread_frames(struct reach *r, uint64_t ts, const char *name)
 	} else {
 		remote_read_u64(m, ts + (uint64_t)l->ts_current_frame, &f);
 	}
-	for (int nf = 0; f && nf < MAX_FRAMES; nf++) {
+	for (lt_loop_init(&loop, f); f; f = next_frame(r, &loop, f, l->iframe_previous, tid)) {
 		uint8_t owner = 0;
 
 		remote_read_cached(m, f + (uint64_t)l->iframe_owner, &owner, 1);
@@ -297,37 +334,44 @@ static void thread_frames(struct reach *r, uint64_t ts, const char *name)
 			drain(r);
 			r->frames++;
 		}
-		if (remote_read_u64(m, f + (uint64_t)l->iframe_previous, &f) < 0)
-			break;
+	}
+}
+
+/* The threads of one interpreter, newest first (the main thread last). */
+static void interp_threads(struct reach *r, uint64_t interp, int main_interp)
+{
+	const struct py_layout *l = r->c->lay;
+	int32_t head_at = r->c->minor <= 10 ? l->is_tstate_head : l->is_threads_head;
+	uint64_t ts = 0, next;
+	struct lt_loop loop;
+
+	remote_read_u64(r->c->mem, interp + (uint64_t)head_at, &ts);
+	for (lt_loop_init(&loop, ts); ts; ts = next) {
+		if (remote_read_u64(r->c->mem, ts + (uint64_t)l->ts_next, &next) < 0)
+			next = 0;
+		if (next && lt_loop_seen(&loop, next)) {
+			damaged(r, "the thread list of interpreter 0x%llx loops back to 0x%llx: each "
+				"thread was walked once", (unsigned long long)interp,
+				(unsigned long long)next);
+			next = 0;
+		}
+		if (++r->thread_steps > MAX_THREADS) {
+			damaged(r, "more than %llu threads (interpreter 0x%llx): the rest were not "
+				"walked", (unsigned long long)MAX_THREADS, (unsigned long long)interp);
+			return;
+		}
+		thread_frames(r, ts, !next && main_interp ? "MainThread" : NULL);
 	}
 }
 
 uint64_t reach_threads(struct reach *r, uint64_t runtime)
 {
-	const struct py_layout *l = r->c->lay;
-	struct remote *m = r->c->mem;
-	uint64_t interp = 0;
-	int32_t head_at = r->c->minor <= 10 ? l->is_tstate_head : l->is_threads_head;
+	uint64_t *interp = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*interp));
+	int n = heap_interpreters(r->c, runtime, interp, r->damage, sizeof(r->damage));
 
-	if (remote_read_u64(m, runtime + (uint64_t)l->rt_interp_head, &interp) < 0)
-		return 0;
-	for (int ni = 0; interp && ni < HEAP_MAX_INTERPRETERS; ni++) {
-		uint64_t ts = 0, next_interp = 0;
-
-		remote_read_u64(m, interp + (uint64_t)head_at, &ts);
-		if (remote_read_u64(m, interp + (uint64_t)l->is_next, &next_interp) < 0)
-			next_interp = 0;
-		for (int nt = 0; ts && nt < MAX_THREADS; nt++) {
-			uint64_t next = 0;
-
-			/* New interpreters and threads go first: the main thread
-			 * is the last of the last (main) interpreter. */
-			if (remote_read_u64(m, ts + (uint64_t)l->ts_next, &next) < 0)
-				next = 0;
-			thread_frames(r, ts, !next && !next_interp ? "MainThread" : NULL);
-			ts = next;
-		}
-		interp = next_interp;
-	}
+	/* New interpreters go first: the main one is the last. */
+	for (int i = 0; i < n; i++)
+		interp_threads(r, interp[i], i == n - 1);
+	free(interp);
 	return r->frames;
 }

@@ -37,6 +37,9 @@ struct remote {
 	struct remote_source src;  /* answers first when src.find is set */
 	uint64_t *late;           /* page numbers read late: open addressing, 0 = empty */
 	size_t late_cap, late_n;
+	int offline;              /* no live process: only the source answers */
+	uint64_t reads, budget;   /* reads so far; past budget (if set) they fail */
+	int exhausted;
 };
 
 /* Distinct pages read late are remembered up to this many; past it each
@@ -53,6 +56,32 @@ struct remote *remote_open(pid_t pid)
 	r->pid = pid;
 	r->mem_fd = -1;
 	return r;
+}
+
+struct remote *remote_open_offline(void)
+{
+	struct remote *r = xcalloc(1, sizeof(*r));
+
+	r->offline = 1;
+	r->mem_fd = -1;
+	return r;
+}
+
+void remote_set_budget(struct remote *r, uint64_t max)
+{
+	r->reads = 0;
+	r->budget = max;
+	r->exhausted = 0;
+}
+
+int remote_exhausted(const struct remote *r)
+{
+	return r->exhausted;
+}
+
+uint64_t remote_reads(const struct remote *r)
+{
+	return r->reads;
 }
 
 void remote_close(struct remote *r)
@@ -194,11 +223,30 @@ static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_
 {
 	const unsigned char *p;
 
+	/* Every walk's loops read: bounding reads bounds them all, whatever
+	 * the counts and links in the target's memory say. */
+	if (r->budget && ++r->reads > r->budget) {
+		r->exhausted = 1;
+		errno = ECANCELED;
+		return -1;
+	}
+	if (lt_stop_requested) {
+		errno = EINTR;
+		return -1;
+	}
+	if (r->offline && !r->src.find) {
+		errno = EFAULT;
+		return -1;
+	}
 	if (!r->src.find)
 		return live(r, addr, buf, len);
 	if ((p = r->src.find(r->src.arg, addr, len))) {
 		memcpy(buf, p, len);
 		return 0;
+	}
+	if (r->offline) {
+		errno = EFAULT;
+		return -1;
 	}
 	if (live(r, addr, buf, len) < 0)
 		return -1;

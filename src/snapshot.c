@@ -377,35 +377,75 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	return collecting;
 }
 
-int session_snapshot(struct session *s, struct snapshot *snap)
+void snapshot_begin(struct session *s, struct snapshot *snap)
 {
-	struct pyctx *c = &s->ctx;
-	struct heap_stats st;
-	struct walk_state w = { .c = c, .snap = snap, .ol = s->owner_layouts };
-	uint64_t t0 = lt_now_us();
-	int collecting, rc, arenas_ok = 1;
-	struct arena_stats ast;
-	char arena_why[256] = "";
-	struct graph g;
-
-	graph_init(&g, c, s->analyze != NULL);
 	memset(snap, 0, sizeof(*snap));
 	owner_set_init(&snap->owners);
-	w.sample_type = s->sample_type;
 	snap->pid = s->t.pid;
 	snap->session = s;
 	census_init(&snap->census);
 	census_init(&snap->garbage_types);
-	pyctx_reset(c);
+	pyctx_reset(&s->ctx);
+}
 
+int session_snapshot(struct session *s, struct snapshot *snap)
+{
+	uint64_t t0 = lt_now_us();
+	int collecting;
+
+	snapshot_begin(s, snap);
 	collecting = stop_and_copy(s, snap);
-	if (collecting < 0)
-		goto fail;
+	if (collecting < 0) {
+		snapshot_free(snap);
+		return -1;
+	}
 	test_hold("LEAKTOP_TEST_AFTER_RELEASE");
 	snap->taken_at = time(NULL);
 	/* The kernel's descriptor table is not in the image: read it now, as
 	 * close to the copy as can be. */
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
+	if (snapshot_walk(s, snap, collecting) < 0)
+		return -1;
+	snap->walk_us = lt_now_us() - t0;
+	return 0;
+}
+
+/* Reads a walk may make: READS_PER_WORD per word of the memory it walks,
+ * and never fewer than MIN_READS.  Ordinary heaps need a few reads per word
+ * (measured: under 1); only lying counts and links reach the bound. */
+#define READS_PER_WORD 8
+#define MIN_READS ((uint64_t)1 << 24)
+
+static uint64_t read_budget(struct session *s, struct snapshot *snap)
+{
+	uint64_t bytes = snap->image.copied_bytes;
+
+	if (!bytes && s->t.pid > 0)
+		bytes = proc_rss_bytes(s->t.pid);
+	return bytes / 8 * READS_PER_WORD > MIN_READS ? bytes / 8 * READS_PER_WORD : MIN_READS;
+}
+
+/* After a phase of the walk: if it spent the read budget, say where. */
+static void budget_check(struct pyctx *c, const char *phase, const char **where)
+{
+	if (!*where && remote_exhausted(c->mem))
+		*where = phase;
+}
+
+int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
+{
+	struct pyctx *c = &s->ctx;
+	struct heap_stats st;
+	struct walk_state w = { .c = c, .snap = snap, .ol = s->owner_layouts };
+	int rc, arenas_ok = 1;
+	struct arena_stats ast;
+	char arena_why[256] = "";
+	struct graph g;
+	const char *spent = NULL;
+
+	graph_init(&g, c, s->analyze != NULL);
+	w.sample_type = s->sample_type;
+	remote_set_budget(c->mem, read_budget(s, snap));
 	read_version(s);
 	w.follow = !s->opts.gc_only;
 	w.group_dicts = s->opts.group_dicts;
@@ -413,21 +453,25 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (w.follow)
 		w.reach.graph = &g;
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
+	budget_check(c, "the GC lists and what they refer to", &spent);
 	if (rc == 0 && w.follow) {
 		reach_threads(&w.reach, s->t.runtime_addr);
+		budget_check(c, "the threads' frames and what they hold", &spent);
 		reach_finish(&w.reach);
 		arenas_ok = arena_walk(c, &s->t, s->t.runtime_addr, visit_arena, arena_seen, &w, &ast,
 				       arena_why, sizeof(arena_why)) == 0;
+		budget_check(c, "pymalloc's arenas", &spent);
 	}
 	if (rc == 0)
 		join_handles(s, &w, snap);
 	if (rc == 0 && w.follow) {
 		graph_finish(&g);
 		graph_garbage(&g, &snap->garbage);
-		snap->garbage_known = !g.overflow && !st.corrupt && !w.reach.overflow;
+		snap->garbage_known = !g.overflow && !st.corrupt && !w.reach.overflow && !spent;
 		if (s->analyze) {
 			add_module_roots(s, &g);
 			s->analyze(s->analyze_arg, s, snap, &g);
+			budget_check(c, "the chains from the roots", &spent);
 		}
 		snap->graph_bytes = graph_bytes(&g);
 	}
@@ -435,10 +479,17 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
 			   sizeof(snap->samples[i].repr));
+	budget_check(c, "the reprs of samples", &spent);
 	snap->late_pages = remote_stats(c->mem)->late_pages;
+	snap->reads = remote_reads(c->mem);
+	remote_set_budget(c->mem, 0);
 	remote_use_source(c->mem, NULL);
 	if (rc < 0)
 		goto fail;
+	if (lt_stop_requested) {
+		lt_error(LT_ERR_OTHER, "interrupted");
+		goto fail;
+	}
 
 	PYCTX_FOREACH_TYPE(c, t) {
 		if (t->count)
@@ -475,6 +526,10 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		snap->census.complete = 0;
 		census_note(&snap->census, "%s", arena_why);
 	}
+	if (w.reach.damage[0]) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "%s", w.reach.damage);
+	}
 	if (w.reach.overflow) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "more than %u untracked objects: the rest were not "
@@ -485,11 +540,11 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		census_note(&snap->census, "a garbage collection was running in the target: "
 			    "objects it was examining may be missing");
 	}
-	if (st.corrupt) {
+	if (st.corrupt && !spent) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "%s", st.corrupt_note);
 	}
-	if (w.bad) {
+	if (w.bad && !spent) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "%llu objects could not be read (bad type or size) "
 			    "and were left out", (unsigned long long)w.bad);
@@ -512,12 +567,18 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 			    "the target was let go (memory mapped or touched since planning, or a large "
 			    "buffer): they may be newer than the rest",
 			    (unsigned long long)snap->late_pages, (unsigned long long)snap->late_pages * 4);
-	if (!snap->fds_read)
+	if (!snap->fds_read && snap->pid > 0)
 		census_note(&snap->census, "the descriptor table could not be read after the copy "
 			    "(the target may have exited)");
+	if (spent) {
+		snap->census.complete = 0;
+		census_note(&snap->census, "the walk stopped in %s after %llu reads of the target's "
+			    "memory, its bound (%d per word walked): counts, lengths or links there "
+			    "are not what they seem (a damaged heap?)", spent,
+			    (unsigned long long)snap->reads, READS_PER_WORD);
+	}
 	reach_free(&w.reach);
 	graph_free(&g);
-	snap->walk_us = lt_now_us() - t0;
 	return 0;
 
 fail:

@@ -13,6 +13,7 @@
 static char last_error[1024];
 static enum lt_errkind last_kind;
 static void (*fatal_hook)(void);
+volatile sig_atomic_t lt_stop_requested;
 
 void lt_error(enum lt_errkind kind, const char *fmt, ...)
 {

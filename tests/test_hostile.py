@@ -1,22 +1,39 @@
 #!/usr/bin/env python3
 """A corrupt heap: leaktop answers, never crashes or hangs, target unharmed (TAP).
 
-The target breaks its own heap with ctypes (a GC list back-link, a type
-pointer, a dict's keys pointer, a string's length) and sleeps.  For each,
-`leaktop dump --json` must exit 0 within its timeout with a census that says
-what it could not walk (complete false and a note) or that simply leaves the
-bad object out, and the target must keep running, untraced.  The full and the
-GC-only census, the text dump and watch are all exercised.
+The target breaks its own heap with ctypes (a GC list back-link, a NULL
+forward link, a type pointer, a dict's keys pointer, a string's length, a
+thread list and a frame chain that loop, lists whose lengths claim more
+references than the heap has words) and sleeps.  For each, `leaktop dump
+--json`, `why` and `watch` must exit 0 within their timeout with a census
+that says what it could not walk (complete false and a note naming the
+structure) or that simply leaves the bad object out; the stop stays within
+--max-pause; the target keeps running, untraced.
 """
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H  # noqa: E402
 
-MODES = ("prev", "type", "dictkeys", "strlen")
+MODES = ("prev", "gcnull", "type", "dictkeys", "strlen", "tsloop", "frameloop", "bothloops",
+         "multiply")
+# The note each damage must bring (a regular expression), with complete false.
+NOTES = {
+    "prev": r"list is broken",
+    "gcnull": r"list is broken",
+    "tsloop": r"thread list of interpreter 0x[0-9a-f]+ loops back",
+    "frameloop": r"frame chain of thread \d+ loops back",
+    "bothloops": r"(thread list|frame chain).* loops back",
+    "multiply": r"the walk stopped in .* after \d+ reads",
+}
+REFERENCE_DAMAGE = ("tsloop", "frameloop", "bothloops", "multiply")
+MAX_PAUSE_MS = 1000
+# Detaching every thread after a cut copy: what the stated bound allows on top.
+RELEASE_SLACK_MS = 250
 
 
 def run_python(tap, py):
@@ -28,25 +45,34 @@ def run_python(tap, py):
         target = H.start_target(py, "hostile_target.py", mode, timeout=60)
         try:
             with tap.point(desc) as p:
-                for args in (["dump", "--json", target.pid],
+                p.require(target.truth.get("damaged", True),
+                          "the target could not find the link to damage")
+                for args in (["dump", "--json", "--max-pause", MAX_PAUSE_MS, target.pid],
                              ["dump", "--json", "--gc-only", target.pid],
                              ["dump", target.pid],
+                             ["why", "--json", target.pid, "__main__.Leaky"],
                              ["watch", "--json", "--count", 2, "--interval", 0.2, target.pid]):
                     rc, out, err = H.run_leaktop(args, timeout=60)
                     if not p.check(rc == 0, "%s: exit %s" % (" ".join(map(str, args)), rc)):
                         p.diag("\n".join(H.describe_run(args, rc, out, err, limit=6)))
                         continue
-                    if "--json" in args:
-                        doc = json.loads(out.splitlines()[-1])
-                        census = doc["census"]
-                        leaky = [t for t in census["types"] if t["type"] == "__main__.Leaky"]
-                        p.diag("%s: complete %s, Leaky %s, notes %s" % (
-                            args[-2] if "--gc-only" in args else "full", census["complete"],
-                            leaky and leaky[0]["count"], census["notes"][1:]))
-                        if mode == "prev":
-                            p.check(not census["complete"] and
-                                    any("broken" in n for n in census["notes"]),
-                                    "a broken GC list not reported: %r" % census["notes"])
+                    if "--json" not in args or args[0] == "why":
+                        continue
+                    doc = json.loads(out.splitlines()[-1])
+                    census = doc["census"]
+                    leaky = [t for t in census["types"] if t["type"] == "__main__.Leaky"]
+                    p.diag("%s: complete %s, Leaky %s, pause %.1f ms, notes %s" % (
+                        args[-2] if "--gc-only" in args else args[0], census["complete"],
+                        leaky and leaky[0]["count"], doc["pause_us"] / 1000.0,
+                        census["notes"][1:]))
+                    p.check(doc["pause_us"] <= (MAX_PAUSE_MS + RELEASE_SLACK_MS) * 1000,
+                            "stopped %.1f ms, past --max-pause" % (doc["pause_us"] / 1000.0))
+                    want = NOTES.get(mode)
+                    # --gc-only follows no references, threads or frames.
+                    if want and not ("--gc-only" in args and mode in REFERENCE_DAMAGE):
+                        p.check(not census["complete"] and
+                                any(re.search(want, n) for n in census["notes"]),
+                                "no note matching %r: %r" % (want, census["notes"]))
                 p.untraced(target.pid)
                 target.assert_alive_progressing()
         finally:
