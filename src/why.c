@@ -438,34 +438,155 @@ static size_t render(struct pyctx *c, struct graph *g, struct labels *ls, const 
 	return n;
 }
 
-/* A chain's shape: its root and each step's type and via, with indexes and
- * dict keys of plain containers left out. */
-static void shape_of(uint32_t root, const struct why_step *st, size_t n, char *buf, size_t max)
-{
-	size_t used = (size_t)snprintf(buf, max, "%u", root);
-
-	for (size_t i = 0; i < n && used < max; i++) {
-		const char *via = st[i].via[0] == '[' || st[i].via[0] == '{' ? "[*]" : st[i].via;
-
-		used += (size_t)snprintf(buf + used, max - used, "|%s<%s", st[i].type, via);
-	}
-}
-
-struct group {
+/* A chain's shape: its root, then each step's type and how it is held,
+ * with list indexes, set members and plain dict keys left out.  Shapes are
+ * interned step by step (a node's shape is its parent's plus one step), so
+ * grouping every selected object costs one step per node on the chains,
+ * however long they are. */
+struct shape {
+	uint32_t parent;        /* the parent node's shape, or GRAPH_NONE at a root */
+	uint32_t root;          /* at a root: its key */
+	const struct pytype *t;
+	uint8_t how, flags;
 	uint64_t hash;
-	char *shape;
-	uint64_t count;
-	uint32_t example;
+	char *text;
 };
 
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
+struct shapes {
+	struct shape *v;
+	size_t n, cap;
+	uint32_t *slots;        /* shape index + 1, open addressing on hash */
+	size_t nslots;
+	uint32_t *of;           /* node -> its shape, GRAPH_NONE until known */
+};
 
+static uint64_t fnv(const char *s, uint64_t h)
+{
 	while (*s)
 		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
 	return h;
 }
+
+static uint64_t shape_hash(const struct shape *k)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	h = (h ^ k->parent) * 1099511628211ull;
+	h = (h ^ k->root) * 1099511628211ull;
+	h = (h ^ (uint64_t)(uintptr_t)k->t) * 1099511628211ull;
+	h = (h ^ ((uint64_t)k->how << 8 | k->flags)) * 1099511628211ull;
+	return fnv(k->text, h) | 1;
+}
+
+static int shape_eq(const struct shape *a, const struct shape *b)
+{
+	return a->hash == b->hash && a->parent == b->parent && a->root == b->root && a->t == b->t &&
+	       a->how == b->how && a->flags == b->flags && strcmp(a->text, b->text) == 0;
+}
+
+static uint32_t shape_intern(struct shapes *sh, struct shape *k)
+{
+	size_t i;
+
+	k->hash = shape_hash(k);
+	if (2 * (sh->n + 1) > sh->nslots) {
+		size_t cap = sh->nslots ? sh->nslots * 2 : 1024;
+
+		free(sh->slots);
+		sh->slots = xcalloc(cap, sizeof(*sh->slots));
+		sh->nslots = cap;
+		for (size_t q = 0; q < sh->n; q++) {
+			for (i = sh->v[q].hash & (cap - 1); sh->slots[i]; i = (i + 1) & (cap - 1))
+				;
+			sh->slots[i] = (uint32_t)q + 1;
+		}
+	}
+	for (i = k->hash & (sh->nslots - 1); sh->slots[i]; i = (i + 1) & (sh->nslots - 1))
+		if (shape_eq(&sh->v[sh->slots[i] - 1], k))
+			return sh->slots[i] - 1;
+	if (sh->n == sh->cap) {
+		sh->cap = sh->cap ? sh->cap * 2 : 256;
+		sh->v = xreallocarray(sh->v, sh->cap, sizeof(*sh->v));
+	}
+	sh->v[sh->n] = *k;
+	sh->v[sh->n].text = xstrdup(k->text);
+	sh->slots[i] = (uint32_t)sh->n + 1;
+	return (uint32_t)sh->n++;
+}
+
+/* The step into node as a shape keeps: names of attributes, fields,
+ * locals and closure variables; not which item of a container. */
+static void step_key(struct graph *g, struct graph_paths *p, struct labels *ls, uint32_t node,
+		     struct shape *k)
+{
+	const struct label *lb = labels_get(ls, node), *up = labels_get(ls, p->parent[node]);
+	int under_dict = up && up->how == REF_FIELD &&
+			 (strcmp(up->text, "__dict__") == 0 || strcmp(up->text, "gi_frame") == 0 ||
+			  strcmp(up->text, "__closure__") == 0);
+
+	k->parent = GRAPH_NONE;
+	k->root = 0;
+	k->t = g->nodes[node].t;
+	k->flags = (g->nodes[node].flags & GN_FRAME) ? 1 : 0;
+	k->how = lb ? lb->how : 0xff;
+	k->text = (char *)"";
+	if (!lb || lb->how == 0xff || lb->how == REF_SET_ITEM)
+		return;
+	if ((lb->how == REF_INDEX || lb->how == REF_DICT_VALUE) && !under_dict)
+		return;
+	k->text = (char *)lb->text;
+}
+
+/* The shape of the chain to node: the shapes of the nodes above it first,
+ * each node's once. */
+static uint32_t shape_of(struct shapes *sh, struct graph *g, struct graph_paths *p,
+			 struct labels *ls, uint32_t node, uint32_t *stack)
+{
+	size_t n = 0;
+	uint32_t id = GRAPH_NONE;
+
+	for (uint32_t i = node; i != GRAPH_NONE; i = p->parent[i]) {
+		if (sh->of[i] != GRAPH_NONE) {
+			id = sh->of[i];
+			break;
+		}
+		stack[n++] = i;
+	}
+	while (n > 0) {
+		uint32_t i = stack[--n];
+		struct shape k;
+
+		if (p->parent[i] == GRAPH_NONE) {
+			const struct graph_root *r = &g->roots[p->root_of[i]];
+
+			memset(&k, 0, sizeof(k));
+			k.parent = GRAPH_NONE;
+			/* objects held from C each are their own root: one shape for all */
+			k.root = r->kind == ROOT_EXTERNAL ? UINT32_MAX : p->root_of[i];
+			k.t = g->nodes[i].t;
+			k.text = (char *)"";
+		} else {
+			step_key(g, p, ls, i, &k);
+			k.parent = id;
+		}
+		id = sh->of[i] = shape_intern(sh, &k);
+	}
+	return id;
+}
+
+static void shapes_free(struct shapes *sh)
+{
+	for (size_t i = 0; i < sh->n; i++)
+		free(sh->v[i].text);
+	free(sh->v);
+	free(sh->slots);
+	free(sh->of);
+}
+
+struct group {
+	uint64_t count;
+	uint32_t example;
+};
 
 static int by_count(const void *a, const void *b)
 {
@@ -546,14 +667,12 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 	struct pyctx *c = &s->ctx;
 	struct graph_paths p;
 	struct labels ls = { 0 };
+	struct shapes sh = { 0 };
 	uint32_t *nodes, *tmp = xmalloc(((size_t)g->n + 1) * sizeof(*tmp));
 	struct path pa = { xmalloc(((size_t)g->n + 1) * sizeof(*pa.v)), 0, 0 };
 	struct why_step *steps = xcalloc(WHY_MAX_STEPS, sizeof(*steps));
-	struct group *groups = NULL;
-	size_t nsel, ngroups = 0, gcap = 0;
-	uint64_t *ghash = NULL;
-	size_t ghcap = 0;
-	char shape[2048];
+	struct group *groups;
+	size_t nsel, ngroups = 0;
 
 	memset(w, 0, sizeof(*w));
 	w->nodes = g->n;
@@ -569,60 +688,40 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 				break;
 	}
 	name_steps(c, g, &p, &ls);
-	for (size_t k = 0; k < nsel; k++) {
-		uint32_t id = nodes[k], r = p.root_of[id];
-		size_t nst, slot;
-		uint64_t h;
+	/* Group the chains by shape; a group is indexed by its shape. */
+	sh.of = xmalloc(((size_t)g->n + 1) * sizeof(*sh.of));
+	memset(sh.of, 0xff, ((size_t)g->n + 1) * sizeof(*sh.of));
+	groups = xcalloc(nsel ? nsel : 1, sizeof(*groups));
+	{
+		uint32_t *group_of = NULL;
+		size_t group_cap = 0;
 
-		if (r == GRAPH_NONE) {
-			if (g->nodes[id].flags & GN_GARBAGE)
-				w->garbage++;
-			else
-				w->unreached++;
-			continue;
-		}
-		path_of(&p, id, &pa, tmp, g->n + 1);
-		nst = render(c, g, &ls, &pa, steps, WHY_MAX_STEPS, 0);
-		/* objects held from C each are their own root: one shape for all */
-		shape_of(g->roots[r].kind == ROOT_EXTERNAL ? UINT32_MAX : r, steps, nst, shape,
-			 sizeof(shape));
-		h = fnv(shape) | 1;
-		if (2 * (ngroups + 1) > ghcap) {
-			size_t cap = ghcap ? ghcap * 2 : 256;
-			uint64_t *nh = xcalloc(cap, sizeof(*nh));
+		for (size_t k = 0; k < nsel; k++) {
+			uint32_t id = nodes[k], shape;
 
-			for (size_t q = 0; q < ghcap; q++) {
-				if (!ghash[q])
-					continue;
-				for (slot = (ghash[q] >> 1) & (cap - 1); nh[slot]; slot = (slot + 1) & (cap - 1))
-					;
-				nh[slot] = ghash[q];
+			if (p.root_of[id] == GRAPH_NONE) {
+				if (g->nodes[id].flags & GN_GARBAGE)
+					w->garbage++;
+				else
+					w->unreached++;
+				continue;
 			}
-			free(ghash);
-			ghash = nh;
-			ghcap = cap;
-		}
-		/* ghash holds group index + 1 in the upper bits, h's low bits below */
-		for (slot = (h >> 1) & (ghcap - 1); ghash[slot]; slot = (slot + 1) & (ghcap - 1)) {
-			struct group *gr = &groups[(ghash[slot] >> 32) - 1];
+			shape = shape_of(&sh, g, &p, &ls, id, tmp);
+			if (shape >= group_cap) {
+				size_t cap = sh.n > group_cap * 2 ? sh.n : group_cap * 2 + 64;
 
-			if (gr->hash == h && strcmp(gr->shape, shape) == 0) {
-				gr->count++;
-				break;
+				group_of = xreallocarray(group_of, cap, sizeof(*group_of));
+				memset(group_of + group_cap, 0xff, (cap - group_cap) * sizeof(*group_of));
+				group_cap = cap;
 			}
+			if (group_of[shape] == GRAPH_NONE) {
+				group_of[shape] = (uint32_t)ngroups;
+				groups[ngroups].example = id;
+				ngroups++;
+			}
+			groups[group_of[shape]].count++;
 		}
-		if (ghash[slot])
-			continue;
-		if (ngroups == gcap) {
-			gcap = gcap ? gcap * 2 : 64;
-			groups = xreallocarray(groups, gcap, sizeof(*groups));
-		}
-		groups[ngroups].hash = h;
-		groups[ngroups].shape = xstrdup(shape);
-		groups[ngroups].count = 1;
-		groups[ngroups].example = id;
-		ngroups++;
-		ghash[slot] = ((uint64_t)ngroups << 32) | 1;
+		free(group_of);
 	}
 	w->shapes = ngroups;
 	lt_sort(groups, ngroups, sizeof(*groups), by_count);
@@ -640,7 +739,7 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 		ch->root_tid = root->tid;
 		snprintf(ch->root_name, sizeof(ch->root_name), "%s", root->name);
 		ch->elided = pa.elided;
-		ch->steps = xmalloc(nst * sizeof(*ch->steps));
+		ch->steps = xmalloc((nst ? nst : 1) * sizeof(*ch->steps));
 		memcpy(ch->steps, steps, nst * sizeof(*steps));
 		ch->nsteps = nst;
 	}
@@ -652,10 +751,8 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 	else if (nsel >= WHY_MAX_SELECTED)
 		snprintf(w->note, sizeof(w->note), "only the first %u objects were followed",
 			 WHY_MAX_SELECTED);
-	for (size_t k = 0; k < ngroups; k++)
-		free(groups[k].shape);
 	free(groups);
-	free(ghash);
+	shapes_free(&sh);
 	free(steps);
 	free(pa.v);
 	free(tmp);
