@@ -34,6 +34,9 @@ uint64_t attach_pause_us(const struct attach *a);
 /* Install handlers so that SIGINT/TERM/HUP/QUIT/SEGV/BUS/ABRT/FPE detach any
  * held attach before leaktop exits.  Call once at start-up. */
 void attach_install_signal_handlers(void);
+/* Let the held target go now, from a signal handler (async-signal-safe: a
+ * PTRACE_DETACH per thread); the attach's owner still calls attach_release. */
+void attach_release_from_signal(void);
 
 /* Explain why a process cannot be traced, for an EPERM: who traces it
  * already, ptrace_scope, ownership and the CAP_SYS_PTRACE capability.

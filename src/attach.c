@@ -127,7 +127,7 @@ static int wait_stopped(struct attach *a, size_t i)
 			return 0;  /* ECHILD: gone */
 		}
 		if (r == 0) {
-			if (lt_now_us() > deadline)
+			if (lt_now_us() > deadline || lt_stop_requested)
 				return -1;
 			struct timespec ts = { 0, 50000 };
 			nanosleep(&ts, NULL);
@@ -298,16 +298,21 @@ fail:
 	return -1;
 }
 
-/* Fatal signals: detach (a few syscalls, async-signal-safe) and re-raise. */
-static void on_fatal_signal(int sig)
+void attach_release_from_signal(void)
 {
 	struct attach *a = held;
 
 	if (a) {
+		held = NULL;
 		for (size_t i = 0; i < a->n; i++)
 			ptrace(PTRACE_DETACH, a->tids[i], NULL, (void *)(long)a->pending_sig[i]);
-		held = NULL;
 	}
+}
+
+/* Fatal signals: detach (a few syscalls, async-signal-safe) and re-raise. */
+static void on_fatal_signal(int sig)
+{
+	attach_release_from_signal();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -340,7 +340,7 @@ static void copy_pass(struct copier *cp)
 		uint64_t d = done, total = 0, left;
 		ssize_t got;
 
-		if (cp->deadline_us && lt_now_us() >= cp->deadline_us) {
+		if ((cp->deadline_us && lt_now_us() >= cp->deadline_us) || lt_stop_requested) {
 			cp->cut = 1;
 			break;
 		}

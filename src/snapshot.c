@@ -310,10 +310,12 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-/* Test hooks: with LEAKTOP_TEST_AFTER_PLAN=FILE or LEAKTOP_TEST_AFTER_RELEASE=FILE,
- * create FILE once the copy is planned or the target was let go, and wait
- * (at most 60 s) until the test removes it: a test can then change the
- * target between plan and copy, or watch it run before leaktop walks. */
+/* Test hooks: with LEAKTOP_TEST_AFTER_PLAN=FILE, LEAKTOP_TEST_IN_STOP=FILE or
+ * LEAKTOP_TEST_AFTER_RELEASE=FILE, create FILE once the copy is planned, the
+ * target is stopped, or it was let go, and wait (at most 60 s, or until a
+ * signal asks leaktop to stop) until the test removes it: a test can then
+ * change the target between plan and copy, signal leaktop while the target
+ * is stopped, or watch the target run before leaktop walks. */
 static void test_hold(const char *env)
 {
 	const char *path = getenv(env);
@@ -322,7 +324,7 @@ static void test_hold(const char *env)
 	if (!path || !*path || !(f = fopen(path, "w")))
 		return;
 	fclose(f);
-	for (int i = 0; i < 6000 && access(path, F_OK) == 0; i++)
+	for (int i = 0; i < 6000 && access(path, F_OK) == 0 && !lt_stop_requested; i++)
 		sleep_us(10000);
 }
 
@@ -357,12 +359,18 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 		snap->gc_retries++;
 		sleep_us(1000L << (attempt < 6 ? attempt : 6));
 	}
+	if (collecting >= 0)
+		test_hold("LEAKTOP_TEST_IN_STOP");
 	if (collecting >= 0 &&
 	    image_copy(&s->img, s->t.pid, s->opts.max_pause_ms > 0 ?
 		       att.stop_begin_us + (uint64_t)s->opts.max_pause_ms * 1000 : 0) < 0)
 		collecting = -1;
 	attach_release(&att);
 	snap->pause_us = attach_pause_us(&att);
+	if (collecting >= 0 && lt_stop_requested) {
+		lt_error(LT_ERR_OTHER, "interrupted");
+		collecting = -1;
+	}
 	if (collecting < 0)
 		return -1;
 	if (proc_exited(s->t.pid)) {

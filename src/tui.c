@@ -8,6 +8,7 @@
  * Key handlers return flags, as htop's do, instead of acting deep down. */
 #include "config.h"
 #include "tui.h"
+#include "attach.h"
 #include "fds.h"
 #include "history.h"
 #include "proc.h"
@@ -969,15 +970,14 @@ static int handle_key(struct tui *t, int ch)
 
 /* ---- set-up and loop ---- */
 
-/* Ctrl-C, kill and a closed terminal end the view like q does: the loop
- * notices after the current snapshot (which detaches as always) and the
- * terminal is given back in order. */
-static volatile sig_atomic_t stop_requested;
-
+/* Ctrl-C, kill and a closed terminal end the view like q does: a stopped
+ * target is let go at once, the snapshot under way fails its reads and
+ * returns, and the loop gives the terminal back in order. */
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	attach_release_from_signal();
+	lt_stop_requested = 1;
 }
 
 static void init_colors(struct tui *t)
@@ -1043,7 +1043,7 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 		sigaction(SIGTERM, &sa, &old_term);
 		sigaction(SIGHUP, &sa, &old_hup);
 	}
-	while (!quit && !stop_requested) {
+	while (!quit && !lt_stop_requested) {
 		uint64_t now = lt_now_us();
 		int ch, flags;
 		long wait_ms;
@@ -1066,7 +1066,7 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 			  (long)((t.next_due_us - now) / 1000);
 		timeout((int)(wait_ms < 1000 ? wait_ms : 1000));  /* redraw the clock */
 		ch = getch();
-		if (ch == ERR || stop_requested)
+		if (ch == ERR || lt_stop_requested)
 			continue;
 		flags = handle_key(&t, ch);
 		if (flags & KEY_QUIT)
