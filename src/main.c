@@ -109,13 +109,15 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
        OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED };
 
-/* A decimal number (seconds, a percentage), within [lo, hi]. */
+/* A decimal number (seconds, a percentage), within [lo, hi]: digits and
+ * one point (strtod alone would take 0x10, inf and 1e3 too). */
 static int parse_decimal(const char *s, double lo, double hi, double *out)
 {
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	if (!s || !*s || strspn(s, "0123456789.") != strlen(s) || strchr(s, '.') != strrchr(s, '.') ||
+	    strcmp(s, ".") == 0)
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
@@ -262,9 +264,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static pid_t target_pid;  /* for fail(): the PID the command was given */
+
+/* The error line.  When the target died meanwhile, whatever failed (a read,
+ * a layout check) failed because of that: say so instead. */
 static int fail(void)
 {
-	fprintf(stderr, "leaktop: %s\n", lt_last_error());
+	enum lt_errkind k = lt_last_errkind();
+
+	if (target_pid > 0 && k != LT_ERR_GONE && k != LT_ERR_NOTFOUND && k != LT_ERR_PERM &&
+	    proc_exited(target_pid))
+		fprintf(stderr, "leaktop: pid %d exited while leaktop was reading it\n", (int)target_pid);
+	else
+		fprintf(stderr, "leaktop: %s\n", lt_last_error());
 	return EXIT_TARGET;
 }
 
@@ -372,7 +384,7 @@ static int cmd_watch(const struct options *o)
 		if (session_snapshot(&se, &snap) < 0) {
 			enum lt_errkind k = lt_last_errkind();
 
-			if (n > 0 && (k == LT_ERR_GONE || k == LT_ERR_NOTFOUND))
+			if (n > 0 && (k == LT_ERR_GONE || k == LT_ERR_NOTFOUND || proc_exited(o->pid)))
 				fprintf(stderr, "leaktop: pid %d exited after %ld snapshot%s\n",
 					(int)o->pid, n, n == 1 ? "" : "s");
 			else
@@ -448,6 +460,7 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc;
+	target_pid = o.pid;
 	attach_install_signal_handlers();
 	if (strcmp(o.command, "dump") == 0)
 		return cmd_dump(&o);

@@ -107,7 +107,7 @@ int target_version_from_name(const char *path, int *major, int *minor, int *ft)
 		if (*end != '.' || end[1] < '0' || end[1] > '9')
 			continue;
 		min = strtol(end + 1, &end, 10);
-		if (maj != 3 || min < 0 || min > 99)
+		if (maj < 2 || maj > 3 || min < 0 || min > 99)
 			continue;
 		*major = (int)maj;
 		*minor = (int)min;
@@ -166,10 +166,45 @@ static int find_cb(Dwfl_Module *mod, void **userdata, const char *mname,
 	return DWARF_CB_OK;
 }
 
+struct old_ctx {
+	int major, minor, found;
+};
+
+static int old_cb(Dwfl_Module *mod, void **userdata, const char *mname, Dwarf_Addr start,
+		  void *arg)
+{
+	struct old_ctx *o = arg;
+	uint64_t addr;
+	int ft;
+
+	if (target_version_from_name(mname, &o->major, &o->minor, &ft) < 0 ||
+	    !module_defines(mod, "Py_Initialize", &addr, 1))
+		return DWARF_CB_OK;
+	o->found = 1;
+	return DWARF_CB_ABORT;
+}
+
+/* A Python before 3.7 has no _PyRuntime: its interpreter module is named
+ * python2.7, libpython3.6m... and defines Py_Initialize.  0 with the
+ * version, or -1. */
+static int old_python(struct target *t, int *major, int *minor)
+{
+	struct old_ctx o = { 0, 0, 0 };
+
+	dwfl_getmodules(t->dwfl, old_cb, &o, 0);
+	if (!o.found)
+		return -1;
+	*major = o.major;
+	*minor = o.minor;
+	return 0;
+}
+
 int target_symbol(struct target *t, const char *name, uint64_t *addr)
 {
 	struct find_ctx c = { .name = name };
 
+	if (!t->dwfl)
+		return -1;  /* no process behind it (offline): no symbols */
 	if (t->pymod && module_defines(t->pymod, name, addr, 0))
 		return 0;
 	dwfl_getmodules(t->dwfl, find_cb, &c, 0);
@@ -197,6 +232,11 @@ int target_open(struct target *t, pid_t pid)
 	t->free_threaded = -1;
 	if (pid <= 0 || !proc_exists(pid)) {
 		lt_error(LT_ERR_NOTFOUND, "no such process: pid %d; check the PID (ps, pgrep)", (int)pid);
+		return -1;
+	}
+	if (proc_exited(pid)) {
+		lt_error(LT_ERR_GONE, "pid %d has exited: a zombie until its parent reaps it, with no "
+			 "memory left to inspect", (int)pid);
 		return -1;
 	}
 	t->nspid = proc_nspid(pid);
@@ -240,9 +280,17 @@ int target_open(struct target *t, pid_t pid)
 		dwfl_getmodules(t->dwfl, find_cb, &c, 0);
 	}
 	if (!c.mod) {
-		lt_error(LT_ERR_NOTPYTHON, "pid %d (%s) is not a CPython process: no loaded module "
-			 "defines _PyRuntime (CPython 3.8 or later is needed)", (int)pid,
-			 t->exe[0] ? t->exe : "?");
+		int maj, min;
+
+		if (proc_exited(pid))
+			lt_error(LT_ERR_GONE, "pid %d exited while leaktop was reading it", (int)pid);
+		else if (old_python(t, &maj, &min) == 0)
+			lt_error(LT_ERR_NOTPYTHON, "pid %d (%s) runs Python %d.%d; leaktop supports "
+				 "CPython 3.8 and later", (int)pid, t->exe[0] ? t->exe : "?", maj, min);
+		else
+			lt_error(LT_ERR_NOTPYTHON, "pid %d (%s) is not a CPython process: no loaded "
+				 "module defines _PyRuntime (CPython 3.8 or later is needed)", (int)pid,
+				 t->exe[0] ? t->exe : "?");
 		goto fail;
 	}
 	t->pymod = c.mod;
@@ -291,6 +339,8 @@ struct dwarf_types *target_types(struct target *t, Dwfl_Module *mod)
 	Dwarf *dw;
 	struct dwarf_types *dt;
 
+	if (!t->dwfl || !mod)
+		return NULL;
 	for (int i = 0; i < t->ntypes; i++)
 		if (t->types[i].mod == mod)
 			return t->types[i].dt;
@@ -337,6 +387,8 @@ int target_has_module(struct target *t, const char *name)
 	char init[96];
 	uint64_t addr;
 
+	if (!t->dwfl)
+		return 0;  /* offline: reading its modules would read /proc/0 */
 	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
 	if (f.mod)
 		return 1;
@@ -355,6 +407,8 @@ struct dwarf_types *target_module_types(struct target *t, const char *name)
 {
 	struct module_find f = { .prefix = name };
 
+	if (!t->dwfl)
+		return NULL;  /* offline: reading its modules would read /proc/0 */
 	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
 	if (!f.mod) {
 		/* Imported since we looked?  Read the maps again, once. */

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """leaktop error handling: exit status, one-line messages, target unharmed.
 
-  exit 1: no such process, not a CPython, layout not available,
-          permission denied (CAP_SYS_PTRACE), already traced by another PID
-  exit 2: usage errors
+  exit 1: no such process, a zombie, not a CPython, a Python older than
+          3.8 (named with its version), layout not available, permission
+          denied (CAP_SYS_PTRACE), already traced by another PID, a target
+          that dies right after the attach or (with threads) while stopped
+  exit 2: usage errors (numbers in hex, inf, exponents included)
 Every error is exactly one stderr line starting with "leaktop: ".  After
 each run against a live process, that process must be running and untraced.
 Interpreter-independent checks use one interpreter only.
 """
+import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +24,10 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H  # noqa: E402
+
+
+# What the brief states: the cause (the target's death) reported within this.
+DEATH_BOUND_S = 0.1
 
 
 def check_error(p, args, res, want_rc, needles=(), pid=None):
@@ -65,6 +73,107 @@ def test_no_such_process(tap):
         check_error(p, args, H.run_leaktop(args), 1, ["no such process"])
 
 
+def test_zombie(tap):
+    with tap.point("a zombie: exit 1, says it has exited") as p:
+        child = subprocess.Popen(["true"])
+        deadline = time.time() + 5
+        while time.time() < deadline and (H.target_state(child.pid) or {}).get("State") != "Z":
+            time.sleep(0.01)
+        args = ["dump", child.pid]
+        check_error(p, args, H.run_leaktop(args), 1, ["zombie", "exited"])
+        child.wait()
+
+
+def old_pythons():
+    """CPython interpreters older than 3.8 on this machine: (path, 'X.Y')."""
+    found = {}
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    paths = glob.glob(os.path.join(pyenv, "versions", "*", "bin", "python[23].*")) + \
+        glob.glob("/usr/bin/python[23].*")
+    for path in sorted(paths):
+        m = re.search(r"python([23])\.(\d+)$", path)
+        if m and (int(m.group(1)), int(m.group(2))) < (3, 8) and os.access(path, os.X_OK):
+            found.setdefault("%s.%s" % m.groups(), path)
+    return sorted(found.items())
+
+
+def test_old_pythons(tap):
+    olds = old_pythons()
+    if not olds:
+        tap.skip("a Python older than 3.8: named, exit 1", "none on this machine")
+    for version, path in olds:
+        with tap.point("Python %s: says so and that 3.8+ is needed, exit 1" % version) as p:
+            proc = H._track(subprocess.Popen([path, "-c", "import time; time.sleep(60)"],
+                                             stdin=subprocess.DEVNULL))
+            try:
+                time.sleep(0.5)
+                args = ["dump", proc.pid]
+                check_error(p, args, H.run_leaktop(args), 1,
+                            ["runs Python %s" % version, "3.8 and later"], pid=proc.pid)
+            finally:
+                H._reap(proc)
+
+
+def test_dies_at_attach(tap, py):
+    """Targets that exit a few milliseconds into the attach: whatever
+    leaktop was doing, it says the target exited (or was never there)."""
+    with tap.point("a target dying during the attach: 'exited', never a layout error") as p:
+        outcomes = {}
+        for i in range(20):
+            delay = 0.005 * i
+            proc = H._track(subprocess.Popen(
+                py.command(["-c", "import sys, time; print(1, flush=True); time.sleep(%f)" % delay]),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))
+            proc.stdout.readline()   # started: it exits delay seconds from now
+            args = ["dump", proc.pid]
+            rc, out, err = H.run_leaktop(args)
+            H._reap(proc)
+            kind = "ok" if rc == 0 else \
+                "exited" if re.search(r"exited|no such process", err) else "other"
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+            if kind == "other" or (rc and len(err.splitlines()) != 1):
+                p.fail("delay %.3f s: %s" % (delay, "; ".join(H.describe_run(args, rc, out, err))))
+        p.diag("outcomes: %r" % outcomes)
+
+
+def test_threads_die_in_stop(tap, py):
+    """A target with threads killed while leaktop has it stopped: leaktop
+    says so at once (no wait for stops that cannot come)."""
+    with tap.point("target with 4 threads killed in the stop: exit 1, 'exited', within "
+                   "%.0f ms" % (DEATH_BOUND_S * 1000)) as p:
+        tmp = tempfile.mkdtemp(prefix="leaktop-test-")
+        hold = os.path.join(tmp, "in-stop")
+        proc = H._track(subprocess.Popen(py.command([
+            "-c", "import threading, time\n"
+            "for _ in range(4): threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+            "time.sleep(600)"]), stdin=subprocess.DEVNULL))
+        try:
+            time.sleep(0.5)
+            lt = subprocess.Popen([H.leaktop_path(), "dump", str(proc.pid)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=H.leaktop_env({"LEAKTOP_TEST_IN_STOP": hold}))
+            deadline = time.time() + 20
+            while not os.path.exists(hold) and time.time() < deadline and lt.poll() is None:
+                time.sleep(0.01)
+            if not os.path.exists(hold):
+                lt.kill()
+                p.require(False, "leaktop never reached the stop: %r" % (lt.communicate(),))
+            os.kill(proc.pid, signal.SIGKILL)
+            time.sleep(0.1)
+            t0 = time.time()
+            os.unlink(hold)
+            out, err = lt.communicate(timeout=30)
+            took = time.time() - t0
+            err = err.decode("utf-8", "replace")
+            p.diag("leaktop took %.0f ms after the release: %s" % (took * 1000, err.strip()))
+            p.check(lt.returncode == 1 and len(err.splitlines()) == 1 and "exited" in err,
+                    "exit %s, stderr %r" % (lt.returncode, err))
+            p.check(took <= DEATH_BOUND_S, "took %.0f ms" % (took * 1000))
+        finally:
+            H._reap(proc)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_not_python(tap):
     sleeper = H._track(subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL))
     try:
@@ -92,6 +201,9 @@ def test_usage(tap, target):
         ("usage: --layout bogus", ["dump", "--layout", "bogus", pid]),
         ("usage: PID not a number", ["dump", "notapid"]),
         ("usage: unknown command", ["frobnicate", pid]),
+        ("usage: --interval 0x10", ["watch", "--interval", "0x10", pid]),
+        ("usage: --interval inf", ["watch", "--interval", "inf", pid]),
+        ("usage: --max-stopped 1e1", ["watch", "--max-stopped", "1e1", pid]),
     ]
     for desc, args in cases:
         with tap.point(desc + " exits 2") as p:
@@ -233,7 +345,9 @@ def test_already_traced(tap, target):
 
 def main(tap, pythons):
     test_no_such_process(tap)
+    test_zombie(tap)
     test_not_python(tap)
+    test_old_pythons(tap)
 
     py = pick_target_python(pythons)
     target = H.start_target(py or pythons[0], "census_target.py", "idle")
@@ -244,7 +358,8 @@ def main(tap, pythons):
 
     rest = ["--layout debug-offsets", "--layout dwarf", "--layout table",
             "--layout auto", "permission denied", "already traced",
-            "already traced: target untraced afterwards"]
+            "already traced: target untraced afterwards", "a target dying during the attach",
+            "a target with threads killed in the stop"]
     if py is None:
         for d in rest:
             tap.skip(d, "no interpreter leaktop can inspect: "
@@ -254,6 +369,8 @@ def main(tap, pythons):
         test_layouts(tap, target)
         test_permission(tap, target)
         test_already_traced(tap, target)
+    test_dies_at_attach(tap, py)
+    test_threads_die_in_stop(tap, py)
 
 
 if __name__ == "__main__":
