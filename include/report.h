@@ -30,7 +30,8 @@ void report_garbage_text(FILE *out, const struct snapshot *s, int top);
 void report_gens_text(FILE *out, const struct snapshot *s, int top);
 
 /* `why`: chains, most common first, each step "via: type name (file:line)". */
-void report_why_text(FILE *out, const struct why_result *w, const char *selector);
+void report_why_text(FILE *out, const struct why_result *w, const struct snapshot *s,
+		     const char *selector);
 /* One leaktop-why/1 object and a newline. */
 void report_why_json(FILE *out, const struct why_result *w, const struct snapshot *s,
 		     const char *selector);

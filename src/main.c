@@ -343,7 +343,7 @@ static int cmd_why(const struct options *o)
 	} else if (o->json) {
 		report_why_json(stdout, &job.res, &snap, o->selector);
 	} else {
-		report_why_text(stdout, &job.res, o->selector);
+		report_why_text(stdout, &job.res, &snap, o->selector);
 	}
 	why_free(&job.res);
 	snapshot_free(&snap);

@@ -545,12 +545,24 @@ static void root_text(const struct why_chain *ch, char *buf, size_t max)
 		snprintf(buf, max, "C (more references than leaktop can see)");
 }
 
-void report_why_text(FILE *out, const struct why_result *w, const char *selector)
+/* A walk cut short (a damaged heap, its bounds): chains may be missing. */
+static void why_incomplete_text(FILE *out, const struct snapshot *s)
+{
+	if (s->census.complete)
+		return;
+	fprintf(out, "note: the walk was incomplete, chains may be missing:\n");
+	for (size_t i = 1; i < s->census.nnotes; i++)
+		fprintf(out, "  %s\n", s->census.notes[i]);
+}
+
+void report_why_text(FILE *out, const struct why_result *w, const struct snapshot *s,
+		     const char *selector)
 {
 	char root[160];
 
 	if (!w->selected) {
 		fprintf(out, "%s: %s\n", selector, w->note);
+		why_incomplete_text(out, s);
 		return;
 	}
 	fprintf(out, "%s: %" PRIu64 " object%s", selector, w->selected, w->selected == 1 ? "" : "s");
@@ -561,6 +573,7 @@ void report_why_text(FILE *out, const struct why_result *w, const char *selector
 	fprintf(out, "\n");
 	if (w->note[0])
 		fprintf(out, "note: %s\n", w->note);
+	why_incomplete_text(out, s);
 	for (size_t k = 0; k < w->nchains; k++) {
 		const struct why_chain *ch = &w->chains[k];
 
@@ -605,6 +618,11 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 	json_u64(&j, "unreached", w->unreached);
 	json_u64(&j, "shapes", w->shapes);
 	json_str(&j, "note", w->note[0] ? w->note : NULL);
+	json_bool(&j, "complete", s->census.complete);
+	json_begin_array(&j, "notes");
+	for (size_t i = 0; i < s->census.nnotes; i++)
+		json_str(&j, NULL, s->census.notes[i]);
+	json_end_array(&j);
 	json_begin_object(&j, "graph");
 	json_u64(&j, "nodes", w->nodes);
 	json_u64(&j, "edges", w->edges);

@@ -56,10 +56,12 @@ def run_python(tap, py):
                     if not p.check(rc == 0, "%s: exit %s" % (" ".join(map(str, args)), rc)):
                         p.diag("\n".join(H.describe_run(args, rc, out, err, limit=6)))
                         continue
-                    if "--json" not in args or args[0] == "why":
+                    if "--json" not in args:
                         continue
                     doc = json.loads(out.splitlines()[-1])
-                    census = doc["census"]
+                    # why carries the census's completeness and notes
+                    census = doc["census"] if args[0] != "why" else \
+                        {"complete": doc["complete"], "notes": doc["notes"], "types": []}
                     leaky = [t for t in census["types"] if t["type"] == "__main__.Leaky"]
                     p.diag("%s: complete %s, Leaky %s, pause %.1f ms, notes %s" % (
                         args[-2] if "--gc-only" in args else args[0], census["complete"],

@@ -18,6 +18,7 @@ interpreter under test.  Environment knobs:
   LEAKTOP_TEST_ROOTS=0 leave the roots' interpreters out
   LEAKTOP_TEST_LABELS  a regular expression: test only interpreters whose
                      label matches (python3.14.10@sid-chroot, python3.12.1 ...)
+  LEAKTOP_TEST_SAMPLE=N  at most N of them, spread from the oldest to the newest
   LEAKTOP_TEST_STRIPPED=1  do not skip builds without DWARF
   LEAKTOP_TEST_WATCHDOG    seconds before a test script bails out (1500)
 """
@@ -375,8 +376,22 @@ def find_pythons():
     for py in found:
         if labels[py.label] > 1:
             py.label += "@" + py.path
+    found = _sample(found, os.environ.get("LEAKTOP_TEST_SAMPLE"))
     _PYTHONS = found
     return list(found)
+
+
+def _sample(found, n):
+    """At most n of the interpreters (sorted by version), spread over the
+    versions: the oldest, the newest, and evenly between, so that a smaller
+    run (the sanitizer suite) still spans the layouts."""
+    if not n or int(n) >= len(found):
+        return found
+    n = max(int(n), 1)
+    if n == 1:
+        return found[:1]
+    picks = sorted({round(i * (len(found) - 1) / (n - 1)) for i in range(n)})
+    return [found[i] for i in picks]
 
 
 # ---------------------------------------------------------------------------
