@@ -31,6 +31,12 @@ static int tap_n, tap_failed;
 		if (!same_) printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
 	} while (0)
 
+#define TAP_SKIP(reason, ...) do { \
+		printf("ok %d - ", ++tap_n); \
+		printf(__VA_ARGS__); \
+		printf(" # SKIP %s\n", reason); \
+	} while (0)
+
 static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);

@@ -68,10 +68,16 @@ int main(void)
 	       "a 4 MiB array of pointers is copied whole");
 	p = image_find(&im, w.payload, 16);
 	TAP_OK(p && *(const double *)p == 1.5, "a large payload's first page is copied");
+#ifdef __SANITIZE_ADDRESS__
+	/* The payload comes from ASan's allocator, not a glibc mmap'd chunk. */
+	TAP_SKIP("ASan's malloc makes no glibc chunks", "the rest of an 8 MiB payload of numbers is not");
+	TAP_SKIP("ASan's malloc makes no glibc chunks", "its bytes are counted as left out");
+#else
 	TAP_OK(image_find(&im, w.payload + (1u << 20), 8) == NULL,
 	       "the rest of an 8 MiB payload of numbers is not");
 	TAP_OK(im.st.payload_bytes >= PAYLOAD - 8192, "its bytes are counted as left out (%llu)",
 	       (unsigned long long)im.st.payload_bytes);
+#endif
 	TAP_OK(image_is_constant(&im, w.text) == 1, "code is constant: readable later");
 	TAP_OK(image_is_constant(&im, w.small) == 0, "the heap is not");
 	image_free(&im);
