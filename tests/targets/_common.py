@@ -12,6 +12,18 @@ def open_heartbeat(path):
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 
 
+def fdset():
+    """Open descriptors, less the one the listing itself used."""
+    out = set()
+    for x in os.listdir("/proc/self/fd"):
+        try:
+            os.readlink("/proc/self/fd/" + x)
+            out.add(int(x))
+        except OSError:
+            pass
+    return out
+
+
 def publish(truth_path, truth):
     """Write the truth and rename it into place: the ready signal."""
     # json.dumps, not json.dump: the pure-Python encoder json.dump uses

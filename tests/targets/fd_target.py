@@ -19,7 +19,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
+from _common import fdset, open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 HERE = os.path.dirname(TRUTH)
@@ -39,18 +39,6 @@ def rows(p):
 
 
 expect = {}   # fd -> (owner type, extra facts)
-
-
-def fdset():
-    """Open descriptors, less the one the listing itself used."""
-    out = set()
-    for x in os.listdir("/proc/self/fd"):
-        try:
-            os.readlink("/proc/self/fd/" + x)
-            out.add(int(x))
-        except OSError:
-            pass
-    return out
 
 
 def owned(obj_fd, owner, **facts):

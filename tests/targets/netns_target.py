@@ -14,7 +14,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
+from _common import fdset, open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 
@@ -59,18 +59,6 @@ def facts(s):
     if unix:
         f["type"] = "STREAM" if s.type == socket.SOCK_STREAM else "DGRAM"
     return f
-
-
-def fdset():
-    """Open descriptors, less the one the listing itself used."""
-    out = set()
-    for x in os.listdir("/proc/self/fd"):
-        try:
-            os.readlink("/proc/self/fd/" + x)
-            out.add(int(x))
-        except OSError:
-            pass
-    return out
 
 
 hb = open_heartbeat(HEARTBEAT)
