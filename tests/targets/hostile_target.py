@@ -7,9 +7,9 @@ Builds 20,000 Leaky objects, then (with the GC disabled, so the damage is
 never touched by the target itself) breaks one thing with ctypes:
   prev      the GC list back-link of one Leaky points elsewhere
   gcnull    the GC list forward link of one Leaky is NULL (mid-list)
-  type      one object's type pointer points at garbage
-  dictkeys  a dict's keys pointer points at unmapped memory
-  strlen    a str claims an absurd length
+  objects   three objects lie, each its own way: a type pointer points at
+            garbage, a dict's keys pointer at unmapped memory, a str
+            claims an absurd length
   tsloop    the main thread's state links to itself as the next thread
   frameloop the innermost frame of a 50-deep recursion is its own caller
   bothloops tsloop and frameloop together
@@ -128,11 +128,9 @@ if MODE == "prev":
     poke(id(victim) - WORD, 0x1000)              # PyGC_Head._gc_prev
 elif MODE == "gcnull":
     poke(id(victim) - 2 * WORD, 0)               # PyGC_Head._gc_next
-elif MODE == "type":
+elif MODE == "objects":
     poke(id(victim) + WORD, 0x10)                # ob_type
-elif MODE == "dictkeys":
     poke(id(VICTIM_DICT) + 4 * WORD, 0x10)       # ma_keys (after refcnt, type, used, version)
-elif MODE == "strlen":
     poke(id(VICTIM_STR) + 2 * WORD, 1 << 60)     # PyASCIIObject.length
 elif MODE == "tsloop":
     damaged = loop_thread_list()
