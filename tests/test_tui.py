@@ -7,14 +7,11 @@ capture-pane: the growing type shows up first by growth, sort and filter
 change the screen, help and the detail view open, q quits, NO_COLOR leaves
 no colour on screen, a target that exits is reported while the last data
 stays, Ctrl-C quits with the terminal restored; afterwards the target is
-running and not traced.  SIGTERM while the view has a target stopped (held
-there by a test hook) on a heap whose thread and frame lists loop lets the
-target go within the stated 50 ms and ends the view cleanly.
+running and not traced.  (SIGTERM during a stop: test_tui_signal.py.)
 """
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,9 +29,7 @@ GROUPS = ("the growing type is shown first, sorted by growth",
           "NO_COLOR: no colour on screen",
           "Ctrl-C quits cleanly and gives the terminal back",
           "target exits: the view says so and keeps the last data",
-          "target running and untraced afterwards",
-          "SIGTERM during a stop, looping heap: target let go within 50 ms, view ends")
-RELEASE_BOUND_S = 0.05   # the stated bound for a signal to free a stopped target
+          "target running and untraced afterwards")
 
 
 class Tmux(object):
@@ -91,7 +86,7 @@ def type_rows(screen):
 
 def run_python(tap, py):
     tag = "[%s]" % py.label
-    descs = ["tui: %s %s" % (g, tag) for g in GROUPS[:-1]]
+    descs = ["tui: %s %s" % (g, tag) for g in GROUPS]
     if py.skip_reason:
         for d in descs:
             tap.skip(d, py.skip_reason)
@@ -191,57 +186,6 @@ def run_python(tap, py):
             short.stop()
 
 
-def pane_leaktop(t):
-    """The leaktop process in a tmux pane (the pane runs a shell around it)."""
-    shell = t.tmux("list-panes", "-t", t.name, "-F", "#{pane_pid}").strip()
-    for task in os.listdir("/proc/%s/task" % shell):
-        with open("/proc/%s/task/%s/children" % (shell, task)) as f:
-            for pid in f.read().split():
-                return int(pid)
-    return None
-
-
-def stopped(pid):
-    st = H.target_state(pid)
-    return st is not None and st["State"] in ("t", "T")
-
-
-def sigterm_in_stop(tap, py, desc):
-    """The view's second snapshot is held inside its stop; SIGTERM then."""
-    with tap.point(desc) as p:
-        target = H.start_target(py, "hostile_target.py", "bothloops", timeout=60)
-        hold = os.path.join(target.tmpdir, "in-stop")
-        t = Tmux("sigterm-%d" % target.pid, "%s top --interval 0.5 %d; echo EXIT=$?; sleep 5" %
-                 (H.leaktop_shell(), target.pid),
-                 {"TERM": "xterm-256color", "LEAKTOP_TEST_IN_STOP": hold})
-        try:
-            for n in (1, 2):   # the first snapshot comes before the view starts
-                deadline = time.time() + 20
-                while not os.path.exists(hold) and time.time() < deadline:
-                    time.sleep(0.01)
-                p.require(os.path.exists(hold), "stop %d never reached:\n%s" % (n, t.screen()))
-                if n == 1:
-                    os.unlink(hold)
-                    p.require(t.wait_for(r"__main__\.Leaky", 20),
-                              "view not drawn:\n%s" % t.screen())
-            p.require(stopped(target.pid), "the target is not stopped in the hook")
-            leaktop = pane_leaktop(t)
-            p.require(leaktop, "leaktop's pid not found")
-            os.kill(leaktop, signal.SIGTERM)
-            time.sleep(RELEASE_BOUND_S)
-            p.check(not stopped(target.pid) and not H.tracer_pid(target.pid),
-                    "the target is still stopped or traced %.0f ms after SIGTERM" %
-                    (RELEASE_BOUND_S * 1000))
-            s = t.wait_for(r"^EXIT=", 10)
-            p.check(s is not None and "EXIT=0" in s and "TYPES" not in s,
-                    "after SIGTERM the screen is:\n%s" % t.screen())
-            p.untraced(target.pid)
-            target.assert_alive_progressing()
-        finally:
-            t.kill()
-            target.stop()
-
-
 def main(tap, pythons):
     if not shutil.which("tmux"):
         for py in pythons:
@@ -250,11 +194,6 @@ def main(tap, pythons):
         return
     for py in pythons:
         run_python(tap, py)
-        desc = "tui: %s [%s]" % (GROUPS[-1], py.label)
-        if py.skip_reason:
-            tap.skip(desc, py.skip_reason)
-        else:
-            sigterm_in_stop(tap, py, desc)
 
 
 if __name__ == "__main__":
