@@ -197,6 +197,11 @@ static uint32_t node_of(struct graph *g, uint64_t addr, struct pytype *t, uint32
 	if (t && remote_read_cached(g->c->mem, addr + (uint64_t)g->c->lay->ob_refcnt, &nd->refcnt, 8) == 0 &&
 	    g->c->minor >= 12)
 		nd->refcnt = (int64_t)(uint32_t)nd->refcnt;  /* the upper half holds flags */
+	/* No live object has a count below zero: a damaged one says nothing.
+	 * -1 keeps it alive in graph_garbage, out of the external roots, and
+	 * leaves room to subtract its references without overflowing. */
+	if (nd->refcnt < 0)
+		nd->refcnt = -1;
 	*e = g->n + 1;
 	g->nodd += (addr & 15) != 0;
 	return g->n++;

@@ -1035,9 +1035,8 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 		if (t->itemsize) {
 			if (rd_i64(c, obj + (uint64_t)l->ob_size, &n) < 0)
 				return -1;
-			if (n < 0)
-				n = -n;
-			if (n > MAX_ITEMS)
+			n = lt_abs_count(n);   /* -1 for INT64_MIN, which has no |n| */
+			if (n < 0 || n > MAX_ITEMS)
 				return -1;
 			size += n * t->itemsize;
 		}

@@ -89,9 +89,15 @@ static int is_leaf(const struct pytype *t)
 /* LSD radix sort of items by address, 16 bits a pass (user space is 47). */
 static void sort_items(struct reach_item *v, size_t n)
 {
-	struct reach_item *tmp = xmalloc(n * sizeof(*tmp));
-	size_t *count = xmalloc(((size_t)1 << 16) * sizeof(*count));
+	struct reach_item *tmp;
+	size_t *count;
 
+	/* Nothing to sort, and v may be NULL (a walk that found no leaves):
+	 * memcpy must not see it. */
+	if (n < 2)
+		return;
+	tmp = xmalloc(n * sizeof(*tmp));
+	count = xmalloc(((size_t)1 << 16) * sizeof(*count));
 	for (int shift = 0; shift < 48; shift += 16) {
 		size_t sum = 0;
 

@@ -230,6 +230,10 @@ static int oldframe_locals(struct pyctx *c, uint64_t obj, const struct sink *s)
 	if ((cells && remote_read_cached(c->mem, cells + (uint64_t)l->ob_size, &ncells, 8) < 0) ||
 	    (frees && remote_read_cached(c->mem, frees + (uint64_t)l->ob_size, &nfrees, 8) < 0))
 		return -1;
+	/* Counts from the target, bounded before they are added (cellvars and
+	 * freevars are often the same empty tuple: one lie, counted twice). */
+	if (ncells < 0 || ncells > MAX_ITEMS || nfrees < 0 || nfrees > MAX_ITEMS)
+		return -1;
 	n = (int64_t)nlocals + ncells + nfrees;
 	r = array_each(c, obj + (uint64_t)l->frame_localsplus, n, 8, s, REF_LOCAL, code);
 	if (r)

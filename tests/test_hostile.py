@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H  # noqa: E402
 
-MODES = ("prev", "gcnull", "objects", "tsloop", "frameloop", "bothloops", "multiply")
+MODES = ("prev", "gcnull", "objects", "counts", "tsloop", "frameloop", "bothloops", "multiply")
 # The note each damage must bring (a regular expression), with complete false.
 NOTES = {
     "prev": r"list is broken",
@@ -29,6 +29,7 @@ NOTES = {
     "bothloops": r"(thread list|frame chain).* loops back",
     "multiply": r"the walk stopped in .* after \d+ reads",
     "objects": r"objects could not be read",
+    "counts": r"objects could not be read",
 }
 REFERENCE_DAMAGE = ("tsloop", "frameloop", "bothloops", "multiply")
 MAX_PAUSE_MS = 1000

@@ -13,6 +13,8 @@ never touched by the target itself) breaks one thing with ctypes:
   tsloop    the main thread's state links to itself as the next thread
   frameloop the innermost frame of a 50-deep recursion is its own caller
   bothloops tsloop and frameloop together
+  counts    a str's reference count and a tuple's length are -2**63 (both
+            were undefined arithmetic in leaktop, found by its fuzz harness)
   multiply  2,000 lists each claim the 20,000 items of one big list:
             40 million references, more than the heap has words
 The field offsets of thread states and frames are found, not assumed: the
@@ -42,6 +44,7 @@ class Leaky(object):
 KEEP = [Leaky(i) for i in range(20000)]
 VICTIM_DICT = {"k%d" % i: [i] for i in range(10)}
 VICTIM_STR = "s" * 100
+VICTIM_COUNTS = ["c" * 50, tuple(range(1000, 1003))]
 WORD = ctypes.sizeof(ctypes.c_void_p)
 
 
@@ -132,6 +135,9 @@ elif MODE == "objects":
     poke(id(victim) + WORD, 0x10)                # ob_type
     poke(id(VICTIM_DICT) + 4 * WORD, 0x10)       # ma_keys (after refcnt, type, used, version)
     poke(id(VICTIM_STR) + 2 * WORD, 1 << 60)     # PyASCIIObject.length
+elif MODE == "counts":
+    poke(id(VICTIM_COUNTS[0]), 1 << 63)                   # ob_refcnt
+    poke(id(VICTIM_COUNTS[1]) + 2 * WORD, 1 << 63)        # ob_size
 elif MODE == "tsloop":
     damaged = loop_thread_list()
 elif MODE == "multiply":
