@@ -27,6 +27,12 @@ struct block {
 	unsigned char *data;
 };
 
+/* Page numbers, open addressing, 0 = empty (page 0 is never user memory). */
+struct page_set {
+	uint64_t *v;
+	size_t cap, n;
+};
+
 struct remote {
 	pid_t pid;
 	struct block *last;  /* most reads fall in the block read before */
@@ -35,8 +41,9 @@ struct remote {
 	struct block *slots;
 	struct remote_stats stats;
 	struct remote_source src;  /* answers first when src.find is set */
-	uint64_t *late;           /* page numbers read late: open addressing, 0 = empty */
-	size_t late_cap, late_n;
+	struct page_set late;     /* pages read late */
+	struct page_set rec;      /* remote_record_live: every page read live */
+	int recording;
 	int offline;              /* no live process: only the source answers */
 	uint64_t reads, budget;   /* reads so far; past budget (if set) they fail */
 	int exhausted;
@@ -45,6 +52,8 @@ struct remote {
 /* Distinct pages read late are remembered up to this many; past it each
  * late read counts its pages again (an over-count, said nowhere else). */
 #define LATE_SET_MAX ((size_t)1 << 22)
+/* remote_record_live's table: 64 Ki pages (256 MiB) at most. */
+#define RECORD_SET_MAX ((size_t)1 << 17)
 
 struct remote *remote_open(pid_t pid)
 {
@@ -95,7 +104,8 @@ void remote_close(struct remote *r)
 	}
 	if (r->mem_fd >= 0)
 		close(r->mem_fd);
-	free(r->late);
+	free(r->late.v);
+	free(r->rec.v);
 	free(r);
 }
 
@@ -106,35 +116,37 @@ void remote_use_source(struct remote *r, const struct remote_source *src)
 	else
 		memset(&r->src, 0, sizeof(r->src));
 	r->stats.late_pages = 0;
-	if (r->late)
-		memset(r->late, 0, r->late_cap * sizeof(*r->late));
-	r->late_n = 0;
+	if (r->late.v)
+		memset(r->late.v, 0, r->late.cap * sizeof(*r->late.v));
+	r->late.n = 0;
 }
 
-static int late_insert(struct remote *r, uint64_t page)
+/* 1 if page was not in the set (and is now).  The table grows to max_cap
+ * slots; once it is half full there, every page counts as new. */
+static int page_set_insert(struct page_set *s, uint64_t page, size_t max_cap)
 {
 	size_t i;
 
-	if (r->late_n * 2 >= r->late_cap) {
-		uint64_t *old = r->late;
-		size_t oldcap = r->late_cap;
+	if (s->n * 2 >= s->cap) {
+		uint64_t *old = s->v;
+		size_t oldcap = s->cap;
 
-		if (oldcap >= LATE_SET_MAX)
+		if (oldcap >= max_cap)
 			return 1;
-		r->late_cap = oldcap ? oldcap * 2 : 1024;
-		r->late = xcalloc(r->late_cap, sizeof(*r->late));
-		r->late_n = 0;
+		s->cap = oldcap ? oldcap * 2 : 1024;
+		s->v = xcalloc(s->cap, sizeof(*s->v));
+		s->n = 0;
 		for (size_t k = 0; k < oldcap; k++)
 			if (old[k])
-				late_insert(r, old[k]);
+				page_set_insert(s, old[k], max_cap);
 		free(old);
 	}
-	for (i = (size_t)(page * 0x9E3779B97F4A7C15ull >> 40) & (r->late_cap - 1);; i = (i + 1) & (r->late_cap - 1)) {
-		if (r->late[i] == page)
+	for (i = (size_t)(page * 0x9E3779B97F4A7C15ull >> 40) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (s->v[i] == page)
 			return 0;
-		if (!r->late[i]) {
-			r->late[i] = page;
-			r->late_n++;
+		if (!s->v[i]) {
+			s->v[i] = page;
+			s->n++;
 			return 1;
 		}
 	}
@@ -143,10 +155,41 @@ static int late_insert(struct remote *r, uint64_t page)
 /* A read the source could not answer succeeded on the live target. */
 static void note_late(struct remote *r, uint64_t addr, size_t len)
 {
+	if (r->recording)
+		for (uint64_t pg = addr >> 12; pg <= (addr + len - 1) >> 12; pg++)
+			page_set_insert(&r->rec, pg, RECORD_SET_MAX);
 	if (r->src.constant && r->src.constant(r->src.arg, addr))
 		return;
 	for (uint64_t pg = addr >> 12; pg <= (addr + len - 1) >> 12; pg++)
-		r->stats.late_pages += (uint64_t)late_insert(r, pg);
+		r->stats.late_pages += (uint64_t)page_set_insert(&r->late, pg, LATE_SET_MAX);
+}
+
+void remote_record_live(struct remote *r, int on)
+{
+	r->recording = on;
+	if (!on) {
+		free(r->rec.v);
+		memset(&r->rec, 0, sizeof(r->rec));
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t remote_recorded(const struct remote *r, uint64_t **pages)
+{
+	size_t n = 0;
+
+	*pages = xmalloc((r->rec.n ? r->rec.n : 1) * sizeof(**pages));
+	for (size_t i = 0; i < r->rec.cap; i++)
+		if (r->rec.v[i])
+			(*pages)[n++] = r->rec.v[i];
+	lt_sort(*pages, n, sizeof(**pages), cmp_u64);
+	return n;
 }
 
 const struct remote_stats *remote_stats(const struct remote *r)
