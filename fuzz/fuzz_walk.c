@@ -341,7 +341,7 @@ static void survey_roots(void)
 	struct run_opts o = { 0 };
 	struct remote_source src = { survey_find, survey_constant, &roots };
 	const struct py_layout *l = &sd.lay;
-	uint64_t *interp = calloc(HEAP_MAX_INTERPRETERS, sizeof(*interp));
+	uint64_t *interp;
 	struct session s;
 	struct reach r;
 	struct arena_stats ast;
@@ -351,7 +351,7 @@ static void survey_roots(void)
 	roots.start = calloc(sd.size / 8 + 1, 1);
 	session_offline(&s, &o);
 	remote_use_source(s.t.mem, &src);
-	n = heap_interpreters(&s.ctx, sd.runtime, interp, note, sizeof(note));
+	interp = heap_interpreters(&s.ctx, sd.runtime, &n, note, sizeof(note));
 	for (int i = 0; i < n; i++) {
 		uint64_t gcs = l->is_gc >= 0 ? interp[i] + (uint64_t)l->is_gc :
 			       sd.runtime + (uint64_t)l->rt_gc;

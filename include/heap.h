@@ -26,10 +26,10 @@ struct heap_stats {
 };
 
 /* The interpreters of the runtime at runtime, as linked (newest first), at
- * most HEAP_MAX_INTERPRETERS into v.  A list that loops or is longer is cut
- * and *note says so (else it is left alone).  Returns how many, or -1 when
- * the list's head cannot be read (errno). */
-int heap_interpreters(struct pyctx *c, uint64_t runtime, uint64_t *v, char *note, size_t max);
+ * most HEAP_MAX_INTERPRETERS, in a new array (free it) and *n.  A list that
+ * loops or is longer is cut and note says so (else it is left alone).  NULL
+ * (*n -1) when the list's head cannot be read (errno). */
+uint64_t *heap_interpreters(struct pyctx *c, uint64_t runtime, int *n, char *note, size_t max);
 
 /* Called for each object found; return 0 to go on, -1 to stop the walk. */
 typedef int (*heap_visit_fn)(void *arg, uint64_t obj, uint64_t type_addr);

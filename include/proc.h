@@ -52,8 +52,10 @@ long proc_tasks(pid_t pid, pid_t **out);
 
 /* 1 if the process exists (even if we cannot trace it), 0 if not. */
 int proc_exists(pid_t pid);
-/* 1 if it is gone or a zombie (exited, not yet reaped), 0 if it runs. */
+/* 1 if it is gone or a zombie (exited, not yet reaped), 0 if it runs: the
+ * process (its main thread), or one thread tid of it. */
 int proc_exited(pid_t pid);
+int proc_task_exited(pid_t pid, pid_t tid);
 
 /* Resident set size in bytes (VmRSS), 0 if unknown. */
 uint64_t proc_rss_bytes(pid_t pid);

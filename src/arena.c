@@ -199,9 +199,9 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 	}
 	/* 3.12+: per interpreter, embedded (3.12) or behind a pointer (3.13+);
 	 * a damaged interpreter list is the GC walk's to report. */
-	uint64_t *interps = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*interps));
 	char note[128];
-	int n = heap_interpreters(c, runtime, interps, note, sizeof(note));
+	int n;
+	uint64_t *interps = heap_interpreters(c, runtime, &n, note, sizeof(note));
 
 	for (int i = 0; i < n; i++) {
 		uint64_t interp = interps[i], state = interp + (uint64_t)l->is_obmalloc_arenas, maxat;

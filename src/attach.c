@@ -111,21 +111,6 @@ void attach_explain_eperm(pid_t pid, const char *what)
 	}
 }
 
-/* A thread that exited may linger as a zombie that waitpid does not report
- * (its group's leader, until the others are reaped), and PTRACE_INTERRUPT
- * on it succeeds: ask /proc instead of waiting for a stop that cannot come. */
-static int thread_gone(pid_t pid, pid_t tid)
-{
-	char path[64], text[512];
-	const char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	if (lt_read_file(path, text, sizeof(text)) <= 0)
-		return 1;
-	p = strrchr(text, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
-
 /* Wait until thread i reaches a stop.  Returns 1 stopped, 0 thread gone,
  * -1 timeout. */
 static int wait_stopped(struct attach *a, size_t i)
@@ -144,7 +129,11 @@ static int wait_stopped(struct attach *a, size_t i)
 		if (r == 0) {
 			if (lt_now_us() > deadline || lt_stop_requested)
 				return -1;
-			if (polls % 16 == 15 && thread_gone(a->pid, a->tids[i]))
+			/* A thread that exited may linger as a zombie waitpid
+			 * does not report (its group's leader, until the others
+			 * are reaped), and PTRACE_INTERRUPT on it succeeds: ask
+			 * /proc rather than wait for a stop that cannot come. */
+			if (polls % 16 == 15 && proc_task_exited(a->pid, a->tids[i]))
 				return 0;
 			struct timespec ts = { 0, 50000 };
 			nanosleep(&ts, NULL);

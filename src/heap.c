@@ -26,15 +26,17 @@ static int target_gone(void)
 	return 0;
 }
 
-int heap_interpreters(struct pyctx *c, uint64_t runtime, uint64_t *v, char *note, size_t max)
+uint64_t *heap_interpreters(struct pyctx *c, uint64_t runtime, int *count, char *note, size_t max)
 {
 	const struct py_layout *l = c->lay;
 	struct lt_loop loop;
-	uint64_t interp;
+	uint64_t interp, *v;
 	int n = 0;
 
+	*count = -1;
 	if (rd_u64(c, runtime + (uint64_t)l->rt_interp_head, &interp) < 0)
-		return -1;
+		return NULL;
+	v = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*v));
 	lt_loop_init(&loop, interp);
 	while (interp) {
 		if (n == HEAP_MAX_INTERPRETERS) {
@@ -54,22 +56,18 @@ int heap_interpreters(struct pyctx *c, uint64_t runtime, uint64_t *v, char *note
 			break;
 		}
 	}
-	return n;
+	*count = n;
+	return v;
 }
 
-/* The interpreter list into a new array, or NULL with lt_error. */
+/* heap_interpreters, or NULL with lt_error. */
 static uint64_t *interpreters(struct pyctx *c, uint64_t runtime, int *n, char *note, size_t max)
 {
-	uint64_t *v = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*v));
+	uint64_t *v = heap_interpreters(c, runtime, n, note, max);
 
-	*n = heap_interpreters(c, runtime, v, note, max);
-	if (*n < 0) {
-		if (!target_gone())
-			lt_error(LT_ERR_READ, "cannot read the interpreter list at 0x%llx",
-				 (unsigned long long)(runtime + (uint64_t)c->lay->rt_interp_head));
-		free(v);
-		return NULL;
-	}
+	if (!v && !target_gone())
+		lt_error(LT_ERR_READ, "cannot read the interpreter list at 0x%llx",
+			 (unsigned long long)(runtime + (uint64_t)c->lay->rt_interp_head));
 	return v;
 }
 

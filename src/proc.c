@@ -170,11 +170,10 @@ int proc_status_parse(const char *text, struct proc_status *out)
 	return have == 7 ? 0 : -1;
 }
 
-int proc_status_read(pid_t pid, struct proc_status *out)
+static int status_read_at(const char *path, struct proc_status *out)
 {
-	char path[64], text[4096];
+	char text[4096];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if (lt_read_file(path, text, sizeof(text)) < 0)
 		return -1;
 	if (proc_status_parse(text, out) < 0) {
@@ -182,6 +181,14 @@ int proc_status_read(pid_t pid, struct proc_status *out)
 		return -1;
 	}
 	return 0;
+}
+
+int proc_status_read(pid_t pid, struct proc_status *out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	return status_read_at(path, out);
 }
 
 void proc_cmdline(pid_t pid, char *buf, size_t max)
@@ -312,11 +319,18 @@ pid_t proc_nspid(pid_t pid)
 	return (pid_t)v;
 }
 
-int proc_exited(pid_t pid)
+int proc_task_exited(pid_t pid, pid_t tid)
 {
+	char path[64];
 	struct proc_status st;
 
-	return proc_status_read(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	return status_read_at(path, &st) < 0 || st.state == 'Z' || st.state == 'X';
+}
+
+int proc_exited(pid_t pid)
+{
+	return proc_task_exited(pid, pid);
 }
 
 int proc_ptrace_scope(void)

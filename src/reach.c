@@ -372,8 +372,8 @@ static void interp_threads(struct reach *r, uint64_t interp, int main_interp)
 
 uint64_t reach_threads(struct reach *r, uint64_t runtime)
 {
-	uint64_t *interp = xmalloc(HEAP_MAX_INTERPRETERS * sizeof(*interp));
-	int n = heap_interpreters(r->c, runtime, interp, r->damage, sizeof(r->damage));
+	int n;
+	uint64_t *interp = heap_interpreters(r->c, runtime, &n, r->damage, sizeof(r->damage));
 
 	/* New interpreters go first: the main one is the last. */
 	for (int i = 0; i < n; i++)

@@ -277,23 +277,17 @@ static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_
 		errno = EINTR;
 		return -1;
 	}
-	if (r->offline && !r->src.find) {
-		errno = EFAULT;
-		return -1;
-	}
-	if (!r->src.find)
-		return live(r, addr, buf, len);
-	if ((p = r->src.find(r->src.arg, addr, len))) {
+	if (r->src.find && (p = r->src.find(r->src.arg, addr, len))) {
 		memcpy(buf, p, len);
 		return 0;
 	}
 	if (r->offline) {
-		errno = EFAULT;
+		errno = EFAULT;  /* what the source lacks does not exist */
 		return -1;
 	}
 	if (live(r, addr, buf, len) < 0)
 		return -1;
-	if (len)
+	if (r->src.find && len)
 		note_late(r, addr, len);
 	return 0;
 }
