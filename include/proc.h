@@ -56,6 +56,8 @@ int proc_exists(pid_t pid);
  * process (its main thread), or one thread tid of it. */
 int proc_exited(pid_t pid);
 int proc_task_exited(pid_t pid, pid_t tid);
+/* Waits up to ms milliseconds for proc_exited(pid); returns it. */
+int proc_wait_exit(pid_t pid, int ms);
 
 /* Resident set size in bytes (VmRSS), 0 if unknown. */
 uint64_t proc_rss_bytes(pid_t pid);

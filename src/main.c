@@ -266,14 +266,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static pid_t target_pid;  /* for fail(): the PID the command was given */
 
-/* The error line.  When the target died meanwhile, whatever failed (a read,
- * a layout check) failed because of that: say so instead. */
+/* How long a target released after a failed read or layout check is given
+ * to finish exiting: one that was shutting down while leaktop read it (its
+ * interpreter half torn down) is gone well within this. */
+#define EXIT_GRACE_MS 300
+
+/* The error line.  When the target died meanwhile, or was dying, whatever
+ * failed (a read, a layout check) failed because of that: say so instead. */
 static int fail(void)
 {
 	enum lt_errkind k = lt_last_errkind();
 
 	if (target_pid > 0 && k != LT_ERR_GONE && k != LT_ERR_NOTFOUND && k != LT_ERR_PERM &&
-	    proc_exited(target_pid))
+	    proc_wait_exit(target_pid, EXIT_GRACE_MS))
 		fprintf(stderr, "leaktop: pid %d exited while leaktop was reading it\n", (int)target_pid);
 	else
 		fprintf(stderr, "leaktop: %s\n", lt_last_error());

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,6 +332,19 @@ int proc_task_exited(pid_t pid, pid_t tid)
 int proc_exited(pid_t pid)
 {
 	return proc_task_exited(pid, pid);
+}
+
+int proc_wait_exit(pid_t pid, int ms)
+{
+	for (int waited = 0;; waited += 5) {
+		if (proc_exited(pid))
+			return 1;
+		if (waited >= ms)
+			return 0;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 int proc_ptrace_scope(void)
