@@ -282,6 +282,12 @@ enum layout_source {
 	X(ts_current_frame, OFF, "PyThreadState", "current_frame", 13, 99) \
 	X(ts_thread_id, OFF, "PyThreadState", "thread_id", 8, 99) \
 	X(ts_native_id, OFF, "PyThreadState", "native_thread_id", 11, 99) \
+	/* who holds the GIL; where one C call's Python frames end (stacks) */ \
+	X(rt_tstate_current, OPT, "struct pyruntimestate", "gilstate.tstate_current", 8, 11) \
+	X(is_ceval_gil, OPT, "struct _is", "ceval.gil", 12, 99) \
+	X(gil_last_holder, OPT, "struct _gil_runtime_state", "last_holder", 12, 99) \
+	X(gil_locked, OPT, "struct _gil_runtime_state", "locked", 12, 99) \
+	X(iframe_is_entry, OPT, "_PyInterpreterFrame", "is_entry", 11, 11) \
 	/* line numbers: where frames and generators are */ \
 	X(bytes_sval, OFF, "PyBytesObject", "ob_sval", 8, 99) \
 	X(code_firstlineno, OFF, "PyCodeObject", "co_firstlineno", 8, 99) \

@@ -156,6 +156,17 @@ enum gen_state { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_DONE };
 /* 0 with *state set, -1 if unreadable or 3.10 and older (no frame state). */
 int pygen_state(struct pyctx *c, uint64_t gen, enum gen_state *state);
 
+/* The value of an int of at most two 30-bit digits: 0, or -1. */
+int pylong_read(struct pyctx *c, uint64_t obj, long long *out);
+/* Name of local variable i of code (cells and free variables included);
+ * "(stack)" when i is past them. */
+void pycode_local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, size_t n);
+/* Item i of a tuple as a str into buf: 0, or -1. */
+int pytuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n);
+/* A code object's qualified name (3.11+; its name before) and file name,
+ * "" when unreadable. */
+void pycode_describe(struct pyctx *c, uint64_t code, char *name, size_t nmax, char *file,
+		     size_t fmax);
 /* Items of a tuple (0 for NULL), or -1 if unreadable or implausible. */
 int64_t pytuple_len(struct pyctx *c, uint64_t tuple);
 

@@ -56,6 +56,9 @@ int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);
  * few late pages of one snapshot read from a running one. */
 int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len);
 void remote_cache_drop(struct remote *r);
+/* Off: remote_read_cached reads exactly what is asked, for a few hundred
+ * scattered reads in a stop (a block and its read-ahead cost more). */
+void remote_set_cached(struct remote *r, int on);
 
 /* Read a NUL-terminated string of at most max-1 bytes; the result is always
  * terminated.  Returns its length, or -1 (errno) when the first byte cannot be

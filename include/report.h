@@ -8,6 +8,8 @@
 struct snapshot;
 struct history;
 struct why_result;
+struct session;
+struct stacks;
 
 /* jmap-style report: header, then the top `top` types by bytes. */
 void report_text(FILE *out, const struct snapshot *s, int top);
@@ -38,6 +40,11 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 
 /* The lsof-like descriptor table: FD MODE KIND TARGET OWNER. */
 void report_fds_text(FILE *out, const struct snapshot *s);
+
+/* `stacks`: every thread's frames, innermost first (text), or one
+ * leaktop-stacks/1 object and a newline. */
+void report_stacks_text(FILE *out, const struct session *se, const struct stacks *st);
+void report_stacks_json(FILE *out, const struct session *se, const struct stacks *st);
 
 /* "45.2 MiB" */
 void report_human_bytes(char *buf, size_t max, uint64_t bytes);

@@ -20,6 +20,7 @@
 #include "layout.h"
 #include "owners.h"
 #include "pyobj.h"
+#include "stacks.h"
 #include "target.h"
 
 struct snapshot_opts {
@@ -28,6 +29,8 @@ struct snapshot_opts {
 	int gc_only;             /* count GC-tracked objects only (faster) */
 	int group_dicts;         /* count instance dicts as "dict of CLASS", as heapy does */
 	long max_pause_ms;       /* release the target after this long, copied or not (0: never) */
+	int stacks;              /* read every thread's Python stack from the copy */
+	int native;              /* and unwind their native stacks in the stop */
 };
 
 #define SNAPSHOT_DEFAULT_MAX_PAUSE_MS 1000
@@ -48,6 +51,8 @@ struct session {
 	 * the image, as the walk's did. */
 	void (*analyze)(void *arg, struct session *s, struct snapshot *snap, struct graph *g);
 	void *analyze_arg;
+	struct native_stack *native;  /* opts.native: unwound in the stop, until merged */
+	size_t nnative;
 };
 
 #define SNAPSHOT_MAX_SAMPLES 12
@@ -80,6 +85,8 @@ struct snapshot {
 	struct census garbage_types;
 	size_t graph_bytes;      /* memory the reference graph took */
 	struct gen_sites gens;   /* suspended generators and coroutines by code and line */
+	int stacks_read;         /* opts.stacks: the threads' stacks */
+	struct stacks stacks;
 	/* Set by repeating commands (watch, the view): the start-to-start
 	 * period they use from now on, and whether --max-stopped grew it past
 	 * the asked interval.  0 for one-shot commands. */

@@ -114,21 +114,12 @@ static int by_count(const void *a, const void *b)
 
 void gen_sites_finish(struct gen_sites *gs, struct pyctx *c)
 {
-	const struct py_layout *l = c->lay;
 	size_t out = 0;
 
 	for (size_t k = 0; k < gs->n; k++) {
 		struct gen_site *s = &gs->v[k];
-		uint64_t name = 0, file = 0;
 
-		if (c->minor >= 11)
-			remote_read_u64(c->mem, s->code + (uint64_t)l->code_qualname, &name);
-		if (!name || pystr_read(c, name, s->name, sizeof(s->name)) < 0) {
-			remote_read_u64(c->mem, s->code + (uint64_t)l->code_name, &name);
-			pystr_read(c, name, s->name, sizeof(s->name));
-		}
-		remote_read_u64(c->mem, s->code + (uint64_t)l->code_filename, &file);
-		pystr_read(c, file, s->file, sizeof(s->file));
+		pycode_describe(c, s->code, s->name, sizeof(s->name), s->file, sizeof(s->file));
 		s->line = s->offset < 0 ? -1 : lineno_addr2line(c, s->code, s->offset);
 	}
 	/* Positions on one line (and not-started ones of one code) are one group. */

@@ -10,6 +10,7 @@
 #include "owners.h"
 #include "report.h"
 #include "snapshot.h"
+#include "stacks.h"
 #include "tui.h"
 #include "util.h"
 #include "why.h"
@@ -37,6 +38,7 @@ struct options {
 	const char *selector;    /* why: what to explain */
 	long max;                /* why: chains to show */
 	double max_stopped;      /* watch, top: largest share of time the target may spend stopped, % */
+	int locals;              /* stacks: each Python frame's locals */
 	struct snapshot_opts snap;
 };
 
@@ -47,6 +49,9 @@ static void usage(FILE *out)
 	      "       leaktop dump [--json] [--top N] PID   one-shot census of the object heap\n"
 	      "       leaktop watch [--json] [--interval S] [--count N] PID\n"
 	      "                                            a snapshot every S s: what grew\n"
+	      "       leaktop stacks [--json] [--native] [--locals] PID\n"
+	      "                                            what every thread is doing: its\n"
+	      "                                            Python frames (and native ones)\n"
 	      "       leaktop why [--json] [--max N] PID SELECTOR\n"
 	      "                                            chains from a root to the objects:\n"
 	      "                                            a type (__main__.Leaky), an address\n"
@@ -62,6 +67,9 @@ static void usage(FILE *out)
 	      "  --interval S      seconds between snapshots (default 2)\n"
 	      "  --count N         snapshots to take, then exit (default: until interrupted)\n"
 	      "  --max N           why: chain shapes to show, most common first (default 5)\n"
+	      "  --native          stacks, dump: native frames too, unwound in the stop,\n"
+	      "                    with the Python frames in place of the evaluation loops\n"
+	      "  --locals          stacks: each Python frame's local variables\n"
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
 	      "  --max-pause MS    longest stop per snapshot (default 1000); past it the\n"
@@ -107,7 +115,8 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
-       OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED };
+       OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED, OPT_NATIVE,
+       OPT_LOCALS };
 
 /* A decimal number (seconds, a percentage), within [lo, hi]: digits and
  * one point (strtod alone would take 0x10, inf and 1e3 too). */
@@ -141,6 +150,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "group-dicts", no_argument, NULL, OPT_GROUP_DICTS },
 		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "max-stopped", required_argument, NULL, OPT_MAX_STOPPED },
+		{ "native", no_argument, NULL, OPT_NATIVE },
+		{ "locals", no_argument, NULL, OPT_LOCALS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -219,6 +230,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_GROUP_DICTS:
 			o->snap.group_dicts = 1;
 			break;
+		case OPT_NATIVE:
+			o->snap.native = 1;
+			break;
+		case OPT_LOCALS:
+			o->locals = 1;
+			break;
 		case OPT_MAX_PAUSE:
 			if (parse_int(optarg, 1, 3600000, &v) < 0)
 				return usage_error("--max-pause needs milliseconds from 1 to 3600000, not '%s'",
@@ -285,12 +302,25 @@ static int fail(void)
 	return EXIT_TARGET;
 }
 
+/* 0, or EXIT_TARGET when the report could not be written (a full disk, a
+ * closed pipe), said on stderr. */
+static int flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "leaktop: cannot write the report: %s\n", strerror(errno));
+		return EXIT_TARGET;
+	}
+	return 0;
+}
+
 static int cmd_dump(const struct options *o)
 {
 	struct session se;
 	struct snapshot snap;
+	struct snapshot_opts so = o->snap;
 
-	if (session_open(&se, o->pid, &o->snap) < 0)
+	so.stacks = 1;  /* the threads' Python stacks, read from the copy */
+	if (session_open(&se, o->pid, &so) < 0)
 		return fail();
 	if (session_snapshot(&se, &snap) < 0) {
 		session_close(&se);
@@ -302,11 +332,7 @@ static int cmd_dump(const struct options *o)
 		report_text(stdout, &snap, o->top);
 	snapshot_free(&snap);
 	session_close(&se);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "leaktop: cannot write the report: %s\n", strerror(errno));
-		return EXIT_TARGET;
-	}
-	return 0;
+	return flush_stdout();
 }
 
 struct why_job {
@@ -322,6 +348,27 @@ static void why_hook(void *arg, struct session *s, struct snapshot *snap, struct
 
 	why_analyze(&job->res, s, snap, g, &job->sel, job->max);
 	job->done = 1;
+}
+
+static int cmd_stacks(const struct options *o)
+{
+	struct session se;
+	struct stacks st;
+	struct stacks_opts so = { .native = o->snap.native, .locals = o->locals };
+
+	if (session_open(&se, o->pid, &o->snap) < 0)
+		return fail();
+	if (stacks_take(&se, &so, &st) < 0) {
+		session_close(&se);
+		return fail();
+	}
+	if (o->json)
+		report_stacks_json(stdout, &se, &st);
+	else
+		report_stacks_text(stdout, &se, &st);
+	stacks_free(&st);
+	session_close(&se);
+	return flush_stdout();
 }
 
 static int cmd_why(const struct options *o)
@@ -353,11 +400,7 @@ static int cmd_why(const struct options *o)
 	why_free(&job.res);
 	snapshot_free(&snap);
 	session_close(&se);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "leaktop: cannot write the report: %s\n", strerror(errno));
-		return EXIT_TARGET;
-	}
-	return rc;
+	return flush_stdout() ? EXIT_TARGET : rc;
 }
 
 static void sleep_seconds(double s)
@@ -483,5 +526,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(o.command, "why") == 0)
 		return cmd_why(&o);
+	if (strcmp(o.command, "stacks") == 0)
+		return cmd_stacks(&o);
 	return usage_error("unknown command '%s'", o.command);
 }

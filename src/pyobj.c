@@ -1082,8 +1082,7 @@ static void sb_put(struct sbuf *b, const char *fmt, ...)
 		b->len = b->max - 1;
 }
 
-/* The value of a small int (at most two 30-bit digits), or -1. */
-static int read_small_int(struct pyctx *c, uint64_t obj, long long *out)
+int pylong_read(struct pyctx *c, uint64_t obj, long long *out)
 {
 	const struct py_layout *l = c->lay;
 	int64_t size, ndigits;
@@ -1135,13 +1134,13 @@ static void repr_into(struct pyctx *c, uint64_t obj, const struct pytype *t, str
 		return;
 	}
 	case PK_INT:
-		if (read_small_int(c, obj, &v) == 0)
+		if (pylong_read(c, obj, &v) == 0)
 			sb_put(b, "%lld", v);
 		else
 			sb_put(b, "<big int>");
 		return;
 	case PK_BOOL:
-		sb_put(b, read_small_int(c, obj, &v) == 0 && v ? "True" : "False");
+		sb_put(b, pylong_read(c, obj, &v) == 0 && v ? "True" : "False");
 		return;
 	case PK_NONE:
 		sb_put(b, "None");
@@ -1211,4 +1210,60 @@ void pyobj_repr(struct pyctx *c, uint64_t obj, const struct pytype *t, char *buf
 		return;
 	buf[0] = '\0';
 	repr_into(c, obj, t, &b, 0);
+}
+
+int pytuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n)
+{
+	uint64_t item;
+
+	if (i < 0 || i >= pytuple_len(c, tuple) ||
+	    rd_u64(c, tuple + (uint64_t)c->lay->tuple_items + (uint64_t)(8 * i), &item) < 0)
+		return -1;
+	return pystr_read(c, item, buf, n) < 0 ? -1 : 0;
+}
+
+static uint64_t code_field(struct pyctx *c, uint64_t code, int32_t off)
+{
+	uint64_t v = 0;
+
+	if (off < 0 || rd_u64(c, code + (uint64_t)off, &v) < 0)
+		return 0;
+	return v;
+}
+
+/* Name of local variable i of code (cells and free variables included). */
+void pycode_local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, size_t n)
+{
+	const struct py_layout *l = c->lay;
+
+	snprintf(buf, n, "(stack)");
+	if (c->minor >= 11) {
+		pytuple_str(c, code_field(c, code, l->code_localsplusnames), i, buf, n);
+	} else {
+		int32_t nlocals = 0;
+		int64_t ncells;
+
+		rd(c, code + (uint64_t)l->code_nlocals, &nlocals, 4);
+		if (i < nlocals) {
+			pytuple_str(c, code_field(c, code, l->code_varnames), i, buf, n);
+			return;
+		}
+		i -= nlocals;
+		ncells = pytuple_len(c, code_field(c, code, l->code_cellvars));
+		if (ncells >= 0 && i < ncells)
+			pytuple_str(c, code_field(c, code, l->code_cellvars), i, buf, n);
+		else if (ncells >= 0)
+			pytuple_str(c, code_field(c, code, l->code_freevars), i - ncells, buf, n);
+	}
+}
+
+void pycode_describe(struct pyctx *c, uint64_t code, char *name, size_t nmax, char *file,
+		     size_t fmax)
+{
+	const struct py_layout *l = c->lay;
+
+	name[0] = file[0] = '\0';
+	if (c->minor < 11 || pystr_read(c, code_field(c, code, l->code_qualname), name, nmax) < 0)
+		pystr_read(c, code_field(c, code, l->code_name), name, nmax);
+	pystr_read(c, code_field(c, code, l->code_filename), file, fmax);
 }

@@ -47,6 +47,7 @@ struct remote {
 	int offline;              /* no live process: only the source answers */
 	uint64_t reads, budget;   /* reads so far; past budget (if set) they fail */
 	int exhausted;
+	int uncached;             /* remote_set_cached(r, 0): live reads are exact */
 };
 
 /* Distinct pages read late are remembered up to this many; past it each
@@ -428,7 +429,12 @@ static int read_cached_live(struct remote *r, uint64_t addr, void *buf, size_t l
 
 int remote_read_cached(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
-	return read_through(r, addr, buf, len, read_cached_live);
+	return read_through(r, addr, buf, len, r->uncached ? read_live : read_cached_live);
+}
+
+void remote_set_cached(struct remote *r, int on)
+{
+	r->uncached = !on;
 }
 
 void remote_cache_drop(struct remote *r)

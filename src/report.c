@@ -269,6 +269,138 @@ static void json_fds(struct json *j, const struct snapshot *s)
 	json_end_array(j);
 }
 
+/* The interpreter: version, executable, where the layout came from. */
+static void json_python(struct json *j, const struct session *se)
+{
+	json_begin_object(j, "python");
+	json_str(j, "version", se->version[0] ? se->version : NULL);
+	json_bool(j, "free_threaded", se->t.free_threaded == 1);
+	json_str(j, "executable", se->t.exe[0] ? se->t.exe : NULL);
+	json_str(j, "layout_source", layout_source_name(se->lay.source));
+	json_str(j, "layout_table", se->lay.table_version);
+	json_bool(j, "layout_table_nearest", se->lay.table_nearest);
+	json_i64(j, "nspid", se->t.nspid);
+	json_end_object(j);
+}
+
+static void json_frame(struct json *j, const struct stack_frame *f)
+{
+	json_begin_object(j, NULL);
+	json_str(j, "kind", f->kind == FRAME_PYTHON ? "python" : "native");
+	json_str(j, "function", f->function);
+	json_str(j, "file", f->file[0] ? f->file : NULL);
+	if (f->line >= 0)
+		json_i64(j, "line", f->line);
+	else
+		json_null(j, "line");
+	json_str(j, "module", f->module[0] ? f->module : NULL);
+	if (f->kind == FRAME_NATIVE) {
+		char addr[24];
+
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, f->addr);
+		json_str(j, "address", addr);
+		json_u64(j, "offset", f->offset);
+	}
+	if (f->locals) {
+		json_begin_array(j, "locals");
+		for (int k = 0; k < f->nlocals; k++) {
+			json_begin_object(j, NULL);
+			json_str(j, "name", f->locals[k].name);
+			json_str(j, "repr", f->locals[k].repr);
+			json_end_object(j);
+		}
+		json_end_array(j);
+	}
+	json_end_object(j);
+}
+
+/* "threads": every thread with its frames, innermost first. */
+static void json_threads(struct json *j, const struct stacks *st)
+{
+	json_begin_array(j, "threads");
+	for (size_t i = 0; i < st->n; i++) {
+		const struct thread_stack *th = &st->threads[i];
+
+		json_begin_object(j, NULL);
+		json_u64(j, "tid", th->tid);
+		json_str(j, "name", th->name[0] ? th->name : NULL);
+		if (th->gil >= 0)
+			json_bool(j, "gil", th->gil);
+		else
+			json_null(j, "gil");
+		json_bool(j, "collecting", th->collecting);
+		json_bool(j, "python", th->tstate != 0);
+		if (th->native_error[0])
+			json_str(j, "native_error", th->native_error);
+		json_begin_array(j, "frames");
+		for (size_t k = 0; k < th->n; k++)
+			json_frame(j, &th->frames[k]);
+		json_end_array(j);
+		json_end_object(j);
+	}
+	json_end_array(j);
+}
+
+void report_stacks_json(FILE *out, const struct session *se, const struct stacks *st)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_begin_object(&j, NULL);
+	json_str(&j, "format", "leaktop-stacks/1");
+	json_i64(&j, "pid", se->t.pid);
+	json_u64(&j, "pause_us", st->pause_us);
+	json_python(&j, se);
+	json_bool(&j, "collecting", st->collecting);
+	json_begin_array(&j, "notes");
+	if (st->note[0])
+		json_str(&j, NULL, st->note);
+	json_end_array(&j);
+	json_threads(&j, st);
+	json_end_object(&j);
+	fputc('\n', out);
+}
+
+void report_stacks_text(FILE *out, const struct session *se, const struct stacks *st)
+{
+	fprintf(out, "Process %d: Python %s (%s); stopped %.1f ms\n", (int)se->t.pid,
+		se->version[0] ? se->version : "3.?", se->t.exe[0] ? se->t.exe : "?",
+		(double)st->pause_us / 1000.0);
+	if (st->note[0])
+		fprintf(out, "note: %s\n", st->note);
+	for (size_t i = 0; i < st->n; i++) {
+		const struct thread_stack *th = &st->threads[i];
+
+		fprintf(out, "\nThread %" PRIu64, th->tid);
+		if (th->name[0])
+			fprintf(out, " (%s)", th->name);
+		if (!th->tstate)
+			fprintf(out, ", no Python");
+		else if (th->gil == 1)
+			fprintf(out, ", holds the GIL%s", th->collecting ? ", collecting garbage" : "");
+		else if (th->gil < 0)
+			fprintf(out, ", GIL unknown");
+		fputc('\n', out);
+		if (th->native_error[0])
+			fprintf(out, "    (%s)\n", th->native_error);
+		for (size_t k = 0; k < th->n; k++) {
+			const struct stack_frame *f = &th->frames[k];
+
+			if (f->kind == FRAME_PYTHON) {
+				fprintf(out, "    (Python) %s (%s:%d)\n", f->function, f->file, f->line);
+				for (int v = 0; v < f->nlocals; v++)
+					fprintf(out, "        %s = %s\n", f->locals[v].name, f->locals[v].repr);
+			} else {
+				fprintf(out, "    (C) %s+0x%" PRIx64 " (%s", f->function, f->offset,
+					f->module[0] ? f->module : "?");
+				if (f->file[0])
+					fprintf(out, ", %s:%d", f->file, f->line);
+				fputs(")\n", out);
+			}
+		}
+	}
+}
+
 static void json_delta(struct json *j, const char *key, int64_t count, int64_t bytes)
 {
 	json_begin_object(j, key);
@@ -384,15 +516,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 		json_double(&j, "interval_s", s->period_s);
 		json_bool(&j, "interval_grown", s->period_grown);
 	}
-	json_begin_object(&j, "python");
-	json_str(&j, "version", version_of(s));
-	json_bool(&j, "free_threaded", se->t.free_threaded == 1);
-	json_str(&j, "executable", se->t.exe[0] ? se->t.exe : NULL);
-	json_str(&j, "layout_source", layout_source_name(se->lay.source));
-	json_str(&j, "layout_table", se->lay.table_version);
-	json_bool(&j, "layout_table_nearest", se->lay.table_nearest);
-	json_i64(&j, "nspid", se->t.nspid);
-	json_end_object(&j);
+	json_python(&j, se);
 	json_begin_object(&j, "census");
 	json_u64(&j, "objects", c->objects);
 	json_u64(&j, "bytes", c->bytes);
@@ -448,6 +572,8 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_garbage(&j, s);
 	json_gens(&j, s);
 	json_fds(&j, s);
+	if (s->stacks_read)
+		json_threads(&j, &s->stacks);
 	if (hf)
 		json_fd_growth(&j, hf);
 	json_end_object(&j);

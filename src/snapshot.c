@@ -332,6 +332,23 @@ static void test_hold(const char *env)
  * --no-block nothing is stopped or copied: the walk reads the live target.
  * Returns 1 if a collection was running (after GC_RETRIES tries), 0, or -1
  * with lt_error; the target runs on return either way. */
+/* --native: every stopped thread's native stack, named after the walk. */
+static void unwind_threads(struct session *s, const struct attach *att)
+{
+	s->native = xcalloc(att->n ? att->n : 1, sizeof(*s->native));
+	for (s->nnative = 0; s->nnative < att->n && !lt_stop_requested; s->nnative++)
+		native_unwind(att->tids[s->nnative], &s->native[s->nnative]);
+}
+
+static void drop_native(struct session *s)
+{
+	for (size_t k = 0; k < s->nnative; k++)
+		native_stack_free(&s->native[k]);
+	free(s->native);
+	s->native = NULL;
+	s->nnative = 0;
+}
+
 static int stop_and_copy(struct session *s, struct snapshot *snap)
 {
 	struct pyctx *c = &s->ctx;
@@ -365,6 +382,8 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	    image_copy(&s->img, s->t.pid, s->opts.max_pause_ms > 0 ?
 		       att.stop_begin_us + (uint64_t)s->opts.max_pause_ms * 1000 : 0) < 0)
 		collecting = -1;
+	if (collecting >= 0 && s->opts.native)
+		unwind_threads(s, &att);
 	attach_release(&att);
 	snap->pause_us = attach_pause_us(&att);
 	if (collecting >= 0 && lt_stop_requested) {
@@ -425,6 +444,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	snapshot_begin(s, snap);
 	collecting = stop_and_copy(s, snap);
 	if (collecting < 0) {
+		drop_native(s);
 		snapshot_free(snap);
 		return -1;
 	}
@@ -434,8 +454,13 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	 * close to the copy as can be. */
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
 	remote_record_live(s->ctx.mem, seed && *seed);
-	if (snapshot_walk(s, snap, collecting) < 0)
+	if (snapshot_walk(s, snap, collecting) < 0) {
+		drop_native(s);
 		return -1;
+	}
+	if (snap->stacks_read && s->native)
+		stacks_merge(&snap->stacks, &s->t, s->native, s->nnative);
+	drop_native(s);
 	if (seed && *seed && save_seed(s, seed) < 0) {
 		snapshot_free(snap);
 		return -1;
@@ -508,6 +533,13 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 			budget_check(c, "the chains from the roots", &spent);
 		}
 		snap->graph_bytes = graph_bytes(&g);
+	}
+	if (s->opts.stacks) {
+		stacks_read_python(c, s->t.runtime_addr, s->t.pid, 0, &snap->stacks);
+		stacks_describe(c, &snap->stacks);
+		snap->stacks.pause_us = snap->pause_us;
+		snap->stacks_read = 1;
+		budget_check(c, "the threads' stacks", &spent);
 	}
 	gen_sites_finish(&snap->gens, c);
 	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
@@ -624,6 +656,7 @@ fail:
 
 void snapshot_free(struct snapshot *snap)
 {
+	stacks_free(&snap->stacks);
 	census_free(&snap->census);
 	census_free(&snap->garbage_types);
 	gen_sites_free(&snap->gens);

@@ -118,17 +118,6 @@ static struct pytype *type_of(struct pyctx *c, uint64_t obj)
 	return pytype_get(c, type);
 }
 
-/* Item i of a tuple as a str, or -1. */
-static int tuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n)
-{
-	uint64_t item;
-
-	if (i < 0 || i >= pytuple_len(c, tuple) ||
-	    remote_read_u64(c->mem, tuple + (uint64_t)c->lay->tuple_items + (uint64_t)(8 * i), &item) < 0)
-		return -1;
-	return pystr_read(c, item, buf, n) < 0 ? -1 : 0;
-}
-
 static uint64_t field(struct pyctx *c, uint64_t obj, int32_t off)
 {
 	uint64_t v = 0;
@@ -136,32 +125,6 @@ static uint64_t field(struct pyctx *c, uint64_t obj, int32_t off)
 	if (off < 0 || remote_read_u64(c->mem, obj + (uint64_t)off, &v) < 0)
 		return 0;
 	return v;
-}
-
-/* Name of local variable i of code (cells and free variables included). */
-static void local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, size_t n)
-{
-	const struct py_layout *l = c->lay;
-
-	snprintf(buf, n, "(stack)");
-	if (c->minor >= 11) {
-		tuple_str(c, field(c, code, l->code_localsplusnames), i, buf, n);
-	} else {
-		int32_t nlocals = 0;
-		int64_t ncells;
-
-		remote_read(c->mem, code + (uint64_t)l->code_nlocals, &nlocals, 4);
-		if (i < nlocals) {
-			tuple_str(c, field(c, code, l->code_varnames), i, buf, n);
-			return;
-		}
-		i -= nlocals;
-		ncells = pytuple_len(c, field(c, code, l->code_cellvars));
-		if (ncells >= 0 && i < ncells)
-			tuple_str(c, field(c, code, l->code_cellvars), i, buf, n);
-		else if (ncells >= 0)
-			tuple_str(c, field(c, code, l->code_freevars), i - ncells, buf, n);
-	}
 }
 
 /* Name of the __slots__ member at offset off of type (or its bases). */
@@ -221,7 +184,7 @@ static void name_label(struct pyctx *c, const struct ref_label *lab, struct labe
 		slot_name(c, lab->key, lab->index, out->text, sizeof(out->text));
 		break;
 	case REF_LOCAL:
-		local_name(c, lab->key, lab->index, out->text, sizeof(out->text));
+		pycode_local_name(c, lab->key, lab->index, out->text, sizeof(out->text));
 		break;
 	case REF_STACK:
 		snprintf(out->text, sizeof(out->text), "(stack)");
@@ -312,11 +275,7 @@ static void describe(struct pyctx *c, const struct graph_node *nd, struct why_st
 
 	st->line = -1;
 	if (code) {
-		uint64_t name = c->minor >= 11 ? field(c, code, l->code_qualname) : 0;
-
-		if (!name || pystr_read(c, name, st->name, sizeof(st->name)) < 0)
-			pystr_read(c, field(c, code, l->code_name), st->name, sizeof(st->name));
-		pystr_read(c, field(c, code, l->code_filename), st->file, sizeof(st->file));
+		pycode_describe(c, code, st->name, sizeof(st->name), st->file, sizeof(st->file));
 		st->line = lineno_addr2line(c, code, (nd->flags & GN_FRAME) ?
 						   lineno_iframe_offset(c, nd->addr, code) :
 						   nd->t->kind == PK_GEN ? lineno_gen_offset(c, nd->addr, code) :
@@ -358,9 +317,9 @@ static void freevar_name(struct pyctx *c, uint64_t func, int64_t i, char *buf, s
 		int64_t nnames = pytuple_len(c, names), ncells = pytuple_len(c, field(c, func, l->func_closure));
 
 		if (nnames >= 0 && ncells >= 0)
-			tuple_str(c, names, nnames - ncells + i, buf, n);
+			pytuple_str(c, names, nnames - ncells + i, buf, n);
 	} else {
-		tuple_str(c, field(c, code, l->code_freevars), i, buf, n);
+		pytuple_str(c, field(c, code, l->code_freevars), i, buf, n);
 	}
 }
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""What every thread is doing: `leaktop stacks` against the target's truth (TAP).
+
+stacks_target.py parks threads in known places (time.sleep, socket.accept,
+a 50-deep recursion ending in Event.wait, the main thread inside sorted()
+whose key blocks on a pipe) and records, before it signals ready, each
+thread's threading.get_native_id() and the (function, line) pairs of
+sys._current_frames().  Checked, on every interpreter:
+- the Python frames of every thread, exactly, with its tid and name, and
+  that none holds the GIL (each waits in a call that releases it);
+- with --native: the libc call each waits in is the innermost frame, above
+  the interpreter's, and the Python frames sit where the evaluation loops
+  ran them (between native frames, in order, none left over);
+- with --locals: each recurse() frame's n, 0 innermost;
+- dump --json's threads carry the same Python frames;
+- the target runs untraced afterwards.
+"""
+import json
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+GROUPS = ("Python frames, tids and names equal sys._current_frames(); no thread holds the GIL",
+          "--native: each thread's libc wait innermost, Python frames merged in place",
+          "--locals: recurse() frames hold n = 0, 1, 2 ... from the innermost",
+          "dump --json: threads with the same Python frames",
+          "target running and untraced afterwards")
+
+# The libc function each kind of wait blocks in (3.8-3.10 sleep in select).
+WAITS = {
+    "sleep": r"^(__)?(clock_nanosleep|nanosleep|select|pselect6?)(64)?$",
+    "accept": r"^(__libc_)?accept4?$",
+    "futex": r"futex|^(__new_)?sem_(clock|timed)?wait|pthread_cond_(clock|timed)?wait|lll_lock_wait",
+    "read": r"^(__libc_|__)?read$",
+}
+
+
+def leaktop_json(args, p):
+    rc, out, err = H.run_leaktop(args)
+    if rc != 0 or not out.strip():
+        p.fail("\n".join(H.describe_run(args, rc, out, err)))
+        return None
+    return json.loads(out)
+
+
+def python_frames(th):
+    return [[f["function"], f["line"]] for f in th["frames"] if f["kind"] == "python"]
+
+
+def by_tid(doc):
+    return {t["tid"]: t for t in doc["threads"]}
+
+
+def check_python(p, doc, truth):
+    threads = by_tid(doc)
+    p.check(truth["monitor"] in threads, "the monitor thread %d is missing" % truth["monitor"])
+    for want in truth["threads"]:
+        th = threads.get(want["native_id"])
+        if not p.check(th is not None, "%s: no thread with tid %d (got %s)"
+                       % (want["name"], want["native_id"], sorted(threads))):
+            continue
+        p.check(th["name"] == want["name"], "tid %d named %r, not %r"
+                % (want["native_id"], th["name"], want["name"]))
+        got = python_frames(th)
+        p.check(got == want["frames"], "%s: Python frames\n  got  %s\n  want %s"
+                % (want["name"], got, want["frames"]))
+        p.check(th["gil"] is False, "%s: gil is %r; it waits without the GIL"
+                % (want["name"], th["gil"]))
+
+
+def check_native(p, doc, truth):
+    threads = by_tid(doc)
+    for want in truth["threads"]:
+        th = threads.get(want["native_id"])
+        if not p.check(th is not None, "%s: no thread %d" % (want["name"], want["native_id"])):
+            continue
+        frames = th["frames"]
+        kinds = "".join("P" if f["kind"] == "python" else "C" for f in frames)
+        names = [f["function"] for f in frames]
+        p.check(python_frames(th) == want["frames"], "%s: the merged Python frames differ "
+                "from the truth:\n  got  %s\n  want %s" % (want["name"], python_frames(th),
+                                                           want["frames"]))
+        p.check(not th.get("native_error"), "%s: %s" % (want["name"], th.get("native_error")))
+        p.check(frames and frames[0]["kind"] == "native" and
+                re.search(WAITS[want["wait"]], frames[0]["function"]),
+                "%s: innermost frame %r is not a %s wait; stack %s"
+                % (want["name"], names[:1], want["wait"], names[:8]))
+        # native wait, interpreter frames, the Python frames, and the
+        # thread's start below them: C+ P+ (C+ P+)* C+
+        p.check(re.match(r"^C+P+(C+P+)*C+$", kinds),
+                "%s: frames not merged in place: %s %s" % (want["name"], kinds, names))
+
+
+def check_locals(p, doc, truth):
+    rec = next(t for t in truth["threads"] if t["name"] == "recursor")
+    th = by_tid(doc).get(rec["native_id"])
+    if not p.check(th is not None, "no recursor thread"):
+        return
+    ns = [f.get("locals") for f in th["frames"] if f["function"] == "recurse"]
+    want = [[{"name": "n", "repr": str(i)}] for i in range(truth["depth"])]
+    p.check(ns == want, "recurse locals: got %s ... want %s ..." % (ns[:3], want[:3]))
+
+
+def run_python(tap, py):
+    descs = ["stacks: %s [%s]" % (g, py.label) for g in GROUPS]
+    if py.skip_reason:
+        for d in descs:
+            tap.skip(d, py.skip_reason)
+        return
+    target = H.start_target(py, "stacks_target.py")
+    truth, pid = target.truth, target.pid
+    try:
+        with tap.point(descs[0]) as p:
+            doc = leaktop_json(["stacks", "--json", pid], p)
+            if doc:
+                p.check(doc["format"] == "leaktop-stacks/1", "format %r" % doc["format"])
+                check_python(p, doc, truth)
+        with tap.point(descs[1]) as p:
+            doc = leaktop_json(["stacks", "--json", "--native", pid], p)
+            if doc:
+                check_native(p, doc, truth)
+                p.diag("paused %.1f ms" % (doc["pause_us"] / 1000.0))
+        with tap.point(descs[2]) as p:
+            doc = leaktop_json(["stacks", "--json", "--locals", pid], p)
+            if doc:
+                check_locals(p, doc, truth)
+        with tap.point(descs[3]) as p:
+            doc = leaktop_json(["dump", "--json", "--top", "1", pid], p)
+            if doc:
+                check_python(p, doc, truth)
+        with tap.point(descs[4]) as p:
+            p.untraced(pid)
+            target.assert_alive_progressing()
+    finally:
+        target.stop()
+
+
+if __name__ == "__main__":
+    H.run_each(run_python)
