@@ -41,6 +41,8 @@ struct stack_frame {
 	uint64_t addr;           /* native: the address; Python: the frame */
 	uint64_t offset;         /* native: into the function */
 	int entry;               /* Python: the outermost frame of one evaluation-loop call */
+	uint64_t anchor;         /* Python, 3.12+ entry frames: the loop's shim frame, a
+				  * local of that call, so on its native frame's stack */
 	uint64_t code, globals;  /* Python: what it runs, and its globals (named later) */
 	int64_t instr;           /* Python: byte offset of its instruction, -1 unknown */
 	struct stack_local *locals;  /* --locals only */

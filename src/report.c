@@ -391,8 +391,12 @@ void report_stacks_text(FILE *out, const struct session *se, const struct stacks
 				for (int v = 0; v < f->nlocals; v++)
 					fprintf(out, "        %s = %s\n", f->locals[v].name, f->locals[v].repr);
 			} else {
-				fprintf(out, "    (C) %s+0x%" PRIx64 " (%s", f->function, f->offset,
-					f->module[0] ? f->module : "?");
+				if (strcmp(f->function, "??") == 0)  /* no symbol: module+offset */
+					fprintf(out, "    (C) ?? (%s+0x%" PRIx64, f->module[0] ? f->module : "?",
+						f->offset);
+				else
+					fprintf(out, "    (C) %s+0x%" PRIx64 " (%s", f->function, f->offset,
+						f->module[0] ? f->module : "?");
 				if (f->file[0])
 					fprintf(out, ", %s:%d", f->file, f->line);
 				fputs(")\n", out);

@@ -333,11 +333,11 @@ static void test_hold(const char *env)
  * Returns 1 if a collection was running (after GC_RETRIES tries), 0, or -1
  * with lt_error; the target runs on return either way. */
 /* --native: every stopped thread's native stack, named after the walk. */
-static void unwind_threads(struct session *s, const struct attach *att)
+static void unwind_threads(struct session *s, struct native_unwinder *u, const struct attach *att)
 {
 	s->native = xcalloc(att->n ? att->n : 1, sizeof(*s->native));
 	for (s->nnative = 0; s->nnative < att->n && !lt_stop_requested; s->nnative++)
-		native_unwind(att->tids[s->nnative], &s->native[s->nnative]);
+		native_unwind(u, att->tids[s->nnative], &s->native[s->nnative]);
 }
 
 static void drop_native(struct session *s)
@@ -354,6 +354,7 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	struct pyctx *c = &s->ctx;
 	struct attach att = { 0 };
 	struct remote_source src;
+	struct native_unwinder *unwinder = NULL;
 	int collecting;
 
 	remote_use_source(c->mem, NULL);
@@ -362,10 +363,14 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 		return heap_gc_collecting(c, s->t.runtime_addr) > 0;
 	if (image_plan(&s->img, s->t.pid) < 0)
 		return -1;
+	if (s->opts.native)
+		unwinder = native_unwinder_new(&s->t);
 	test_hold("LEAKTOP_TEST_AFTER_PLAN");
 	for (int attempt = 0;; attempt++) {
-		if (attach_stop(&att, s->t.pid) < 0)
+		if (attach_stop(&att, s->t.pid) < 0) {
+			native_unwinder_free(unwinder);
 			return -1;
+		}
 		collecting = heap_gc_collecting(c, s->t.runtime_addr);
 		if (collecting < 0)
 			break;
@@ -382,9 +387,11 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	    image_copy(&s->img, s->t.pid, s->opts.max_pause_ms > 0 ?
 		       att.stop_begin_us + (uint64_t)s->opts.max_pause_ms * 1000 : 0) < 0)
 		collecting = -1;
-	if (collecting >= 0 && s->opts.native)
-		unwind_threads(s, &att);
+	if (collecting >= 0 && unwinder)
+		unwind_threads(s, unwinder, &att);
 	attach_release(&att);
+	native_unwinder_free(unwinder);
+	remote_cache_drop(c->mem);  /* the unwind's reads: the copy answers from now on */
 	snap->pause_us = attach_pause_us(&att);
 	if (collecting >= 0 && lt_stop_requested) {
 		lt_error(LT_ERR_OTHER, "interrupted");

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 3.11+ frame owners: frames the C stack or the interpreter owns run no
- * code of their own (their numbers moved in 3.14). */
-#define OWNED_BY_CSTACK_312 3
-#define OWNED_BY_INTERPRETER_314 3
-#define OWNED_BY_CSTACK_314 4
+/* 3.12+: the shim frame each evaluation loop pushes first, a local of
+ * that C call, is owned by 3 (FRAME_OWNED_BY_CSTACK to 3.13,
+ * FRAME_OWNED_BY_INTERPRETER since; 3.14's CSTACK, 4, is unused).  It
+ * runs no code. */
+#define OWNED_BY_SHIM 3
 
 /* glibc's struct pthread, where pthread_self() points (3.8-3.10 keep only
  * that): the kernel's thread id lies within its first bytes. */
@@ -188,15 +188,15 @@ static void thread_frames(struct pyctx *c, struct stacks *st, struct thread_stac
 		int64_t offset;
 
 		remote_read(c->mem, f + (uint64_t)l->iframe_owner, &owner, 1);
-		if (c->minor >= 12 && owner == (c->minor >= 14 ? OWNED_BY_CSTACK_314 : OWNED_BY_CSTACK_312)) {
+		if (c->minor >= 12 && owner >= OWNED_BY_SHIM) {
 			/* The shim an evaluation loop starts with: the frame
 			 * read before it was that loop's outermost. */
-			if (th->n)
+			if (th->n && !th->frames[th->n - 1].entry) {
 				th->frames[th->n - 1].entry = 1;
+				th->frames[th->n - 1].anchor = f;
+			}
 			continue;
 		}
-		if (c->minor >= 14 && owner == OWNED_BY_INTERPRETER_314)
-			continue;
 		if (pyframe_code(c, f, &code) < 0)
 			break;
 		offset = lineno_iframe_offset(c, f, code);
@@ -427,19 +427,45 @@ static int is_eval_loop(const char *function)
 	return strncmp(function, "_PyEval_EvalFrameDefault", 24) == 0;
 }
 
+/* Does native frame i of ns run the Python frames from py on?  From 3.12
+ * the shim frame each evaluation loop starts with is a local of that call:
+ * on its stack, whatever the symbols say; before, and when a shim is
+ * missing, by the function's name (the loop is exported). */
+static int runs_group(const struct thread_stack *th, size_t py, const struct native_stack *ns,
+		      int i, const char *function, int anchored)
+{
+	uint64_t a;
+
+	if (py >= th->n)
+		return 0;
+	if (!anchored)
+		return is_eval_loop(function);
+	for (size_t k = py; k < th->n; k++) {
+		if (!th->frames[k].entry)
+			continue;
+		a = th->frames[k].anchor;
+		return a >= ns->sp[i] && (i + 1 >= ns->n || a < ns->sp[i + 1]);
+	}
+	return 0;
+}
+
 /* Thread th's stack with its native frames, the Python ones in place of
  * the evaluation loops that run them. */
 static void merge_thread(struct thread_stack *th, struct target *t, const struct native_stack *ns)
 {
 	struct thread_stack merged = { 0 };
 	size_t py = 0;
+	int anchored = th->n > 0;
 
+	for (size_t k = 0; k < th->n; k++)
+		if (th->frames[k].entry && !th->frames[k].anchor)
+			anchored = 0;
 	for (int i = 0; i < ns->n; i++) {
 		struct native_name nn;
 		struct stack_frame *f;
 
 		native_name(t, ns, i, &nn);
-		if (is_eval_loop(nn.function) && py < th->n) {
+		if (runs_group(th, py, ns, i, nn.function, anchored)) {
 			/* This loop's Python frames: up to its outermost. */
 			do {
 				f = frame_add(&merged);
@@ -504,17 +530,22 @@ int stacks_take(struct session *s, const struct stacks_opts *o, struct stacks *o
 	remote_use_source(c->mem, NULL);
 	remote_cache_drop(c->mem);
 	pyctx_reset(c);
-	if (attach_stop(&att, s->t.pid) < 0)
+	struct native_unwinder *u = o->native ? native_unwinder_new(&s->t) : NULL;
+
+	if (attach_stop(&att, s->t.pid) < 0) {
+		native_unwinder_free(u);
 		return -1;
+	}
 	remote_set_cached(c->mem, 0);
 	stacks_read_python(c, s->t.runtime_addr, s->t.pid, o->locals, out);
 	remote_set_cached(c->mem, 1);
 	if (o->native) {
 		native = xcalloc(att.n ? att.n : 1, sizeof(*native));
 		for (nnative = 0; nnative < att.n && !lt_stop_requested; nnative++)
-			native_unwind(att.tids[nnative], &native[nnative]);
+			native_unwind(u, att.tids[nnative], &native[nnative]);
 	}
 	attach_release(&att);
+	native_unwinder_free(u);
 	out->pause_us = attach_pause_us(&att);
 	remote_cache_drop(c->mem);
 	if (lt_stop_requested || proc_exited(s->t.pid)) {
