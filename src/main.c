@@ -264,6 +264,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (parse_int(pid_arg, 1, INT_MAX, &v) < 0)
 		return usage_error("'%s' is not a process ID", pid_arg);
 	o->pid = (pid_t)v;
+	if (o->locals && strcmp(o->command, "stacks") != 0)
+		return usage_error("--locals is for leaktop stacks");
+	if (o->snap.native && strcmp(o->command, "stacks") != 0 && strcmp(o->command, "dump") != 0)
+		return usage_error("--native is for leaktop stacks and leaktop dump");
 	if (strcmp(o->command, "why") == 0) {
 		struct why_selector sel;
 
