@@ -11,8 +11,8 @@ CFLAGS = -g -O1 -fno-omit-frame-pointer -Wall -Wno-unused-parameter $(SAN)
 # Comparisons are against the seed's memory, not the input's bytes: tracing
 # them (for libFuzzer's value profile and dictionary) only costs time.
 COV = -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp
-CPPFLAGS = -I$(TOP) -I$(TOP)/include -I. $(shell pkg-config --cflags libdw)
-LIBS = $(shell pkg-config --libs libdw)
+CPPFLAGS = -I$(TOP) -I$(TOP)/include -I. $(shell pkg-config --cflags libdw libunwind-ptrace)
+LIBS = $(shell pkg-config --libs libdw libunwind-ptrace libunwind-generic)
 # The offline target answers the seed's symbols first (fuzz_walk.c).
 WRAP = -Wl,--wrap=target_symbol -Wl,--wrap=target_has_function
 

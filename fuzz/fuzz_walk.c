@@ -153,6 +153,7 @@ static void session_offline(struct session *s, const struct run_opts *o)
 		snprintf(s->version, sizeof(s->version), "%s", sd.version);
 	s->opts.gc_only = o->gc_only && !o->why;
 	s->opts.group_dicts = o->group_dicts;
+	s->opts.stacks = !o->why;   /* the threads' Python stacks, as dump reads them */
 	if (o->sample && o->sel.kind == WHY_TYPE)
 		session_sample(s, o->sel.type);
 }
