@@ -10,6 +10,8 @@ struct history;
 struct why_result;
 struct session;
 struct stacks;
+struct thread_stack;
+struct stack_frame;
 
 /* jmap-style report: header, then the top `top` types by bytes. */
 void report_text(FILE *out, const struct snapshot *s, int top);
@@ -45,6 +47,11 @@ void report_fds_text(FILE *out, const struct snapshot *s);
  * leaktop-stacks/1 object and a newline. */
 void report_stacks_text(FILE *out, const struct session *se, const struct stacks *st);
 void report_stacks_json(FILE *out, const struct session *se, const struct stacks *st);
+/* "Thread 1234 (MainThread), holds the GIL": a thread as they head it. */
+void report_thread_title(char *buf, size_t max, const struct thread_stack *th);
+/* "    (Python) run (app.py:12)", "    (C) poll+0x1b (libc.so.6, poll.c:29)";
+ * Python frames without "(Python) " unless tagged. */
+void report_frame_text(char *buf, size_t max, const struct stack_frame *f, int tagged);
 
 /* "45.2 MiB" */
 void report_human_bytes(char *buf, size_t max, uint64_t bytes);

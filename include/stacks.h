@@ -84,8 +84,9 @@ void stacks_read_python(struct pyctx *c, uint64_t runtime, pid_t pid, int locals
 			struct stacks *out);
 /* Name what stacks_read_python found: functions, files, lines, modules and
  * thread names (code objects and names do not change while code runs: the
- * target may run again). */
-void stacks_describe(struct pyctx *c, struct stacks *st);
+ * target may run again); pid's own thread is MainThread when threading
+ * does not name it. */
+void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid);
 
 /* The whole command: stop the session's target, read its Python stacks and
  * (o->native) unwind every thread, let it go, name and merge.  Returns 0,

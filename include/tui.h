@@ -10,7 +10,9 @@ struct snapshot_opts;
  * seconds from start to start, longer when a stop would take more than
  * max_stopped_pct percent of it.  The first snapshot is taken before the
  * screen is set up, so failing to inspect the target is a plain one-line
- * error (returns -1 with lt_error).  Returns 0 on quit. */
+ * error (returns -1 with lt_error).  Every snapshot also reads the
+ * threads' Python stacks (opts->stacks is implied), for the threads view.
+ * Returns 0 on quit. */
 int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct);
 
 #endif

@@ -361,8 +361,44 @@ void report_stacks_json(FILE *out, const struct session *se, const struct stacks
 	fputc('\n', out);
 }
 
+void report_thread_title(char *buf, size_t max, const struct thread_stack *th)
+{
+	size_t n = (size_t)snprintf(buf, max, "Thread %" PRIu64, th->tid);
+
+	if (n < max && th->name[0])
+		n += (size_t)snprintf(buf + n, max - n, " (%s)", th->name);
+	if (n < max && !th->tstate)
+		n += (size_t)snprintf(buf + n, max - n, ", no Python");
+	else if (n < max && th->gil == 1)
+		n += (size_t)snprintf(buf + n, max - n, ", holds the GIL");
+	else if (n < max && th->gil < 0)
+		n += (size_t)snprintf(buf + n, max - n, ", GIL unknown");
+	if (n < max && th->collecting)
+		snprintf(buf + n, max - n, ", collecting garbage");
+}
+
+void report_frame_text(char *buf, size_t max, const struct stack_frame *f, int tagged)
+{
+	char line[24] = "?";
+
+	if (f->line >= 0)
+		snprintf(line, sizeof(line), "%d", f->line);
+	if (f->kind == FRAME_PYTHON)
+		snprintf(buf, max, "    %s%s (%s:%s)", tagged ? "(Python) " : "", f->function, f->file,
+			 line);
+	else if (strcmp(f->function, "??") == 0)  /* no symbol: module+offset */
+		snprintf(buf, max, "    (C) ?? (%s+0x%" PRIx64 ")", f->module[0] ? f->module : "?",
+			 f->offset);
+	else
+		snprintf(buf, max, "    (C) %s+0x%" PRIx64 " (%s%s%s%s%s)", f->function, f->offset,
+			 f->module[0] ? f->module : "?", f->file[0] ? ", " : "", f->file,
+			 f->file[0] ? ":" : "", f->file[0] ? line : "");
+}
+
 void report_stacks_text(FILE *out, const struct session *se, const struct stacks *st)
 {
+	char line[1024];
+
 	fprintf(out, "Process %d: Python %s (%s); stopped %.1f ms\n", (int)se->t.pid,
 		se->version[0] ? se->version : "3.?", se->t.exe[0] ? se->t.exe : "?",
 		(double)st->pause_us / 1000.0);
@@ -371,36 +407,17 @@ void report_stacks_text(FILE *out, const struct session *se, const struct stacks
 	for (size_t i = 0; i < st->n; i++) {
 		const struct thread_stack *th = &st->threads[i];
 
-		fprintf(out, "\nThread %" PRIu64, th->tid);
-		if (th->name[0])
-			fprintf(out, " (%s)", th->name);
-		if (!th->tstate)
-			fprintf(out, ", no Python");
-		else if (th->gil == 1)
-			fprintf(out, ", holds the GIL%s", th->collecting ? ", collecting garbage" : "");
-		else if (th->gil < 0)
-			fprintf(out, ", GIL unknown");
-		fputc('\n', out);
+		report_thread_title(line, sizeof(line), th);
+		fprintf(out, "\n%s\n", line);
 		if (th->native_error[0])
 			fprintf(out, "    (%s)\n", th->native_error);
 		for (size_t k = 0; k < th->n; k++) {
 			const struct stack_frame *f = &th->frames[k];
 
-			if (f->kind == FRAME_PYTHON) {
-				fprintf(out, "    (Python) %s (%s:%d)\n", f->function, f->file, f->line);
-				for (int v = 0; v < f->nlocals; v++)
-					fprintf(out, "        %s = %s\n", f->locals[v].name, f->locals[v].repr);
-			} else {
-				if (strcmp(f->function, "??") == 0)  /* no symbol: module+offset */
-					fprintf(out, "    (C) ?? (%s+0x%" PRIx64, f->module[0] ? f->module : "?",
-						f->offset);
-				else
-					fprintf(out, "    (C) %s+0x%" PRIx64 " (%s", f->function, f->offset,
-						f->module[0] ? f->module : "?");
-				if (f->file[0])
-					fprintf(out, ", %s:%d", f->file, f->line);
-				fputs(")\n", out);
-			}
+			report_frame_text(line, sizeof(line), f, 1);
+			fprintf(out, "%s\n", line);
+			for (int v = 0; v < f->nlocals; v++)
+				fprintf(out, "        %s = %s\n", f->locals[v].name, f->locals[v].repr);
 		}
 	}
 }

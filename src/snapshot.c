@@ -543,7 +543,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	}
 	if (s->opts.stacks) {
 		stacks_read_python(c, s->t.runtime_addr, s->t.pid, 0, &snap->stacks);
-		stacks_describe(c, &snap->stacks);
+		stacks_describe(c, &snap->stacks, s->t.pid);
 		snap->stacks.pause_us = snap->pause_us;
 		snap->stacks_read = 1;
 		budget_check(c, "the threads' stacks", &spent);

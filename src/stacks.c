@@ -386,7 +386,7 @@ void stacks_read_python(struct pyctx *c, uint64_t runtime, pid_t pid, int locals
 	free(interp);
 }
 
-void stacks_describe(struct pyctx *c, struct stacks *st)
+void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid)
 {
 	/* Module names by globals dict: frames of one module share it. */
 	struct { uint64_t globals; char name[128]; } seen[64];
@@ -397,6 +397,10 @@ void stacks_describe(struct pyctx *c, struct stacks *st)
 
 		if (th->interp && (i == 0 || st->threads[i - 1].interp != th->interp))
 			thread_names(c, th->interp, st);
+		/* The process's first thread is the main thread also before
+		 * (or without) threading, as why's roots call it. */
+		if (!th->name[0] && pid > 0 && th->tid == (uint64_t)pid)
+			snprintf(th->name, sizeof(th->name), "MainThread");
 		for (size_t k = 0; k < th->n; k++) {
 			struct stack_frame *f = &th->frames[k];
 			size_t m;
@@ -559,7 +563,7 @@ int stacks_take(struct session *s, const struct stacks_opts *o, struct stacks *o
 		stacks_free(out);
 		return -1;
 	}
-	stacks_describe(c, out);
+	stacks_describe(c, out, s->t.pid);
 	if (o->native)
 		stacks_merge(out, &s->t, native, nnative);
 	for (size_t k = 0; k < nnative; k++)

@@ -1,5 +1,5 @@
 /* tui.c - the interactive view: header, types panel, handles panel,
- * detail and help screens, htop-style keys.
+ * detail, threads and help screens, htop-style keys.
  *
  * One thread: a snapshot is taken when its time comes, the screen is drawn,
  * and getch() waits for a key at most until the next snapshot is due.  Keys
@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "report.h"
 #include "snapshot.h"
+#include "stacks.h"
 #include "util.h"
 #include "why.h"
 
@@ -26,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-enum view { VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE, VIEW_GARBAGE };
+enum view { VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE, VIEW_GARBAGE, VIEW_THREADS, VIEW_THREAD };
 enum panel { PANEL_TYPES, PANEL_HANDLES };
 
 enum { KEY_HANDLED = 1, KEY_REDRAW = 2, KEY_RESCAN = 4, KEY_QUIT = 8 };
@@ -74,6 +75,21 @@ struct tui {
 	struct why_result why;            /* chains for the detail view, from the last snapshot */
 	int have_why;
 	int detail_fd;                    /* handle detail: the descriptor whose chain is shown */
+	/* Threads view: the selected row is frame thr_frame (-1: the header)
+	 * of the thread with id thr_tid, or at position thr_pos when no
+	 * thread of the last snapshot has that id. */
+	uint64_t thr_tid;
+	size_t thr_pos;
+	long thr_frame;
+	int thr_top;
+	enum view thr_back;               /* where Back from the threads view goes */
+	/* Thread view: the selected thread's merged stack, taken on Enter */
+	struct stacks native;
+	int have_native;
+	uint64_t native_tid, native_tstate;  /* which thread of it */
+	char native_title[160];           /* the thread as the snapshot named it */
+	char native_error[256];           /* stacks_take failed: why */
+	int native_top;
 };
 
 /* ---- drawing helpers ---- */
@@ -228,6 +244,129 @@ static void rebuild_rows(struct tui *t)
 	t->nhrows = out;
 }
 
+/* ---- threads ---- */
+
+/* The threads of the last snapshot, or NULL when it has none. */
+static const struct stacks *last_stacks(const struct tui *t)
+{
+	return t->have_last && t->last.stacks_read ? &t->last.stacks : NULL;
+}
+
+/* The thread a chain from a thread starts at, and the frame (-1: not
+ * known) that holds it; -1 if none.  The root frame is looked for first:
+ * on 3.8-3.10 a chain names its thread by pthread's id, the stacks by the
+ * kernel's. */
+static long thread_of_chain(const struct stacks *st, const struct why_chain *ch, long *frame)
+{
+	*frame = -1;
+	if (!st || ch->root != ROOT_THREAD)
+		return -1;
+	for (size_t i = 0; ch->nsteps && i < st->n; i++)
+		for (size_t k = 0; k < st->threads[i].n; k++)
+			if (st->threads[i].frames[k].addr == ch->steps[0].addr) {
+				*frame = (long)k;
+				return (long)i;
+			}
+	for (size_t i = 0; ch->root_tid && i < st->n; i++)
+		if (st->threads[i].tid == ch->root_tid)
+			return (long)i;
+	return -1;
+}
+
+/* Rows of the threads view: each thread's header, then its frames. */
+static int thread_rows(const struct stacks *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n; i++)
+		n += 1 + st->threads[i].n;
+	return (int)n;  /* bounded by STACKS_MAX_THREADS and STACKS_MAX_FRAMES */
+}
+
+/* Thread i and its frame k (-1: the header) at a row; -1 past the end. */
+static int thread_locate(const struct stacks *st, int row, size_t *i, long *k)
+{
+	for (*i = 0; *i < st->n; (*i)++) {
+		long len = 1 + (long)st->threads[*i].n;
+
+		if (row < len) {
+			*k = row - 1;
+			return 0;
+		}
+		row -= (int)len;
+	}
+	return -1;
+}
+
+/* The selected row, found again in a snapshot whose threads changed. */
+static int thread_sel_row(const struct tui *t, const struct stacks *st)
+{
+	size_t i = st->n;
+	long frame;
+	int row = 0;
+
+	if (!st->n)
+		return 0;
+	if (t->thr_tid)
+		for (i = 0; i < st->n && st->threads[i].tid != t->thr_tid; i++)
+			;
+	if (i == st->n)
+		i = t->thr_pos < st->n ? t->thr_pos : st->n - 1;
+	for (size_t j = 0; j < i; j++)
+		row += 1 + (int)st->threads[j].n;
+	frame = t->thr_frame < (long)st->threads[i].n ? t->thr_frame : (long)st->threads[i].n - 1;
+	return row + 1 + frame;
+}
+
+static void thread_sel_set(struct tui *t, const struct stacks *st, int row)
+{
+	size_t i;
+	long k;
+
+	if (thread_locate(st, row, &i, &k) < 0)
+		return;
+	t->thr_pos = i;
+	t->thr_tid = st->threads[i].tid;
+	t->thr_frame = k;
+}
+
+/* The thread view's thread in the stacks taken for it, or NULL. */
+static const struct thread_stack *native_thread(const struct tui *t)
+{
+	for (size_t i = 0; t->have_native && i < t->native.n; i++) {
+		const struct thread_stack *th = &t->native.threads[i];
+
+		if (t->native_tid ? th->tid == t->native_tid : th->tstate == t->native_tstate)
+			return th;
+	}
+	return NULL;
+}
+
+/* Lines of the thread view: its frames, after the unwind's complaint. */
+static int native_lines(const struct thread_stack *th)
+{
+	return th ? (int)th->n + (th->native_error[0] != '\0') : 1;
+}
+
+/* Enter on a thread: its native and Python frames, merged, in a short
+ * stop of their own (the snapshots copy memory, they do not unwind). */
+static void take_native(struct tui *t, const struct thread_stack *th)
+{
+	if (t->have_native)
+		stacks_free(&t->native);
+	t->have_native = 0;
+	t->native_error[0] = '\0';
+	t->native_top = 0;
+	t->native_tid = th->tid;
+	t->native_tstate = th->tstate;
+	report_thread_title(t->native_title, sizeof(t->native_title), th);
+	if (stacks_take(&t->se, &(struct stacks_opts){ .native = 1 }, &t->native) < 0) {
+		snprintf(t->native_error, sizeof(t->native_error), "%s", lt_last_error());
+		return;
+	}
+	t->have_native = 1;
+}
+
 /* ---- screens ---- */
 
 /* "label value sparkline" at the cursor, label and sparkline in colour. */
@@ -318,18 +457,19 @@ static void panel_title(struct tui *t, int y, const char *text, int focused)
 	attroff(a | (focused ? A_BOLD : 0));
 }
 
-static void keep_visible(struct tui *t, enum panel p, int nrows, int height)
+/* Clamp a selection to nrows rows and scroll so that it is in sight. */
+static void keep_visible(int *sel, int *top, int nrows, int height)
 {
-	if (t->sel[p] >= nrows)
-		t->sel[p] = nrows - 1;
-	if (t->sel[p] < 0)
-		t->sel[p] = 0;
-	if (t->sel[p] < t->top[p])
-		t->top[p] = t->sel[p];
-	if (t->sel[p] >= t->top[p] + height)
-		t->top[p] = t->sel[p] - height + 1;
-	if (t->top[p] < 0)
-		t->top[p] = 0;
+	if (*sel >= nrows)
+		*sel = nrows - 1;
+	if (*sel < 0)
+		*sel = 0;
+	if (*sel < *top)
+		*top = *sel;
+	if (*sel >= *top + height)
+		*top = *sel - height + 1;
+	if (*top < 0)
+		*top = 0;
 }
 
 static void draw_types(struct tui *t, int y0, int height)
@@ -356,7 +496,7 @@ static void draw_types(struct tui *t, int y0, int height)
 	put(y0 + 1, x, COLS - x, line);
 	attroff(A_BOLD);
 
-	keep_visible(t, PANEL_TYPES, (int)t->nrows, height - 2);
+	keep_visible(&t->sel[PANEL_TYPES], &t->top[PANEL_TYPES], (int)t->nrows, height - 2);
 	for (int r = 0; r < height - 2; r++) {
 		size_t i = (size_t)(t->top[PANEL_TYPES] + r);
 		const struct type_stat *st;
@@ -399,7 +539,7 @@ static void draw_handles(struct tui *t, int y0, int height)
 	snprintf(line, sizeof(line), "%9s %9s %11s  %s", "COUNT", "CHANGE", "SINCE BASE", "KIND AND TARGET");
 	put(y0 + 1, 0, COLS, line);
 	attroff(A_BOLD);
-	keep_visible(t, PANEL_HANDLES, (int)t->nhrows, height - 2);
+	keep_visible(&t->sel[PANEL_HANDLES], &t->top[PANEL_HANDLES], (int)t->nhrows, height - 2);
 	for (int r = 0; r < height - 2; r++) {
 		size_t i = (size_t)(t->top[PANEL_HANDLES] + r);
 		const struct type_stat *st;
@@ -442,8 +582,9 @@ static void draw_fkeys(struct tui *t, const char *const *keys)
 static void draw_main(struct tui *t)
 {
 	static const char *const keys[] = {
-		"F1", "Help ", "/", "Filter ", "F6", "Sort ", "Spc", "Pause ", "b", "Base ",
-		"+-", "Interval ", "Tab", "Panel ", "Ent", "Detail ", "g", "Garbage ", "F10", "Quit", NULL
+		/* 80 columns: b (baseline) and +- (interval) are in the help */
+		"F1", "Help ", "/", "Filter ", "F6", "Sort ", "Spc", "Pause ", "Tab", "Panel ",
+		"Ent", "Detail ", "g", "Garbage ", "t", "Threads ", "F10", "Quit", NULL
 	};
 	int avail = LINES - 5;  /* header 4, function bar 1 */
 	int hh = avail / 3;
@@ -513,17 +654,26 @@ static void draw_chart(struct tui *t, int y0, int height, const char *label, con
 	}
 }
 
-/* "module __main__ > _cache dict > [0] __main__.Leaky" */
-static void chain_line(const struct why_chain *ch, char *buf, size_t max)
+/* "module __main__ > _cache dict > [0] __main__.Leaky"; a thread is named
+ * as the threads view names it when it is there. */
+static void chain_line(const struct tui *t, const struct why_chain *ch, char *buf, size_t max)
 {
+	const struct stacks *threads = last_stacks(t);
 	size_t used;
 
-	if (ch->root == ROOT_MODULE)
+	if (ch->root == ROOT_MODULE) {
 		used = (size_t)snprintf(buf, max, "module %s", ch->root_name);
-	else if (ch->root == ROOT_THREAD)
-		used = (size_t)snprintf(buf, max, "thread %s", ch->root_name[0] ? ch->root_name : "");
-	else
+	} else if (ch->root == ROOT_THREAD) {
+		long frame, i = thread_of_chain(threads, ch, &frame);
+		const struct thread_stack *th = i >= 0 ? &threads->threads[i] : NULL;
+		uint64_t tid = th && th->tid ? th->tid : ch->root_tid;
+		const char *name = th && th->name[0] ? th->name : ch->root_name;
+
+		used = (size_t)snprintf(buf, max, "thread %llu%s%s%s", (unsigned long long)tid,
+					name[0] ? " (" : "", name, name[0] ? ")" : "");
+	} else {
 		used = (size_t)snprintf(buf, max, "held from C");
+	}
 	for (size_t i = 1; i < ch->nsteps && used < max; i++) {
 		const struct why_step *st = &ch->steps[i];
 
@@ -563,7 +713,7 @@ static int draw_chains(struct tui *t, int y, int rows)
 	for (size_t k = 0; k < t->why.nchains && used < rows; k++) {
 		char chain[1100];
 
-		chain_line(&t->why.chains[k], chain, sizeof(chain));
+		chain_line(t, &t->why.chains[k], chain, sizeof(chain));
 		size_t len, at = 0, width = COLS > 8 ? (size_t)COLS - 4 : 4;
 
 		snprintf(line, sizeof(line), "%llu of %llu: %s",
@@ -585,7 +735,7 @@ static int draw_chains(struct tui *t, int y, int rows)
 static void draw_type_detail(struct tui *t)
 {
 	static const char *const keys[] = { "Esc", "Back ", "F1", "Help ", "Spc", "Pause ",
-					    "F10", "Quit", NULL };
+					    "t", "Threads ", "F10", "Quit", NULL };
 	long id = history_type_id(&t->h, t->detail_type);
 	uint64_t counts[1024], bytes[1024];
 	size_t n = id >= 0 ? history_series(&t->h, (uint32_t)id, 1024, counts, bytes) : 0;
@@ -631,7 +781,7 @@ static void draw_type_detail(struct tui *t)
 static void draw_handle_detail(struct tui *t)
 {
 	static const char *const keys[] = { "Esc", "Back ", "Up/Dn", "Chain of ", "F1", "Help ",
-					    "F10", "Quit", NULL };
+					    "t", "Threads ", "F10", "Quit", NULL };
 	char line[1024], target[320], group[320];
 	int y = 6, chains_at = LINES - 6;
 
@@ -707,6 +857,94 @@ static void draw_garbage(struct tui *t)
 	draw_fkeys(t, keys);
 }
 
+static void draw_threads(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "Ent", "Native stack ", "F1", "Help ",
+					    "Spc", "Pause ", "F10", "Quit", NULL };
+	const struct stacks *st = last_stacks(t);
+	char line[1024];
+	int y0 = 5, height, sel;
+
+	draw_header(t);
+	if (!st) {
+		panel_title(t, 4, " THREADS: the last snapshot read none", 1);
+		draw_fkeys(t, keys);
+		return;
+	}
+	snprintf(line, sizeof(line), " THREADS (%zu)   Python frames, innermost first", st->n);
+	panel_title(t, 4, line, 1);
+	if (st->note[0]) {
+		snprintf(line, sizeof(line), "note: %s", st->note);
+		put(y0++, 0, COLS, line);
+	}
+	height = LINES - 1 - y0;
+	sel = thread_sel_row(t, st);
+	keep_visible(&sel, &t->thr_top, thread_rows(st), height);
+	for (int r = 0; r < height; r++) {
+		int row = t->thr_top + r;
+		size_t i;
+		long k;
+		attr_t a = 0;
+
+		if (thread_locate(st, row, &i, &k) < 0)
+			break;
+		if (k < 0) {
+			report_thread_title(line, sizeof(line), &st->threads[i]);
+			a = A_BOLD;
+		} else {
+			report_frame_text(line, sizeof(line), &st->threads[i].frames[k], 0);
+		}
+		if (row == sel)
+			a = attr_of(t, C_SELECT, A_REVERSE);
+		attron(a);
+		mvhline(y0 + r, 0, ' ', COLS);
+		put(y0 + r, 0, COLS, line);
+		attroff(a);
+	}
+	draw_fkeys(t, keys);
+}
+
+/* One thread's native and Python frames, as Enter took them. */
+static void draw_thread(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "Up/Dn", "Scroll ", "F1", "Help ",
+					    "F10", "Quit", NULL };
+	const struct thread_stack *th = native_thread(t);
+	char line[1024], title[160];
+	int height = LINES - 6, nlines = native_lines(th), y = 5, at;
+
+	draw_header(t);
+	if (!th) {
+		snprintf(line, sizeof(line), " %s", t->native_title);
+		panel_title(t, 4, line, 1);
+		if (t->native_error[0])
+			snprintf(line, sizeof(line), "  could not read the stacks: %s", t->native_error);
+		else
+			snprintf(line, sizeof(line), "  the thread exited after the snapshot");
+		put(5, 0, COLS, line);
+		draw_fkeys(t, keys);
+		return;
+	}
+	report_thread_title(title, sizeof(title), th);
+	snprintf(line, sizeof(line), " %s   native and Python frames, innermost first; stopped %.1f ms",
+		 title, (double)t->native.pause_us / 1000.0);
+	panel_title(t, 4, line, 1);
+	if (t->native_top > nlines - height)
+		t->native_top = nlines - height;
+	if (t->native_top < 0)
+		t->native_top = 0;
+	at = t->native_top;
+	if (th->native_error[0] && at-- == 0) {
+		snprintf(line, sizeof(line), "    (%s)", th->native_error);
+		put(y++, 0, COLS, line);
+	}
+	for (size_t k = at > 0 ? (size_t)at : 0; k < th->n && y < LINES - 1; k++) {
+		report_frame_text(line, sizeof(line), &th->frames[k], 1);
+		put(y++, 0, COLS, line);
+	}
+	draw_fkeys(t, keys);
+}
+
 static void draw_help(struct tui *t)
 {
 	static const char *const lines[] = {
@@ -723,10 +961,10 @@ static void draw_help(struct tui *t)
 		"  /, F4         filter types by name  Esc         clear filter, go back",
 		"  Tab           types <-> handles     Enter       detail of the row",
 		"  g             cyclic garbage        Up/Down     (handle detail) chain of fd",
-		"  arrows, PgUp/PgDn, Home/End         move",
+		"  t             threads' stacks       arrows, PgUp/PgDn, Home/End  move",
 		"",
 		"A detail view names why objects are alive: the shortest chains from a",
-		"module, a thread's frame or C, as `leaktop why` prints them.",
+		"module, a thread's frame (t shows it) or C, as `leaktop why` prints them.",
 		"",
 		"CHANGE is since the previous snapshot, SINCE BASE since the baseline",
 		"(the first snapshot, or the last b).  Sorting by growth ranks steady",
@@ -762,6 +1000,12 @@ static void draw(struct tui *t)
 		break;
 	case VIEW_GARBAGE:
 		draw_garbage(t);
+		break;
+	case VIEW_THREADS:
+		draw_threads(t);
+		break;
+	case VIEW_THREAD:
+		draw_thread(t);
 		break;
 	}
 	refresh();
@@ -807,11 +1051,11 @@ static int filter_key(struct tui *t, int ch)
 	return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
 }
 
-static int move_key(struct tui *t, int ch)
+/* Arrows, j/k, PgUp/PgDn, Home/End move *sel among nrows rows; 0 for
+ * other keys. */
+static int move_sel(int *sel, int nrows, int ch)
 {
-	int nrows = t->focus == PANEL_TYPES ? (int)t->nrows : (int)t->nhrows;
 	int page = LINES / 2 > 1 ? LINES / 2 : 1;
-	int *sel = &t->sel[t->focus];
 
 	switch (ch) {
 	case KEY_UP: case 'k': (*sel)--; break;
@@ -827,6 +1071,12 @@ static int move_key(struct tui *t, int ch)
 	if (*sel < 0)
 		*sel = 0;
 	return KEY_HANDLED | KEY_REDRAW;
+}
+
+static int move_key(struct tui *t, int ch)
+{
+	return move_sel(&t->sel[t->focus], t->focus == PANEL_TYPES ? (int)t->nrows : (int)t->nhrows,
+			ch);
 }
 
 static int main_key(struct tui *t, int ch)
@@ -909,6 +1159,76 @@ static void step_fd(struct tui *t, int dir)
 	t->next_due_us = 0;  /* name its chain now */
 }
 
+static int is_back_key(int ch)
+{
+	return ch == 27 || ch == KEY_LEFT || ch == KEY_BACKSPACE || ch == 127;
+}
+
+/* t: the threads of the last snapshot; from a detail view, with the
+ * thread (and frame) of its most common chain from a thread selected. */
+static int open_threads(struct tui *t)
+{
+	const struct stacks *st = last_stacks(t);
+
+	if (t->view != VIEW_THREADS && t->view != VIEW_THREAD)
+		t->thr_back = t->view;
+	if ((t->view == VIEW_TYPE || t->view == VIEW_HANDLE) && t->have_why) {
+		for (size_t k = 0; k < t->why.nchains; k++) {
+			long frame, i = thread_of_chain(st, &t->why.chains[k], &frame);
+
+			if (i >= 0) {
+				t->thr_pos = (size_t)i;
+				t->thr_tid = st->threads[i].tid;
+				t->thr_frame = frame;
+				break;
+			}
+		}
+	}
+	t->view = VIEW_THREADS;
+	return KEY_HANDLED | KEY_REDRAW;
+}
+
+static int threads_key(struct tui *t, int ch)
+{
+	const struct stacks *st = last_stacks(t);
+	int row, r;
+	size_t i;
+	long k;
+
+	if (is_back_key(ch)) {
+		t->view = t->thr_back;
+		if (t->view == VIEW_TYPE || t->view == VIEW_HANDLE)
+			t->next_due_us = 0;  /* name its chains again now */
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	if (!st || !st->n)
+		return KEY_HANDLED;
+	row = thread_sel_row(t, st);
+	r = move_sel(&row, thread_rows(st), ch);
+	if (r) {
+		thread_sel_set(t, st, row);
+		return r;
+	}
+	if ((ch == '\n' || ch == KEY_ENTER) && thread_locate(st, row, &i, &k) == 0) {
+		take_native(t, &st->threads[i]);
+		t->view = VIEW_THREAD;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	return KEY_HANDLED;
+}
+
+static int thread_key(struct tui *t, int ch)
+{
+	int scroll = native_lines(native_thread(t)) - (LINES - 6) + 1, r;
+
+	if (is_back_key(ch) || ch == '\n' || ch == KEY_ENTER) {
+		t->view = VIEW_THREADS;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	r = move_sel(&t->native_top, scroll > 1 ? scroll : 1, ch);
+	return r ? r : KEY_HANDLED;
+}
+
 static int handle_key(struct tui *t, int ch)
 {
 	int r;
@@ -952,13 +1272,18 @@ static int handle_key(struct tui *t, int ch)
 	default:
 		break;
 	}
+	if (ch == 't')
+		return open_threads(t);
+	if (t->view == VIEW_THREADS)
+		return threads_key(t, ch);
+	if (t->view == VIEW_THREAD)
+		return thread_key(t, ch);
 	if (t->view == VIEW_HANDLE && (ch == KEY_UP || ch == KEY_DOWN || ch == 'k' || ch == 'j')) {
 		step_fd(t, ch == KEY_DOWN || ch == 'j' ? 1 : -1);
 		return KEY_HANDLED | KEY_REDRAW;
 	}
 	if (t->view != VIEW_MAIN) {
-		if (ch == 27 || ch == KEY_LEFT || ch == KEY_BACKSPACE || ch == 127 || ch == '\n' ||
-		    ch == KEY_ENTER) {
+		if (is_back_key(ch) || ch == '\n' || ch == KEY_ENTER) {
 			t->view = VIEW_MAIN;
 			return KEY_HANDLED | KEY_REDRAW;
 		}
@@ -1002,6 +1327,7 @@ static void init_colors(struct tui *t)
 int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct)
 {
 	struct tui t;
+	struct snapshot_opts o = *opts;
 	struct sigaction old_int, old_term, old_hup;
 	int quit = 0;
 
@@ -1012,7 +1338,9 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 	t.sort = SORT_GROWTH;
 	history_init(&t.h);
 	history_init(&t.hf);
-	if (session_open(&t.se, pid, opts) < 0)
+	t.thr_frame = -1;
+	o.stacks = 1;                     /* the threads view shows the last snapshot's */
+	if (session_open(&t.se, pid, &o) < 0)
 		return -1;
 	t.started_us = lt_now_us();
 	if (take_snapshot(&t) < 0) {
@@ -1082,6 +1410,8 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 	free(t.hrows);
 	if (t.have_why)
 		why_free(&t.why);
+	if (t.have_native)
+		stacks_free(&t.native);
 	if (t.have_last)
 		snapshot_free(&t.last);
 	history_free(&t.h);

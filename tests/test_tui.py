@@ -4,10 +4,11 @@
 leaktop runs in a detached 80x24 tmux session against a target that grows
 one class; the test types keys with send-keys and reads the screen with
 capture-pane: the growing type shows up first by growth, sort and filter
-change the screen, help and the detail view open, q quits, NO_COLOR leaves
-no colour on screen, a target that exits is reported while the last data
-stays, Ctrl-C quits with the terminal restored; afterwards the target is
-running and not traced.  (SIGTERM during a stop: test_tui_signal.py.)
+change the screen, help and the detail view open, t lists the threads with
+their Python frames and Enter shows one's native stack, q quits, NO_COLOR
+leaves no colour on screen, a target that exits is reported while the last
+data stays, Ctrl-C quits with the terminal restored; afterwards the target
+is running and not traced.  (SIGTERM during a stop: test_tui_signal.py.)
 """
 import os
 import re
@@ -25,6 +26,7 @@ GROUPS = ("the growing type is shown first, sorted by growth",
           "/ filters the types by name",
           "h opens the help, a key closes it",
           "Enter opens the detail view with a chart and sample instances",
+          "t lists the threads, Enter shows the main thread's native stack",
           "q quits",
           "NO_COLOR: no colour on screen",
           "Ctrl-C quits cleanly and gives the terminal back",
@@ -140,10 +142,28 @@ def run_python(tap, py):
             t.keys("Escape")
             p.check("TYPES" in t.screen(), "Esc did not go back")
         with tap.point(descs[5]) as p:
+            # growth_target.py has one thread, running main() (threading is
+            # not imported: MainThread is the name of the pid's thread).
+            t.keys("t")
+            s = t.wait_for(r"^Thread \d+ \(MainThread\)", 10)
+            p.require(s, "no threads view:\n%s" % t.screen())
+            p.check(re.search(r"^ +main \(\S*growth_target", s, re.M),
+                    "main() is not on the main thread's stack:\n%s" % s)
+            t.keys("Enter")
+            s = t.wait_for(r"^ +\(C\) \S+\+0x[0-9a-f]+ \(", 10)
+            p.require(s, "no native frame after Enter:\n%s" % t.screen())
+            p.check(re.search(r"^ Thread \d+ \(MainThread\)", s, re.M) and
+                    re.search(r"^ +\(Python\) main \(", s, re.M),
+                    "not the main thread's merged stack:\n%s" % s)
+            t.keys("Escape")
+            p.check("THREADS" in t.screen(), "Esc did not go back to the threads")
+            t.keys("Escape")
+            p.check("TYPES" in t.screen(), "Esc did not go back to the main view")
+        with tap.point(descs[6]) as p:
             t.keys("q")
             time.sleep(0.5)
             p.check(not t.alive(), "leaktop still running after q:\n%s" % t.screen())
-        with tap.point(descs[6]) as p:
+        with tap.point(descs[7]) as p:
             nc = Tmux("nocolor-%d" % target.pid, cmd, {"TERM": "xterm-256color", "NO_COLOR": "1"})
             try:
                 nc.wait_for(r"__main__\.Grower", 15)
@@ -154,7 +174,7 @@ def run_python(tap, py):
                 nc.keys("q")
             finally:
                 nc.kill()
-        with tap.point(descs[7]) as p:
+        with tap.point(descs[8]) as p:
             cc = Tmux("ctrlc-%d" % target.pid, "%s; echo EXIT=$?; sleep 5" % cmd,
                       {"TERM": "xterm-256color"})
             try:
@@ -165,12 +185,12 @@ def run_python(tap, py):
                         "after Ctrl-C the screen is:\n%s" % cc.screen())
             finally:
                 cc.kill()
-        with tap.point(descs[9]) as p:
+        with tap.point(descs[10]) as p:
             p.untraced(target.pid)
     finally:
         t.kill()
         target.stop()
-    with tap.point(descs[8]) as p:
+    with tap.point(descs[9]) as p:
         short = H.start_target(py, "growth_target.py", 3, timeout=60)
         ex = Tmux("exit-%d" % short.pid, "%s top --interval 0.5 %d" % (H.leaktop_shell(), short.pid),
                   {"TERM": "xterm-256color"})
