@@ -119,6 +119,10 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting);
  * percent of it. */
 double snapshot_period(double interval_s, double max_stopped_pct, uint64_t pause_us);
 
+/* The exact version (s->version): before 3.11 there is no Py_Version, so
+ * sys.version is read from the sys dict (wherever s->ctx reads). */
+void session_read_version(struct session *s);
+
 /* Ask the next snapshots for sample instances of a type (NULL: none). */
 void session_sample(struct session *s, const char *type);
 

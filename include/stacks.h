@@ -50,7 +50,8 @@ struct stack_frame {
 };
 
 struct thread_stack {
-	uint64_t tid;            /* the kernel's thread id; 0 when it cannot be told */
+	uint64_t tid;            /* the kernel's thread id (the host's, for a target in a
+				  * container); 0 when it cannot be told */
 	uint64_t tstate;         /* its PyThreadState, 0 for a thread without Python */
 	uint64_t interp;         /* its interpreter */
 	char name[64];           /* threading's name for it, "" if it has none */
@@ -77,15 +78,13 @@ struct stacks_opts {
 
 /* Every thread state's Python frames (what code, where, and with `locals`
  * their local variables) and GIL state, from c's memory (runtime:
- * &_PyRuntime; pid, when > 0, for 3.8-3.10's thread ids): what changes
- * while the target runs, so read in the stop or from its copy.  Bounded; a
- * damaged list ends with a note. */
-void stacks_read_python(struct pyctx *c, uint64_t runtime, pid_t pid, int locals,
-			struct stacks *out);
-/* Name what stacks_read_python found: functions, files, lines, modules and
- * thread names (code objects and names do not change while code runs: the
- * target may run again); pid's own thread is MainThread when threading
- * does not name it. */
+ * &_PyRuntime): what changes while the target runs, so read in the stop or
+ * from its copy.  Bounded; a damaged list ends with a note. */
+void stacks_read_python(struct pyctx *c, uint64_t runtime, int locals, struct stacks *out);
+/* Name what stacks_read_python found: functions, files, lines, modules,
+ * thread names, and the threads' ids as the host knows them (pid > 0: the
+ * target's): none of it changes while code runs, so the target may run
+ * again.  pid's own thread is MainThread when threading does not name it. */
 void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid);
 
 /* The whole command: stop the session's target, read its Python stacks and

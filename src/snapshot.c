@@ -77,8 +77,7 @@ static int sys_attr(struct session *s, const char *name, uint64_t *value)
 	return pydict_get_str(c, sysdict, name, value);
 }
 
-/* Before 3.11 there is no Py_Version: read sys.version from the sys dict. */
-static void read_version(struct session *s)
+void session_read_version(struct session *s)
 {
 	struct pyctx *c = &s->ctx;
 	uint64_t str;
@@ -512,7 +511,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	graph_init(&g, c, s->analyze != NULL);
 	w.sample_type = s->sample_type;
 	remote_set_budget(c->mem, read_budget(s, snap));
-	read_version(s);
+	session_read_version(s);
 	w.follow = !s->opts.gc_only;
 	w.group_dicts = s->opts.group_dicts;
 	reach_init(&w.reach, c, visit_untracked, &w);
@@ -542,7 +541,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 		snap->graph_bytes = graph_bytes(&g);
 	}
 	if (s->opts.stacks) {
-		stacks_read_python(c, s->t.runtime_addr, s->t.pid, 0, &snap->stacks);
+		stacks_read_python(c, s->t.runtime_addr, 0, &snap->stacks);
 		stacks_describe(c, &snap->stacks, s->t.pid);
 		snap->stacks.pause_us = snap->pause_us;
 		snap->stacks_read = 1;

@@ -295,22 +295,44 @@ static void thread_names(struct pyctx *c, uint64_t interp, struct stacks *st)
 	pydict_each(c, active, name_thread, &nm);
 }
 
-/* 3.8-3.10 know a thread only by pthread_self(): find the kernel's id in
- * glibc's struct pthread, at the one offset that fits the most threads. */
-static void native_ids(struct pyctx *c, struct stacks *st, size_t first, pid_t pid)
+/* The target's threads: the ids the host gives them (ptrace's, ours) and
+ * those of the target's own PID namespace (what it records), the same
+ * unless it runs in a container.  Returns the count, 0 if unreadable. */
+struct tid_pair {
+	pid_t host, own;
+};
+
+static size_t task_ids(pid_t pid, struct tid_pair **out)
 {
 	pid_t *tids = NULL;
-	long ntids = pid > 0 ? proc_tasks(pid, &tids) : -1;
-	size_t n = st->n - first, best_off = 0, best = 0;
+	long n = pid > 0 ? proc_tasks(pid, &tids) : -1;
+	int namespaced = n > 0 && proc_nspid(pid) != pid;
+
+	*out = NULL;
+	if (n <= 0) {
+		free(tids);
+		return 0;
+	}
+	*out = xcalloc((size_t)n, sizeof(**out));
+	for (long k = 0; k < n; k++)
+		(*out)[k] = (struct tid_pair){ tids[k], namespaced ? proc_nspid(tids[k]) : tids[k] };
+	free(tids);
+	return (size_t)n;
+}
+
+/* 3.8-3.10 know a thread only by pthread_self(): find its id in glibc's
+ * struct pthread, at the one offset that fits the most threads (the field
+ * does not change while the thread lives: read after the release). */
+static void pthread_ids(struct pyctx *c, struct stacks *st, const struct tid_pair *ids, size_t nids)
+{
+	size_t best_off = 0, best = 0;
 	int32_t (*blocks)[PTHREAD_SCAN / 4];
 
-	if (ntids <= 0 || n == 0) {
-		free(tids);
+	if (!nids || !st->n)
 		return;
-	}
-	blocks = xcalloc(n, sizeof(*blocks));
-	for (size_t i = 0; i < n; i++) {
-		uint64_t self = field(c, st->threads[first + i].tstate, c->lay->ts_thread_id);
+	blocks = xcalloc(st->n, sizeof(*blocks));
+	for (size_t i = 0; i < st->n; i++) {
+		uint64_t self = field(c, st->threads[i].tstate, c->lay->ts_thread_id);
 
 		if (!self || remote_read(c->mem, self, blocks[i], sizeof(blocks[i])) < 0)
 			memset(blocks[i], 0, sizeof(blocks[i]));
@@ -318,33 +340,56 @@ static void native_ids(struct pyctx *c, struct stacks *st, size_t first, pid_t p
 	for (size_t off = 0; off < PTHREAD_SCAN / 4; off++) {
 		size_t hits = 0;
 
-		for (size_t i = 0; i < n; i++)
-			for (long k = 0; k < ntids; k++)
-				if (blocks[i][off] == tids[k]) {
-					hits++;
-					break;
-				}
+		/* Distinct ids only: in a container ids are small numbers, and
+		 * a flag that is 1 in every thread would fit them all. */
+		for (size_t i = 0; i < st->n; i++) {
+			size_t k, j;
+
+			for (k = 0; k < nids && blocks[i][off] != ids[k].own; k++)
+				;
+			for (j = 0; j < i && blocks[j][off] != blocks[i][off]; j++)
+				;
+			hits += k < nids && j == i;
+		}
 		if (hits > best) {
 			best = hits;
 			best_off = off;
 		}
 	}
-	for (size_t i = 0; best && i < n; i++)
-		for (long k = 0; k < ntids; k++)
-			if (blocks[i][best_off] == tids[k])
-				st->threads[first + i].tid = (uint64_t)tids[k];
+	for (size_t i = 0; best && i < st->n; i++)
+		if (st->threads[i].tstate)
+			st->threads[i].tid = (uint64_t)(uint32_t)blocks[i][best_off];
 	free(blocks);
-	free(tids);
 }
 
-static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, pid_t pid,
-			  int locals, struct stacks *st, size_t *steps)
+/* The threads' ids as the host knows them: leaktop's PIDs, ptrace's, and
+ * the native stacks' are the host's; a target in a container records its
+ * own. */
+static void thread_ids(struct pyctx *c, struct stacks *st, pid_t pid)
+{
+	struct tid_pair *ids;
+	size_t nids = task_ids(pid, &ids);
+
+	if (c->minor <= 10)
+		pthread_ids(c, st, ids, nids);
+	for (size_t i = 0; i < st->n; i++) {
+		size_t k;
+
+		for (k = 0; k < nids && (uint64_t)ids[k].own != st->threads[i].tid; k++)
+			;
+		/* not one of its threads now: not a thread id after all */
+		st->threads[i].tid = k < nids ? (uint64_t)ids[k].host : 0;
+	}
+	free(ids);
+}
+
+static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, int locals,
+			  struct stacks *st, size_t *steps)
 {
 	const struct py_layout *l = c->lay;
 	int32_t head_at = c->minor <= 10 ? l->is_tstate_head : l->is_threads_head;
 	uint64_t ts = field(c, interp, head_at), next;
 	int64_t holder = gil_holder(c, runtime, interp);
-	size_t first = st->n;
 	struct lt_loop loop;
 
 	for (lt_loop_init(&loop, ts); ts; ts = next) {
@@ -369,12 +414,9 @@ static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, pi
 		th->collecting = th->gil == 1 && st->collecting;
 		thread_frames(c, st, th, locals, steps);
 	}
-	if (c->minor <= 10)
-		native_ids(c, st, first, pid);
 }
 
-void stacks_read_python(struct pyctx *c, uint64_t runtime, pid_t pid, int locals,
-			struct stacks *out)
+void stacks_read_python(struct pyctx *c, uint64_t runtime, int locals, struct stacks *out)
 {
 	int n;
 	uint64_t *interp = heap_interpreters(c, runtime, &n, out->note, sizeof(out->note));
@@ -382,7 +424,7 @@ void stacks_read_python(struct pyctx *c, uint64_t runtime, pid_t pid, int locals
 
 	out->collecting = heap_gc_collecting(c, runtime) > 0;
 	for (int i = 0; i < n; i++)
-		interp_stacks(c, runtime, interp[i], pid, locals, out, &steps);
+		interp_stacks(c, runtime, interp[i], locals, out, &steps);
 	free(interp);
 }
 
@@ -392,6 +434,8 @@ void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid)
 	struct { uint64_t globals; char name[128]; } seen[64];
 	size_t nseen = 0;
 
+	if (pid > 0)
+		thread_ids(c, st, pid);
 	for (size_t i = 0; i < st->n; i++) {
 		struct thread_stack *th = &st->threads[i];
 
@@ -541,7 +585,7 @@ int stacks_take(struct session *s, const struct stacks_opts *o, struct stacks *o
 		return -1;
 	}
 	remote_set_cached(c->mem, 0);
-	stacks_read_python(c, s->t.runtime_addr, s->t.pid, o->locals, out);
+	stacks_read_python(c, s->t.runtime_addr, o->locals, out);
 	remote_set_cached(c->mem, 1);
 	if (o->native) {
 		native = xcalloc(att.n ? att.n : 1, sizeof(*native));
@@ -552,6 +596,7 @@ int stacks_take(struct session *s, const struct stacks_opts *o, struct stacks *o
 	native_unwinder_free(u);
 	out->pause_us = attach_pause_us(&att);
 	remote_cache_drop(c->mem);
+	session_read_version(s);
 	if (lt_stop_requested || proc_exited(s->t.pid)) {
 		if (lt_stop_requested)
 			lt_error(LT_ERR_OTHER, "interrupted");

@@ -13,12 +13,20 @@ sys._current_frames().  Checked, on every interpreter:
   (between native frames, in order, none left over);
 - with --locals: each recurse() frame's n, 0 innermost;
 - dump --json's threads carry the same Python frames;
-- the target runs untraced afterwards.
+- the target runs untraced afterwards;
+- the same target in a PID namespace of its own (unshare --pid, as a
+  container runs it), for interpreters on the host's file system: the
+  threads carry the host's ids (the target records its own; the test maps
+  them through /proc/PID/task/*/status NSpid), and the same frames merge.
 """
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -28,7 +36,8 @@ GROUPS = ("Python frames, tids and names equal sys._current_frames(); no thread 
           "--native: each thread's libc wait above the interpreter, Python frames merged in place",
           "--locals: recurse() frames hold n = 0, 1, 2 ... from the innermost",
           "dump --json: threads with the same Python frames",
-          "target running and untraced afterwards")
+          "target running and untraced afterwards",
+          "in a PID namespace of its own: host tids, the same frames and merge")
 
 # The libc function each kind of wait blocks in (3.8-3.10 sleep in select).
 WAITS = {
@@ -113,6 +122,49 @@ def check_locals(p, doc, truth):
     p.check(ns == want, "recurse locals: got %s ... want %s ..." % (ns[:3], want[:3]))
 
 
+def host_ids(pid):
+    """{id in the target's PID namespace: host id} for its threads."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    out[int(line.split()[-1])] = int(tid)
+    return out
+
+
+def in_pid_namespace(p, py):
+    """stacks_target.py under unshare --pid: leaktop given its host PID."""
+    tmp = tempfile.mkdtemp(prefix="leaktop-test-")
+    truth_path, hb = os.path.join(tmp, "truth.json"), os.path.join(tmp, "hb")
+    script = os.path.join(H.TARGETS_DIR, "stacks_target.py")
+    outer = H._track(subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", py.path, "-I", script, truth_path, hb],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(truth_path) and time.time() < deadline and outer.poll() is None:
+            time.sleep(0.05)
+        p.require(os.path.exists(truth_path), "the target under unshare never got ready")
+        with open("/proc/%d/task/%d/children" % (outer.pid, outer.pid)) as f:
+            pid = int(f.read().split()[0])
+        with open(truth_path) as f:
+            truth = json.load(f)
+        ids = host_ids(pid)
+        p.require(ids.get(1) == pid, "pid %d is not the namespace's init: %r" % (pid, ids))
+        for t in truth["threads"]:
+            t["native_id"] = ids[t["native_id"]]
+        truth["monitor"] = ids[truth["monitor"]]
+        doc = leaktop_json(["stacks", "--json", "--native", pid], p)
+        if doc:
+            check_python(p, doc, truth)
+            check_native(p, doc, truth)
+        p.untraced(pid)
+    finally:
+        H._reap(outer)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_python(tap, py):
     descs = ["stacks: %s [%s]" % (g, py.label) for g in GROUPS]
     if py.skip_reason:
@@ -145,6 +197,11 @@ def run_python(tap, py):
             target.assert_alive_progressing()
     finally:
         target.stop()
+    if py.root or not shutil.which("unshare"):
+        tap.skip(descs[5], "runs in a root of its own already" if py.root else "no unshare")
+        return
+    with tap.point(descs[5]) as p:
+        in_pid_namespace(p, py)
 
 
 if __name__ == "__main__":
