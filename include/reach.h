@@ -21,6 +21,8 @@ struct pytype;
 /* Called once per untracked object found. */
 typedef void (*reach_fn)(void *arg, uint64_t obj, struct pytype *t);
 
+struct stacks;
+
 struct reach {
 	struct pyctx *c;
 	reach_fn fn;
@@ -42,6 +44,7 @@ struct reach {
 	uint64_t frame_steps, thread_steps;  /* links followed, bounded in total */
 	char damage[200];          /* the first thread or frame list cut short, or "" */
 	struct graph *graph;       /* if set, every reference followed is added to it */
+	const struct stacks *stacks;  /* if set, threads are named by its ids (the kernel's) */
 };
 
 void reach_init(struct reach *r, struct pyctx *c, reach_fn fn, void *arg);

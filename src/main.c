@@ -380,10 +380,12 @@ static int cmd_why(const struct options *o)
 	struct session se;
 	struct snapshot snap;
 	struct why_job job = { .max = (size_t)o->max };
+	struct snapshot_opts so = o->snap;
 	int rc = 0;
 
+	so.stacks = 1;  /* chains from a thread name it by the id stacks show */
 	why_parse_selector(o->selector, &job.sel);
-	if (session_open(&se, o->pid, &o->snap) < 0)
+	if (session_open(&se, o->pid, &so) < 0)
 		return fail();
 	se.analyze = why_hook;
 	se.analyze_arg = &job;

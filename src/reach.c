@@ -6,6 +6,7 @@
 #include "pyobj.h"
 #include "refs.h"
 #include "remote.h"
+#include "stacks.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -247,11 +248,16 @@ void reach_from(struct reach *r, uint64_t obj, struct pytype *t)
 	drain(r);
 }
 
-/* The thread's id as the system knows it (3.11+), else pthread's. */
+/* The thread's id as the system knows it: the stacks' (the host's), else
+ * what the thread state records (3.11+), else pthread's. */
 static uint64_t thread_id(struct reach *r, uint64_t ts)
 {
 	const struct py_layout *l = r->c->lay;
 	uint64_t tid = 0;
+
+	for (size_t i = 0; r->stacks && i < r->stacks->n; i++)
+		if (r->stacks->threads[i].tstate == ts && r->stacks->threads[i].tid)
+			return r->stacks->threads[i].tid;
 
 	if (l->ts_native_id >= 0)
 		remote_read_u64(r->c->mem, ts + (uint64_t)l->ts_native_id, &tid);

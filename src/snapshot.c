@@ -514,9 +514,18 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	session_read_version(s);
 	w.follow = !s->opts.gc_only;
 	w.group_dicts = s->opts.group_dicts;
+	if (s->opts.stacks) {
+		stacks_read_python(c, s->t.runtime_addr, 0, &snap->stacks);
+		stacks_describe(c, &snap->stacks, s->t.pid);
+		snap->stacks.pause_us = snap->pause_us;
+		snap->stacks_read = 1;
+		budget_check(c, "the threads' stacks", &spent);
+	}
 	reach_init(&w.reach, c, visit_untracked, &w);
 	if (w.follow)
 		w.reach.graph = &g;
+	if (snap->stacks_read)
+		w.reach.stacks = &snap->stacks;  /* chains from threads name them as stacks do */
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
 	budget_check(c, "the GC lists and what they refer to", &spent);
 	if (rc == 0 && w.follow) {
@@ -539,13 +548,6 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 			budget_check(c, "the chains from the roots", &spent);
 		}
 		snap->graph_bytes = graph_bytes(&g);
-	}
-	if (s->opts.stacks) {
-		stacks_read_python(c, s->t.runtime_addr, 0, &snap->stacks);
-		stacks_describe(c, &snap->stacks, s->t.pid);
-		snap->stacks.pause_us = snap->pause_us;
-		snap->stacks_read = 1;
-		budget_check(c, "the threads' stacks", &spent);
 	}
 	gen_sites_finish(&snap->gens, c);
 	for (int i = 0; rc == 0 && i < snap->nsamples; i++)
