@@ -5,7 +5,7 @@ The target breaks its own heap with ctypes (a GC list back-link, a NULL
 forward link, a type pointer, a dict's keys pointer, a string's length, a
 thread list and a frame chain that loop, lists whose lengths claim more
 references than the heap has words) and sleeps.  For each, `leaktop dump
---json`, `why` and `watch` must exit 0 within their timeout with a census
+--json`, `why`, `watch` and (for the loops) `stacks` must exit 0 within their timeout with a census
 that says what it could not walk (complete false and a note naming the
 structure) or that simply leaves the bad object out; the stop stays within
 --max-pause; the target keeps running, untraced.
@@ -44,6 +44,8 @@ def commands(mode, pid):
     yield ["why", "--json", pid, "__main__.Leaky"]
     if mode in ("prev", "gcnull", "objects"):
         yield ["dump", "--json", "--gc-only", pid]
+    if mode in ("tsloop", "frameloop", "bothloops"):
+        yield ["stacks", "--json", "--native", "--locals", pid]
     if mode in ("prev", "bothloops"):
         yield ["dump", pid]
         yield ["watch", "--json", "--count", 2, "--interval", 0.2, pid]
@@ -69,6 +71,10 @@ def run_python(tap, py):
                     if "--json" not in args:
                         continue
                     doc = json.loads(out.splitlines()[-1])
+                    if args[0] == "stacks":
+                        p.check(any(re.search(r"loops back", n) for n in doc["notes"]),
+                                "stacks: no note that a list loops back: %r" % doc["notes"])
+                        continue
                     # why carries the census's completeness and notes
                     census = doc["census"] if args[0] != "why" else \
                         {"complete": doc["complete"], "notes": doc["notes"], "types": []}
