@@ -71,6 +71,9 @@ def test_no_such_process(tap):
         child.wait()
         args = ["dump", "--json", child.pid]
         check_error(p, args, H.run_leaktop(args), 1, ["no such process"])
+    with tap.point("no such process: stacks --native") as p:
+        args = ["stacks", "--native", child.pid]
+        check_error(p, args, H.run_leaktop(args), 1, ["no such process"])
 
 
 def test_zombie(tap):
@@ -207,6 +210,8 @@ def test_usage(tap, target):
         ("usage: --interval 0x10", ["watch", "--interval", "0x10", pid]),
         ("usage: --interval inf", ["watch", "--interval", "inf", pid]),
         ("usage: --max-stopped 1e1", ["watch", "--max-stopped", "1e1", pid]),
+        ("usage: --locals outside stacks", ["dump", "--locals", pid]),
+        ("usage: --native on watch", ["watch", "--native", pid]),
     ]
     for desc, args in cases:
         with tap.point(desc + " exits 2") as p:

@@ -12,7 +12,8 @@ sys._current_frames().  Checked, on every interpreter:
   frames, and the Python frames sit where the evaluation loops ran them
   (between native frames, in order, none left over);
 - with --locals: each recurse() frame's n, 0 innermost;
-- dump --json's threads carry the same Python frames;
+- dump --json's threads carry the same Python frames, and with --native
+  the same merge;
 - the target runs untraced afterwards;
 - the same target in a PID namespace of its own (unshare --pid, as a
   container runs it), for interpreters on the host's file system: the
@@ -35,7 +36,7 @@ import harness as H  # noqa: E402
 GROUPS = ("Python frames, tids and names equal sys._current_frames(); no thread holds the GIL",
           "--native: each thread's libc wait above the interpreter, Python frames merged in place",
           "--locals: recurse() frames hold n = 0, 1, 2 ... from the innermost",
-          "dump --json: threads with the same Python frames",
+          "dump --json: threads with the same Python frames (merged with --native)",
           "target running and untraced afterwards",
           "in a PID namespace of its own: host tids, the same frames and merge")
 
@@ -192,6 +193,10 @@ def run_python(tap, py):
             doc = leaktop_json(["dump", "--json", "--top", "1", pid], p)
             if doc:
                 check_python(p, doc, truth)
+            # --native: unwound in the census's stop, merged after the walk
+            doc = leaktop_json(["dump", "--json", "--native", "--top", "1", pid], p)
+            if doc:
+                check_native(p, doc, truth)
         with tap.point(descs[4]) as p:
             p.untraced(pid)
             target.assert_alive_progressing()
