@@ -44,6 +44,9 @@ void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) LT_PRINTF(1, 2);
+/* Record a note in buf unless it holds one already: the first structure
+ * that was cut short is the one to name. */
+void lt_note_first(char *buf, size_t size, const char *fmt, ...) LT_PRINTF(3, 4);
 
 /* Called on fatal internal errors before exiting; set by the attach layer so a
  * dying leaktop never leaves its target stopped. */

@@ -9,7 +9,6 @@
 #include "stacks.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,19 +265,6 @@ static uint64_t thread_id(struct reach *r, uint64_t ts)
 	return tid;
 }
 
-/* Record the first structure that was cut short. */
-static void damaged(struct reach *r, const char *fmt, ...) LT_PRINTF(2, 3);
-static void damaged(struct reach *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->damage[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->damage, sizeof(r->damage), fmt, ap);
-	va_end(ap);
-}
-
 /* The next frame of a chain, or 0 at its end or when it cannot go on: a
  * loop, the total bound, an unreadable link (each noted). */
 static uint64_t next_frame(struct reach *r, struct lt_loop *loop, uint64_t f, int32_t link,
@@ -289,13 +275,15 @@ static uint64_t next_frame(struct reach *r, struct lt_loop *loop, uint64_t f, in
 	if (remote_read_u64(r->c->mem, f + (uint64_t)link, &next) < 0)
 		return 0;  /* an unmapped link ends the chain; the frames before count */
 	if (next && lt_loop_seen(loop, next)) {
-		damaged(r, "the frame chain of thread %llu loops back to 0x%llx: its frames "
-			"were walked once", (unsigned long long)tid, (unsigned long long)next);
+		lt_note_first(r->damage, sizeof(r->damage),
+			      "the frame chain of thread %llu loops back to 0x%llx: its frames "
+			      "were walked once", (unsigned long long)tid, (unsigned long long)next);
 		return 0;
 	}
 	if (next && ++r->frame_steps > MAX_FRAMES) {
-		damaged(r, "more than %llu frames in all threads (thread %llu): the rest were "
-			"not walked", (unsigned long long)MAX_FRAMES, (unsigned long long)tid);
+		lt_note_first(r->damage, sizeof(r->damage),
+			      "more than %llu frames in all threads (thread %llu): the rest were "
+			      "not walked", (unsigned long long)MAX_FRAMES, (unsigned long long)tid);
 		return 0;
 	}
 	return next;
@@ -362,14 +350,16 @@ static void interp_threads(struct reach *r, uint64_t interp, int main_interp)
 		if (remote_read_u64(r->c->mem, ts + (uint64_t)l->ts_next, &next) < 0)
 			next = 0;
 		if (next && lt_loop_seen(&loop, next)) {
-			damaged(r, "the thread list of interpreter 0x%llx loops back to 0x%llx: each "
-				"thread was walked once", (unsigned long long)interp,
-				(unsigned long long)next);
+			lt_note_first(r->damage, sizeof(r->damage),
+			      "the thread list of interpreter 0x%llx loops back to 0x%llx: each "
+			      "thread was walked once", (unsigned long long)interp,
+			      (unsigned long long)next);
 			next = 0;
 		}
 		if (++r->thread_steps > MAX_THREADS) {
-			damaged(r, "more than %llu threads (interpreter 0x%llx): the rest were not "
-				"walked", (unsigned long long)MAX_THREADS, (unsigned long long)interp);
+			lt_note_first(r->damage, sizeof(r->damage),
+			      "more than %llu threads (interpreter 0x%llx): the rest were not "
+			      "walked", (unsigned long long)MAX_THREADS, (unsigned long long)interp);
 			return;
 		}
 		thread_frames(r, ts, !next && main_interp ? "MainThread" : NULL);

@@ -11,7 +11,6 @@
 #include "snapshot.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +24,6 @@
 /* glibc's struct pthread, where pthread_self() points (3.8-3.10 keep only
  * that): the kernel's thread id lies within its first bytes. */
 #define PTHREAD_SCAN 1024
-
-static void note(struct stacks *st, const char *fmt, ...) LT_PRINTF(2, 3);
-static void note(struct stacks *st, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (st->note[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(st->note, sizeof(st->note), fmt, ap);
-	va_end(ap);
-}
 
 static struct thread_stack *thread_add(struct stacks *st)
 {
@@ -148,13 +135,15 @@ static uint64_t next_frame(struct pyctx *c, struct stacks *st, struct lt_loop *l
 	uint64_t next = field(c, f, link);
 
 	if (next && lt_loop_seen(loop, next)) {
-		note(st, "a frame chain loops back to 0x%llx: its frames were read once",
-		     (unsigned long long)next);
+		lt_note_first(st->note, sizeof(st->note),
+			      "a frame chain loops back to 0x%llx: its frames were read once",
+			      (unsigned long long)next);
 		return 0;
 	}
 	if (next && ++*steps > STACKS_MAX_FRAMES) {
-		note(st, "more than %d Python frames in all threads: the rest were not read",
-		     STACKS_MAX_FRAMES);
+		lt_note_first(st->note, sizeof(st->note),
+			      "more than %d Python frames in all threads: the rest were not read",
+			      STACKS_MAX_FRAMES);
 		return 0;
 	}
 	return next;
@@ -397,12 +386,14 @@ static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, in
 
 		next = field(c, ts, l->ts_next);
 		if (next && lt_loop_seen(&loop, next)) {
-			note(st, "the thread list of interpreter 0x%llx loops back to 0x%llx: each "
-			     "thread was read once", (unsigned long long)interp, (unsigned long long)next);
+			lt_note_first(st->note, sizeof(st->note),
+			      "the thread list of interpreter 0x%llx loops back to 0x%llx: each "
+			      "thread was read once", (unsigned long long)interp, (unsigned long long)next);
 			next = 0;
 		}
 		if (st->n >= STACKS_MAX_THREADS) {
-			note(st, "more than %d threads: the rest were not read", STACKS_MAX_THREADS);
+			lt_note_first(st->note, sizeof(st->note),
+			      "more than %d threads: the rest were not read", STACKS_MAX_THREADS);
 			break;
 		}
 		th = thread_add(st);

@@ -156,3 +156,14 @@ long lt_read_file(const char *path, char *buf, size_t max)
 	buf[len] = '\0';
 	return (long)len;
 }
+
+void lt_note_first(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!size || buf[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
