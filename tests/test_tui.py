@@ -40,8 +40,19 @@ class Tmux(object):
         envs = []
         for k, v in (env or {}).items():
             envs += ["-e", "%s=%s" % (k, v)]
-        subprocess.check_call(["tmux", "-L", "leaktop-test", "new-session", "-d", "-s", name,
-                               "-x", "80", "-y", "24"] + envs + [cmd])
+        # A server whose last session just closed is on its way out: a new
+        # session that reaches it then fails ("server exited unexpectedly").
+        # Try again: the next one starts a fresh server.
+        for attempt in range(5):
+            r = subprocess.run(["tmux", "-L", "leaktop-test", "new-session", "-d", "-s", name,
+                                "-x", "80", "-y", "24"] + envs + [cmd],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("tmux new-session failed 5 times: %s"
+                               % r.stderr.decode("utf-8", "replace").strip())
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-L", "leaktop-test"] + list(args),
