@@ -169,6 +169,17 @@ static int forward_kv(void *arg, uint64_t key, uint64_t value)
 	return r ? r : emit(f->s, value, f->how, -1, key, NULL);
 }
 
+/* co_nlocalsplus of a 3.11+ code object, 0 if unreadable or implausible. */
+static int32_t nlocalsplus(struct pyctx *c, uint64_t code)
+{
+	int32_t n = 0;
+
+	if (!code || remote_read_cached(c->mem, code + (uint64_t)c->lay->code_nlocalsplus, &n, 4) < 0 ||
+	    n < 0 || n > (1 << 20))
+		return 0;
+	return n;
+}
+
 /* The references of an interpreter frame (3.11+): code, locals, function,
  * and the first `stacktop` slots of localsplus. */
 static int iframe_each(struct pyctx *c, uint64_t f, const struct sink *s)
@@ -198,16 +209,21 @@ static int iframe_each(struct pyctx *c, uint64_t f, const struct sink *s)
 	}
 	if (l->iframe_stacktop >= 0) {
 		if (remote_read_cached(c->mem, f + (uint64_t)l->iframe_stacktop, &stacktop, 4) < 0)
-			return 0;
+			stacktop = -1;
 	} else {
-		uint64_t sp, base = f + (uint64_t)l->iframe_localsplus;  /* 3.14: past the top */
+		uint64_t sp = 0, base = f + (uint64_t)l->iframe_localsplus;  /* 3.14: past the top */
 
-		if (l->iframe_stackpointer < 0 || rd_u64(c, f + (uint64_t)l->iframe_stackpointer, &sp) < 0 ||
-		    sp < base || (sp - base) / 8 > (1 << 20))
-			return 0;
-		stacktop = (int32_t)((sp - base) / 8);
+		stacktop = -1;
+		if (l->iframe_stackpointer >= 0 && rd_u64(c, f + (uint64_t)l->iframe_stackpointer, &sp) == 0 &&
+		    sp >= base && (sp - base) / 8 <= (1 << 20))
+			stacktop = (int32_t)((sp - base) / 8);
 	}
-	if (stacktop < 0 || stacktop > (1 << 20))
+	/* A frame that runs (it called into C: time.sleep, a lock) keeps its
+	 * stack pointer in a register, not here (-1, NULL or stale): its
+	 * locals, cells and free variables are there all the same. */
+	if (stacktop < nlocalsplus(c, code))
+		stacktop = nlocalsplus(c, code);
+	if (stacktop <= 0 || stacktop > (1 << 20))
 		return 0;
 	return array_each(c, f + (uint64_t)l->iframe_localsplus, stacktop, 8, s, REF_LOCAL, code);
 }
