@@ -28,6 +28,8 @@ void report_watch_json(FILE *out, const struct snapshot *s, const struct history
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
 		       const struct history *hf, int top);
 
+/* The top retainers, most retained first (nothing when not computed). */
+void report_retainers_text(FILE *out, const struct snapshot *s, int top);
 /* Cyclic garbage by type (nothing when it was not computed). */
 void report_garbage_text(FILE *out, const struct snapshot *s, int top);
 /* Suspended generators and coroutines grouped by code and line. */

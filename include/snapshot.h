@@ -20,6 +20,7 @@
 #include "layout.h"
 #include "owners.h"
 #include "pyobj.h"
+#include "retain.h"
 #include "stacks.h"
 #include "target.h"
 
@@ -31,6 +32,7 @@ struct snapshot_opts {
 	long max_pause_ms;       /* release the target after this long, copied or not (0: never) */
 	int stacks;              /* read every thread's Python stack from the copy */
 	int native;              /* and unwind their native stacks in the stop */
+	int retainers;           /* the dominator tree: retained sizes, top retainers */
 };
 
 #define SNAPSHOT_DEFAULT_MAX_PAUSE_MS 1000
@@ -87,6 +89,7 @@ struct snapshot {
 	struct gen_sites gens;   /* suspended generators and coroutines by code and line */
 	int stacks_read;         /* opts.stacks: the threads' stacks */
 	struct stacks stacks;
+	struct retainers retainers;  /* opts.retainers (known: computed) */
 	/* Set by repeating commands (watch, the view): the start-to-start
 	 * period they use from now on, and whether --max-stopped grew it past
 	 * the asked interval.  0 for one-shot commands. */

@@ -71,4 +71,11 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 		 struct graph *g, const struct why_selector *sel, size_t max);
 void why_free(struct why_result *w);
 
+/* One chain for each of nodes[0..n) (count 1, in that order, the root kind
+ * unset and no steps where no root reaches it), along the shortest chains p
+ * of g (graph_paths).  Free each with why_chain_free. */
+void why_chains_for(struct session *s, struct graph *g, struct graph_paths *p,
+		    const uint32_t *nodes, size_t n, struct why_chain *out);
+void why_chain_free(struct why_chain *ch);
+
 #endif

@@ -324,6 +324,7 @@ static int cmd_dump(const struct options *o)
 	struct snapshot_opts so = o->snap;
 
 	so.stacks = 1;  /* the threads' Python stacks, read from the copy */
+	so.retainers = !so.gc_only;  /* the full graph: who holds the memory */
 	if (session_open(&se, o->pid, &so) < 0)
 		return fail();
 	if (session_snapshot(&se, &snap) < 0) {

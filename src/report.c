@@ -66,9 +66,34 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 		fprintf(out, "%4zu:  %10" PRIu64 "  %12" PRIu64 "  %s\n", i + 1, c->rows[i].count,
 			c->rows[i].bytes, c->rows[i].type);
 	fprintf(out, "Total  %10" PRIu64 "  %12" PRIu64 "  (%zu types)\n", c->objects, c->bytes, c->n);
+	report_retainers_text(out, s, top > 0 && top < 10 ? top : 10);
 	report_garbage_text(out, s, top);
 	report_gens_text(out, s, top);
 	report_fds_text(out, s);
+}
+
+void report_retainers_text(FILE *out, const struct snapshot *s, int top)
+{
+	const struct retainers *r = &s->retainers;
+
+	if (!r->known)
+		return;
+	fprintf(out, "\nretainers: what freeing each would free (of %" PRIu64 " objects the roots "
+		"reach)\n %10s  %9s  %6s  %-36s %s\n", r->reachable_objects, "retained", "objects",
+		"%", "type (items)", "held as");
+	for (size_t k = 0; k < r->n && (top <= 0 || (int)k < top); k++) {
+		const struct retainer *x = &r->v[k];
+		char bytes[32], type[160];
+
+		report_human_bytes(bytes, sizeof(bytes), x->retained_bytes);
+		if (x->len >= 0)
+			snprintf(type, sizeof(type), "%s (%" PRId64 ")", x->type, x->len);
+		else
+			snprintf(type, sizeof(type), "%s", x->type);
+		fprintf(out, " %10s  %9" PRIu64 "  %5.1f%%  %-36s %s\n", bytes, x->retained_objects,
+			s->census.bytes ? 100.0 * (double)x->retained_bytes / (double)s->census.bytes : 0.0,
+			type, x->path);
+	}
 }
 
 void report_garbage_text(FILE *out, const struct snapshot *s, int top)
@@ -422,6 +447,76 @@ void report_stacks_text(FILE *out, const struct session *se, const struct stacks
 	}
 }
 
+static const char *const root_kinds[] = {
+	[ROOT_MODULE] = "module", [ROOT_THREAD] = "thread", [ROOT_EXTERNAL] = "external",
+};
+
+/* A chain's root, elision and steps (root first), in the object open. */
+static void json_chain(struct json *j, const struct why_chain *ch)
+{
+	json_begin_object(j, "root");
+	json_str(j, "kind", root_kinds[ch->root]);
+	json_str(j, "name", ch->root_name[0] ? ch->root_name : NULL);
+	if (ch->root == ROOT_THREAD)
+		json_u64(j, "tid", ch->root_tid);
+	json_end_object(j);
+	json_u64(j, "elided", ch->elided);
+	json_begin_array(j, "path");
+	for (size_t i = 0; i < ch->nsteps; i++) {
+		const struct why_step *st = &ch->steps[i];
+
+		json_begin_object(j, NULL);
+		json_str(j, "type", st->type);
+		if (i)
+			json_str(j, "via", st->via);
+		if (st->name[0])
+			json_str(j, "name", st->name);
+		if (st->file[0]) {
+			json_str(j, "file", st->file);
+			if (st->line >= 0)
+				json_i64(j, "line", st->line);
+			else
+				json_null(j, "line");
+		}
+		json_addr(j, "address", st->addr);
+		if (st->skipped)
+			json_u64(j, "skipped_before", st->skipped);
+		json_end_object(j);
+	}
+	json_end_array(j);
+}
+
+/* "retainers": the objects that hold the most, with what freeing each frees. */
+static void json_retainers(struct json *j, const struct snapshot *s)
+{
+	const struct retainers *r = &s->retainers;
+
+	if (!r->known) {
+		json_null(j, "retainers");
+		return;
+	}
+	json_begin_array(j, "retainers");
+	for (size_t k = 0; k < r->n; k++) {
+		const struct retainer *x = &r->v[k];
+
+		json_begin_object(j, NULL);
+		json_str(j, "path", x->path);
+		json_str(j, "type", x->type);
+		if (x->len >= 0)
+			json_i64(j, "len", x->len);
+		else
+			json_null(j, "len");
+		json_addr(j, "address", x->addr);
+		json_u64(j, "retained_bytes", x->retained_bytes);
+		json_u64(j, "retained_objects", x->retained_objects);
+		json_begin_object(j, "chain");
+		json_chain(j, &x->chain);
+		json_end_object(j);
+		json_end_object(j);
+	}
+	json_end_array(j);
+}
+
 static void json_delta(struct json *j, const char *key, int64_t count, int64_t bytes)
 {
 	json_begin_object(j, key);
@@ -593,6 +688,8 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_garbage(&j, s);
 	json_gens(&j, s);
 	json_fds(&j, s);
+	if (!h)
+		json_retainers(&j, s);
 	if (s->stacks_read)
 		json_threads(&j, &s->stacks);
 	if (hf)
@@ -676,9 +773,6 @@ void report_watch_text(FILE *out, const struct snapshot *s, const struct history
 	free(st);
 }
 
-static const char *const root_kinds[] = {
-	[ROOT_MODULE] = "module", [ROOT_THREAD] = "thread", [ROOT_EXTERNAL] = "external",
-};
 
 /* "module __main__", "thread 1234 (MainThread)", "C (...)": what holds a chain */
 static void root_text(const struct why_chain *ch, char *buf, size_t max)
@@ -786,36 +880,7 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 		json_str(&j, "type", last->type);
 		json_addr(&j, "address", last->addr);
 		json_end_object(&j);
-		json_begin_object(&j, "root");
-		json_str(&j, "kind", root_kinds[ch->root]);
-		json_str(&j, "name", ch->root_name[0] ? ch->root_name : NULL);
-		if (ch->root == ROOT_THREAD)
-			json_u64(&j, "tid", ch->root_tid);
-		json_end_object(&j);
-		json_u64(&j, "elided", ch->elided);
-		json_begin_array(&j, "path");
-		for (size_t i = 0; i < ch->nsteps; i++) {
-			const struct why_step *st = &ch->steps[i];
-
-			json_begin_object(&j, NULL);
-			json_str(&j, "type", st->type);
-			if (i)
-				json_str(&j, "via", st->via);
-			if (st->name[0])
-				json_str(&j, "name", st->name);
-			if (st->file[0]) {
-				json_str(&j, "file", st->file);
-				if (st->line >= 0)
-					json_i64(&j, "line", st->line);
-				else
-					json_null(&j, "line");
-			}
-			json_addr(&j, "address", st->addr);
-			if (st->skipped)
-				json_u64(&j, "skipped_before", st->skipped);
-			json_end_object(&j);
-		}
-		json_end_array(&j);
+		json_chain(&j, ch);
 		json_end_object(&j);
 	}
 	json_end_array(&j);

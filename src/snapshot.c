@@ -7,6 +7,7 @@
 #include "proc.h"
 #include "reach.h"
 #include "remote.h"
+#include "retain.h"
 #include "util.h"
 
 #include <errno.h>
@@ -508,7 +509,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	struct graph g;
 	const char *spent = NULL;
 
-	graph_init(&g, c, s->analyze != NULL);
+	graph_init(&g, c, s->analyze != NULL || s->opts.retainers);
 	w.sample_type = s->sample_type;
 	remote_set_budget(c->mem, read_budget(s, snap));
 	session_read_version(s);
@@ -542,10 +543,18 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 		graph_finish(&g);
 		graph_garbage(&g, &snap->garbage);
 		snap->garbage_known = !g.overflow && !st.corrupt && !w.reach.overflow && !spent;
-		if (s->analyze) {
+		if (s->analyze || s->opts.retainers)
 			add_module_roots(s, &g);
+		if (s->analyze) {
 			s->analyze(s->analyze_arg, s, snap, &g);
 			budget_check(c, "the chains from the roots", &spent);
+		} else if (s->opts.retainers && !g.overflow) {
+			struct graph_paths p;
+
+			graph_paths(&g, &p);
+			retainers_compute(&snap->retainers, s, &g, &p, RETAIN_MAX);
+			graph_paths_free(&p);
+			budget_check(c, "the retained sizes", &spent);
 		}
 		snap->graph_bytes = graph_bytes(&g);
 	}
@@ -664,6 +673,7 @@ fail:
 
 void snapshot_free(struct snapshot *snap)
 {
+	retainers_free(&snap->retainers);
 	stacks_free(&snap->stacks);
 	census_free(&snap->census);
 	census_free(&snap->garbage_types);

@@ -721,10 +721,57 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 	graph_paths_free(&p);
 }
 
+void why_chains_for(struct session *s, struct graph *g, struct graph_paths *p,
+		    const uint32_t *nodes, size_t n, struct why_chain *out)
+{
+	struct pyctx *c = &s->ctx;
+	struct labels ls = { 0 };
+	uint32_t *tmp = xmalloc(((size_t)g->n + 1) * sizeof(*tmp));
+	struct path pa = { xmalloc(((size_t)g->n + 1) * sizeof(*pa.v)), 0, 0 };
+	struct why_step *steps = xcalloc(WHY_MAX_STEPS, sizeof(*steps));
+
+	for (size_t k = 0; k < n; k++)
+		for (uint32_t i = nodes[k]; i != GRAPH_NONE && p->parent[i] != GRAPH_NONE; i = p->parent[i])
+			if (!labels_want(&ls, i))
+				break;
+	name_steps(c, g, p, &ls);
+	for (size_t k = 0; k < n; k++) {
+		struct why_chain *ch = &out[k];
+		size_t nst = 0;
+
+		memset(ch, 0, sizeof(*ch));
+		ch->count = 1;
+		if (p->root_of[nodes[k]] != GRAPH_NONE) {
+			const struct graph_root *root = &g->roots[p->root_of[nodes[k]]];
+
+			path_of(p, nodes[k], &pa, tmp, g->n + 1);
+			nst = render(c, g, &ls, &pa, steps, WHY_MAX_STEPS, 1);
+			ch->root = root->kind;
+			ch->root_tid = root->tid;
+			snprintf(ch->root_name, sizeof(ch->root_name), "%s", root->name);
+			ch->elided = pa.elided;
+		}
+		ch->steps = xmalloc((nst ? nst : 1) * sizeof(*ch->steps));
+		memcpy(ch->steps, steps, nst * sizeof(*steps));
+		ch->nsteps = nst;
+	}
+	free(steps);
+	free(pa.v);
+	free(tmp);
+	free(ls.v);
+	free(ls.slots);
+}
+
+void why_chain_free(struct why_chain *ch)
+{
+	free(ch->steps);
+	memset(ch, 0, sizeof(*ch));
+}
+
 void why_free(struct why_result *w)
 {
 	for (size_t k = 0; k < w->nchains; k++)
-		free(w->chains[k].steps);
+		why_chain_free(&w->chains[k]);
 	free(w->chains);
 	memset(w, 0, sizeof(*w));
 }

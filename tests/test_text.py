@@ -74,11 +74,11 @@ def parse(out):
                                % (lines[i] if i < len(lines) else "<end of output>"))
     # Then the descriptor section: "open descriptors: N", a header, N rows.
     rest = [l for l in lines[i:] if l.strip()]
-    # Then the cyclic garbage and the suspended generators, each a heading
+    # Then the retainers, the cyclic garbage and the suspended generators, each a heading
     # and indented rows.
     res["sections"] = {}
     while rest and not rest[0].startswith("open descriptors"):
-        m = re.match(r"^(cyclic garbage|suspended generators)", rest[0])
+        m = re.match(r"^(retainers|cyclic garbage|suspended generators)", rest[0])
         if not m:
             break
         body = []

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Who holds the memory: retained sizes and retainers against truth (TAP).
+
+retain_target.py builds holders whose retained sets it computes itself (the
+objects reachable from the holder that no root reaches without passing
+through it, sized with sys.getsizeof).  Checked, on every interpreter:
+- `dump --json` lists each holder as a retainer named __main__.NAME with
+  its type, length, and exactly the truth's retained objects and bytes:
+  a list of objects each owning a dict, bytes and a large int; a cache of
+  large bytes; a closure over a list; two lists sharing their items, which
+  neither retains;
+- a local of the main loop's frame, which runs (it sleeps in a C call),
+  retains its list: "thread PID (MainThread) serve.rows";
+- the first retainer is the largest holder, in JSON and in the text dump;
+- the target runs untraced afterwards.
+"""
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+GROUPS = ("each holder's retained objects and bytes equal the truth, named __main__.NAME",
+          "two lists sharing their items retain only themselves",
+          "the first retainer is the largest holder (JSON and text)",
+          "target running and untraced afterwards",
+          "a local of a running frame (in a C call) is a retainer: thread N (MainThread) serve.rows")
+
+
+def run_python(tap, py):
+    descs = ["retain: %s [%s]" % (g, py.label) for g in GROUPS]
+    if py.skip_reason:
+        for d in descs:
+            tap.skip(d, py.skip_reason)
+        return
+    target = H.start_target(py, "retain_target.py", timeout=120)
+    truth, pid = target.truth["holders"], target.pid
+    try:
+        args = ["dump", "--json", "--top", "1", pid]
+        rc, out, err = H.run_leaktop(args, timeout=120)
+        doc = json.loads(out) if rc == 0 and out.strip() else None
+        by_path = {r["path"]: r for r in (doc or {}).get("retainers") or []}
+        with tap.point(descs[0]) as p:
+            p.require(doc, "\n".join(H.describe_run(args, rc, out, err)))
+            for name in ("REGISTRY", "CACHE", "HANDLER"):
+                want, got = truth[name], by_path.get("__main__." + name)
+                if not p.check(got, "no retainer __main__.%s among %s" % (name, sorted(by_path))):
+                    continue
+                p.check((got["retained_objects"], got["retained_bytes"]) ==
+                        (want["retained_objects"], want["retained_bytes"]),
+                        "%s retains %d objects, %d bytes; the target says %d, %d (%r)" % (
+                            name, got["retained_objects"], got["retained_bytes"],
+                            want["retained_objects"], want["retained_bytes"], want["types"]))
+                p.check(got["type"] == want["type"] or name == "HANDLER",
+                        "%s type %s, want %s" % (name, got["type"], want["type"]))
+                p.check(got["len"] == want["len"], "%s len %s, want %s"
+                        % (name, got["len"], want["len"]))
+                p.check(got["chain"]["root"] == {"kind": "module", "name": "__main__"},
+                        "%s chain root %r" % (name, got["chain"]["root"]))
+        with tap.point(descs[4]) as p:
+            p.require(doc, "no dump")
+            want = truth["rows"]
+            path = "thread %d (MainThread) serve.rows" % pid
+            got = by_path.get(path)
+            if p.check(got, "no retainer %r among %s" % (path, sorted(by_path))):
+                p.check((got["retained_objects"], got["retained_bytes"]) ==
+                        (want["retained_objects"], want["retained_bytes"]),
+                        "rows retains %d objects, %d bytes; the target says %d, %d" % (
+                            got["retained_objects"], got["retained_bytes"],
+                            want["retained_objects"], want["retained_bytes"]))
+        with tap.point(descs[1]) as p:
+            p.require(doc, "no dump")
+            for name in ("SHARED_A", "SHARED_B"):
+                want, got = truth[name], by_path.get("__main__." + name)
+                if p.check(got, "no retainer __main__.%s" % name):
+                    p.check((got["retained_objects"], got["retained_bytes"]) ==
+                            (want["retained_objects"], want["retained_bytes"]) and
+                            want["retained_objects"] == 1,
+                            "%s retains %d objects, %d bytes; the target says %d, %d" % (
+                                name, got["retained_objects"], got["retained_bytes"],
+                                want["retained_objects"], want["retained_bytes"]))
+        with tap.point(descs[2]) as p:
+            p.require(doc, "no dump")
+            largest = max((n for n in truth if n != "rows"), key=lambda n: truth[n]["retained_bytes"])
+            first = doc["retainers"][0]["path"] if doc["retainers"] else None
+            p.check(first == "__main__." + largest, "first retainer %s, want __main__.%s"
+                    % (first, largest))
+            rc, out, err = H.run_leaktop(["dump", pid], timeout=120)
+            lines = out.splitlines()
+            at = [i for i, line in enumerate(lines) if line.startswith("retainers:")]
+            row = lines[at[0] + 2] if at and len(lines) > at[0] + 2 else ""
+            p.check(rc == 0 and row.rstrip().endswith("__main__." + largest),
+                    "text dump: first retainer row %r" % row)
+        with tap.point(descs[3]) as p:
+            p.untraced(pid)
+            target.assert_alive_progressing()
+    finally:
+        target.stop()
+
+
+if __name__ == "__main__":
+    H.run_each(run_python)
