@@ -54,6 +54,8 @@ struct history {
 	int have_baseline;
 	uint32_t next_seq;
 	size_t point_bytes;          /* memory in points, for the cap */
+	int growth_on_bytes;         /* the growth signal follows bytes, not counts, and
+				      * only what never (or seldom) shrinks grows */
 };
 
 /* What the presenters need about one type, now. */
@@ -63,7 +65,7 @@ struct type_stat {
 	uint64_t count, bytes;
 	int64_t d_count, d_bytes;            /* since the previous snapshot */
 	int64_t d_base_count, d_base_bytes;  /* since the baseline */
-	double slope;                        /* objects per interval (least squares) */
+	double slope;                        /* objects (or bytes) per interval (least squares) */
 	int ups, downs, window;              /* intervals that grew / shrank */
 	double growth;                       /* slope weighted by how steady it is */
 };

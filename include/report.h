@@ -19,14 +19,29 @@ void report_text(FILE *out, const struct snapshot *s, int top);
 void report_json(FILE *out, const struct snapshot *s);
 
 /* leaktop-watch/1: report_json plus seq and changes from the history the
- * snapshot was just added to, and (hf: the history of fd_census) the
- * descriptor kinds and groups with their changes. */
+ * snapshot was just added to, (hf: the history of fd_census) the
+ * descriptor kinds and groups with their changes, and (hh: the history of
+ * retainers_census) the holders that grow. */
 void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf);
+		       const struct history *hf, const struct history *hh);
 /* A compact growth table (types that changed, steadiest growth first), then
  * the descriptor groups that changed. */
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, int top);
+		       const struct history *hf, const struct history *hh, int top);
+
+/* A holder whose retained bytes grow (hh: the history of retainers_census,
+ * growth_on_bytes), with its rates over the last interval. */
+struct holder_line {
+	char path[256], type[128];
+	uint64_t len, retained_bytes;
+	int64_t d_len, d_bytes;
+	double growth, len_per_s, bytes_per_s;
+};
+/* The steadily growing holders, fastest first, at most max; period_s is the
+ * interval, for the rates.  Returns how many. */
+size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out,
+			      double period_s);
+void report_holder_text(char *buf, size_t max, const struct holder_line *x);
 
 /* The top retainers, most retained first (nothing when not computed). */
 void report_retainers_text(FILE *out, const struct snapshot *s, int top);

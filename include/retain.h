@@ -26,8 +26,12 @@ struct graph;
 struct graph_paths;
 struct session;
 
-/* Retainers kept per snapshot. */
+/* Retainers a dump shows (JSON; the text the first ten), and those watch
+ * and the view follow from snapshot to snapshot. */
 #define RETAIN_MAX 20
+#define RETAIN_TRACK 200
+/* Types told apart in what one retainer holds. */
+#define RETAIN_TYPES 32
 
 struct retainer {
 	uint64_t addr;
@@ -36,6 +40,13 @@ struct retainer {
 	uint64_t retained_bytes, retained_objects;
 	char path[256];          /* "__main__.registry", "thread 123 (MainThread) main.rows" */
 	struct why_chain chain;  /* from its root to it */
+	/* What it retains, by type, most bytes first (the first RETAIN_MAX
+	 * retainers only; "(other types)" sums the rest past RETAIN_TYPES). */
+	struct retained_type {
+		char type[128];
+		uint64_t count, bytes;
+	} *holds;
+	size_t nholds;
 };
 
 struct retainers {
@@ -50,5 +61,13 @@ struct retainers {
 void retainers_compute(struct retainers *out, struct session *s, struct graph *g,
 		       struct graph_paths *p, size_t max);
 void retainers_free(struct retainers *r);
+
+/* The retainers as census rows for a history (growth_on_bytes): one per
+ * holder, keyed "path<TAB>type<TAB>0xaddr" so that an address reused by
+ * another object starts a new series; count = len (0 when none), bytes =
+ * retained bytes.  retainer_key_split undoes the key (0, or -1). */
+struct census;
+void retainers_census(const struct retainers *r, struct census *out);
+int retainer_key_split(const char *key, char *path, size_t pmax, char *type, size_t tmax);
 
 #endif

@@ -32,7 +32,7 @@ struct snapshot_opts {
 	long max_pause_ms;       /* release the target after this long, copied or not (0: never) */
 	int stacks;              /* read every thread's Python stack from the copy */
 	int native;              /* and unwind their native stacks in the stop */
-	int retainers;           /* the dominator tree: retained sizes, top retainers */
+	int retainers;           /* the dominator tree: this many top retainers (0: none) */
 };
 
 #define SNAPSHOT_DEFAULT_MAX_PAUSE_MS 1000

@@ -193,7 +193,7 @@ static void growth_of(const struct history *h, uint32_t id, struct type_stat *st
 	for (size_t k = 0; k <= w; k++) {
 		const struct hist_snap *s = &h->ring[h->len - 1 - w + k];
 
-		y[k] = (double)point_of(s, id).count;
+		y[k] = (double)(h->growth_on_bytes ? point_of(s, id).bytes : point_of(s, id).count);
 		if (k > 0 && y[k] > y[k - 1])
 			st->ups++;
 		else if (k > 0 && y[k] < y[k - 1])
@@ -206,6 +206,11 @@ static void growth_of(const struct history *h, uint32_t id, struct type_stat *st
 	st->growth = 0;
 	if (w > 0 && st->slope > 0 && 3 * st->ups >= 2 * (int)w)
 		st->growth = st->slope * (double)(st->ups - st->downs) / (double)w;
+	/* A holder's memory (growth_on_bytes) leaks by accumulating: it must
+	 * have grown over two intervals at least and shrunk in at most one in
+	 * five.  A cache that evicts, a buffer that is drained, shrinks. */
+	if (h->growth_on_bytes && (w < 2 || 5 * st->downs > (int)w))
+		st->growth = 0;
 }
 
 static int cmp_i64(int64_t a, int64_t b)

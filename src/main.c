@@ -9,6 +9,7 @@
 #include "layout.h"
 #include "owners.h"
 #include "report.h"
+#include "retain.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "tui.h"
@@ -324,7 +325,7 @@ static int cmd_dump(const struct options *o)
 	struct snapshot_opts so = o->snap;
 
 	so.stacks = 1;  /* the threads' Python stacks, read from the copy */
-	so.retainers = !so.gc_only;  /* the full graph: who holds the memory */
+	so.retainers = so.gc_only ? 0 : RETAIN_MAX;  /* the full graph: who holds the memory */
 	if (session_open(&se, o->pid, &so) < 0)
 		return fail();
 	if (session_snapshot(&se, &snap) < 0) {
@@ -424,13 +425,17 @@ static void sleep_seconds(double s)
 static int cmd_watch(const struct options *o)
 {
 	struct session se;
-	struct history h, hf;
+	struct history h, hf, hh;
+	struct snapshot_opts so = o->snap;
 	int rc = 0;
 
-	if (session_open(&se, o->pid, &o->snap) < 0)
+	so.retainers = so.gc_only ? 0 : RETAIN_TRACK;  /* the holders, followed */
+	if (session_open(&se, o->pid, &so) < 0)
 		return fail();
 	history_init(&h);
 	history_init(&hf);
+	history_init(&hh);
+	hh.growth_on_bytes = 1;
 	for (long n = 0; !o->count || n < o->count; n++) {
 		struct snapshot snap;
 		uint64_t t0 = lt_now_us();
@@ -459,10 +464,18 @@ static int cmd_watch(const struct options *o)
 			history_add(&hf, &fc, snap.taken_at, t0, 0, 0, (long)snap.fds.n);
 			census_free(&fc);
 		}
+		if (snap.retainers.known) {
+			struct census rc_;
+
+			retainers_census(&snap.retainers, &rc_);
+			history_add(&hh, &rc_, snap.taken_at, t0, 0, 0, -1);
+			census_free(&rc_);
+		}
 		if (o->json)
-			report_watch_json(stdout, &snap, &h, hf.len ? &hf : NULL);
+			report_watch_json(stdout, &snap, &h, hf.len ? &hf : NULL, hh.len ? &hh : NULL);
 		else
-			report_watch_text(stdout, &snap, &h, hf.len ? &hf : NULL, o->top);
+			report_watch_text(stdout, &snap, &h, hf.len ? &hf : NULL, hh.len ? &hh : NULL,
+					  o->top);
 		snapshot_free(&snap);
 		if (fflush(stdout) != 0) {
 			rc = EXIT_TARGET;
@@ -476,6 +489,7 @@ static int cmd_watch(const struct options *o)
 	}
 	history_free(&h);
 	history_free(&hf);
+	history_free(&hh);
 	session_close(&se);
 	return rc;
 }

@@ -496,7 +496,7 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 		return;
 	}
 	json_begin_array(j, "retainers");
-	for (size_t k = 0; k < r->n; k++) {
+	for (size_t k = 0; k < r->n && k < RETAIN_MAX; k++) {
 		const struct retainer *x = &r->v[k];
 
 		json_begin_object(j, NULL);
@@ -512,6 +512,15 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 		json_begin_object(j, "chain");
 		json_chain(j, &x->chain);
 		json_end_object(j);
+		json_begin_array(j, "holds");
+		for (size_t t = 0; t < x->nholds && t < 5; t++) {
+			json_begin_object(j, NULL);
+			json_str(j, "type", x->holds[t].type);
+			json_u64(j, "count", x->holds[t].count);
+			json_u64(j, "bytes", x->holds[t].bytes);
+			json_end_object(j);
+		}
+		json_end_array(j);
 		json_end_object(j);
 	}
 	json_end_array(j);
@@ -599,8 +608,31 @@ static void json_gens(struct json *j, const struct snapshot *s)
 	json_end_array(j);
 }
 
+/* "holders": the retainers whose retained bytes grow steadily. */
+static void json_holders(struct json *j, const struct snapshot *s, const struct history *hh)
+{
+	struct holder_line hl[RETAIN_MAX];
+	size_t n = report_growing_holders(hh, RETAIN_MAX, hl, s->period_s);
+
+	json_begin_array(j, "holders");
+	for (size_t k = 0; k < n; k++) {
+		json_begin_object(j, NULL);
+		json_str(j, "path", hl[k].path);
+		json_str(j, "type", hl[k].type);
+		json_u64(j, "len", hl[k].len);
+		json_i64(j, "delta_len", hl[k].d_len);
+		json_i64(j, "growth", (int64_t)(hl[k].growth + 0.5));
+		json_u64(j, "retained_bytes", hl[k].retained_bytes);
+		json_i64(j, "delta_retained_bytes", hl[k].d_bytes);
+		json_double(j, "len_per_s", hl[k].len_per_s);
+		json_double(j, "retained_bytes_per_s", hl[k].bytes_per_s);
+		json_end_object(j);
+	}
+	json_end_array(j);
+}
+
 static void write_json(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf)
+		       const struct history *hf, const struct history *hh)
 {
 	const struct session *se = s->session;
 	const struct census *c = &s->census;
@@ -694,6 +726,8 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 		json_threads(&j, &s->stacks);
 	if (hf)
 		json_fd_growth(&j, hf);
+	if (hh)
+		json_holders(&j, s, hh);
 	json_end_object(&j);
 	fputc('\n', out);
 	free(stats);
@@ -702,13 +736,13 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 
 void report_json(FILE *out, const struct snapshot *s)
 {
-	write_json(out, s, NULL, NULL);
+	write_json(out, s, NULL, NULL, NULL);
 }
 
 void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf)
+		       const struct history *hf, const struct history *hh)
 {
-	write_json(out, s, h, hf);
+	write_json(out, s, h, hf, hh);
 }
 
 static void signed_human(char *buf, size_t max, int64_t v)
@@ -736,8 +770,58 @@ static void watch_handles_text(FILE *out, const struct snapshot *s, const struct
 	free(st);
 }
 
+/* Holders whose retained bytes grow steadily, fastest first (growth > 0):
+ * their stats into *out (malloc'd), at most max; returns the count. */
+static size_t growing_holders(const struct history *hh, size_t max, struct type_stat **out)
+{
+	size_t n = hh ? history_stats(hh, SORT_GROWTH, out) : 0, k = 0;
+
+	if (!hh) {
+		*out = NULL;
+		return 0;
+	}
+	while (k < n && k < max && (*out)[k].growth > 0)
+		k++;
+	return k;
+}
+
+size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out,
+			      double period_s)
+{
+	struct type_stat *st;
+	size_t n = growing_holders(hh, max, &st);
+
+	for (size_t k = 0; k < n; k++) {
+		struct holder_line *x = &out[k];
+
+		memset(x, 0, sizeof(*x));
+		if (retainer_key_split(st[k].name, x->path, sizeof(x->path), x->type, sizeof(x->type)) < 0)
+			snprintf(x->path, sizeof(x->path), "%s", st[k].name);
+		x->len = st[k].count;
+		x->retained_bytes = st[k].bytes;
+		x->d_len = st[k].d_count;
+		x->d_bytes = st[k].d_bytes;
+		x->growth = st[k].growth;
+		x->len_per_s = period_s > 0 ? (double)st[k].d_count / period_s : 0;
+		x->bytes_per_s = period_s > 0 ? (double)st[k].d_bytes / period_s : 0;
+	}
+	free(st);
+	return n;
+}
+
+/* "__main__.AUDIT_LOG builtins.list: 1593 items (+42/s), retains 1.2 MiB (+310.0 KiB/s)" */
+void report_holder_text(char *buf, size_t max, const struct holder_line *x)
+{
+	char bytes[32], rate[40];
+
+	report_human_bytes(bytes, sizeof(bytes), x->retained_bytes);
+	signed_human(rate, sizeof(rate), (int64_t)x->bytes_per_s);
+	snprintf(buf, max, "%s %s: %" PRIu64 " items (%+.0f/s), retains %s (%s/s)", x->path, x->type,
+		 x->len, x->len_per_s, bytes, rate);
+}
+
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, int top)
+		       const struct history *hf, const struct history *hh, int top)
 {
 	const struct hist_snap *now = history_latest(h);
 	const struct hist_snap *prev = h->len > 1 ? &h->ring[h->len - 2] : now;
@@ -754,6 +838,16 @@ void report_watch_text(FILE *out, const struct snapshot *s, const struct history
 	fprintf(out, "%s #%u  objects %" PRIu64 " (%+" PRId64 ")  bytes %s (%s)  pause %.1f ms%s\n",
 		when, now->seq, now->objects, (int64_t)(now->objects - prev->objects), total, dbytes,
 		(double)s->pause_us / 1000.0, s->census.complete ? "" : "  (incomplete)");
+	{
+		struct holder_line hl[5];
+		size_t nh = report_growing_holders(hh, 5, hl, s->period_s);
+		char line[600];
+
+		for (size_t k = 0; k < nh; k++) {
+			report_holder_text(line, sizeof(line), &hl[k]);
+			fprintf(out, "  %s %s\n", k ? "       " : "growing", line);
+		}
+	}
 	if (now->seq == 0) {
 		fprintf(out, "  baseline: %" PRIu64 " objects in %zu types\n", now->objects, n);
 	} else {

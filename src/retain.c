@@ -1,6 +1,7 @@
 /* retain.c - dominators of the reference graph, retained sizes, retainers. */
 #include "config.h"
 #include "retain.h"
+#include "census.h"
 #include "graph.h"
 #include "pyobj.h"
 #include "remote.h"
@@ -259,6 +260,67 @@ static void path_text(const struct why_chain *ch, char *buf, size_t max)
 			 ch->steps[0].type, (unsigned long long)ch->steps[0].addr);
 }
 
+static int by_type_bytes(const void *a, const void *b)
+{
+	const struct retained_type *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->type, y->type);
+}
+
+/* What each of the first RETAIN_MAX retainers holds, by type: every node
+ * belongs to the nearest of them on its dominator chain (parents come
+ * before children in depth-first order, so one pass finds it). */
+static void retained_types(struct retainers *out, struct session *s, const struct graph *g,
+			   const uint32_t *idom, const uint32_t *vertex, uint32_t count,
+			   const uint32_t *nodes)
+{
+	size_t n1 = (size_t)g->n + 1, nr = out->n < RETAIN_MAX ? out->n : RETAIN_MAX;
+	uint32_t *owner = xmalloc(n1 * sizeof(*owner));
+
+	memset(owner, 0xff, n1 * sizeof(*owner));
+	for (size_t k = 0; k < nr; k++) {
+		owner[nodes[k]] = (uint32_t)k;
+		out->v[k].holds = xcalloc(RETAIN_TYPES + 1, sizeof(*out->v[k].holds));
+	}
+	for (uint32_t i = 2; i <= count; i++) {
+		uint32_t w = vertex[i];
+		const struct graph_node *nd = &g->nodes[w];
+		struct retainer *r;
+		size_t t;
+		int64_t size;
+
+		if (owner[w] == NONE && idom[w] != NONE)
+			owner[w] = owner[idom[w]];
+		if (owner[w] == NONE || !nd->t)
+			continue;
+		r = &out->v[owner[w]];
+		for (t = 0; t < r->nholds && strcmp(r->holds[t].type, nd->t->name) != 0; t++)
+			;
+		if (t == r->nholds) {
+			if (r->nholds < RETAIN_TYPES)
+				snprintf(r->holds[r->nholds++].type, sizeof(r->holds[0].type), "%s",
+					 nd->t->name);
+			else
+				t = RETAIN_TYPES;  /* "(other types)" */
+		}
+		size = pyobj_sizeof(&s->ctx, nd->addr, nd->t);
+		r->holds[t].count++;
+		r->holds[t].bytes += size > 0 ? (uint64_t)size : 0;
+	}
+	for (size_t k = 0; k < nr; k++) {
+		struct retainer *r = &out->v[k];
+
+		if (r->holds[RETAIN_TYPES].count) {
+			snprintf(r->holds[RETAIN_TYPES].type, sizeof(r->holds[0].type), "(other types)");
+			r->holds[r->nholds++] = r->holds[RETAIN_TYPES];
+		}
+		lt_sort(r->holds, r->nholds, sizeof(*r->holds), by_type_bytes);
+	}
+	free(owner);
+}
+
 struct ranked {
 	uint32_t node;
 	uint64_t bytes;
@@ -341,6 +403,7 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 		}
 		free(chains);
 	}
+	retained_types(out, s, g, idom, vertex, count, nodes);
 	out->known = 1;
 	free(nodes);
 	free(cand);
@@ -355,8 +418,34 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 
 void retainers_free(struct retainers *r)
 {
-	for (size_t k = 0; k < r->n; k++)
+	for (size_t k = 0; k < r->n; k++) {
 		why_chain_free(&r->v[k].chain);
+		free(r->v[k].holds);
+	}
 	free(r->v);
 	memset(r, 0, sizeof(*r));
+}
+
+void retainers_census(const struct retainers *r, struct census *out)
+{
+	census_init(out);
+	for (size_t k = 0; k < r->n; k++) {
+		const struct retainer *x = &r->v[k];
+		char key[512];
+
+		snprintf(key, sizeof(key), "%s\t%s\t0x%llx", x->path, x->type, (unsigned long long)x->addr);
+		census_add(out, key, x->len > 0 ? (uint64_t)x->len : 0, 0, x->retained_bytes);
+	}
+	census_finish(out);
+}
+
+int retainer_key_split(const char *key, char *path, size_t pmax, char *type, size_t tmax)
+{
+	const char *a = strchr(key, '\t'), *b = a ? strchr(a + 1, '\t') : NULL;
+
+	if (!b)
+		return -1;
+	snprintf(path, pmax, "%.*s", (int)(a - key), key);
+	snprintf(type, tmax, "%.*s", (int)(b - a - 1), a + 1);
+	return 0;
 }

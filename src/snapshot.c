@@ -552,7 +552,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 			struct graph_paths p;
 
 			graph_paths(&g, &p);
-			retainers_compute(&snap->retainers, s, &g, &p, RETAIN_MAX);
+			retainers_compute(&snap->retainers, s, &g, &p, (size_t)s->opts.retainers);
 			graph_paths_free(&p);
 			budget_check(c, "the retained sizes", &spent);
 		}

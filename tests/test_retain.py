@@ -12,6 +12,8 @@ through it, sized with sys.getsizeof).  Checked, on every interpreter:
 - a local of the main loop's frame, which runs (it sleeps in a C call),
   retains its list: "thread PID (MainThread) serve.rows";
 - the first retainer is the largest holder, in JSON and in the text dump;
+- watch: of two holders that grow (holders_target.py) and a cache of the
+  same type that churns, the two are named, faster first, the cache not;
 - the target runs untraced afterwards.
 """
 import json
@@ -26,7 +28,8 @@ GROUPS = ("each holder's retained objects and bytes equal the truth, named __mai
           "two lists sharing their items retain only themselves",
           "the first retainer is the largest holder (JSON and text)",
           "target running and untraced afterwards",
-          "a local of a running frame (in a C call) is a retainer: thread N (MainThread) serve.rows")
+          "a local of a running frame (in a C call) is a retainer: thread N (MainThread) serve.rows",
+          "watch: the two growing holders named, faster first; the churning cache not")
 
 
 def run_python(tap, py):
@@ -98,6 +101,33 @@ def run_python(tap, py):
             target.assert_alive_progressing()
     finally:
         target.stop()
+    with tap.point(descs[5]) as p:
+        growing_holders(p, py)
+
+
+def growing_holders(p, py):
+    with H.start_target(py, "holders_target.py") as target:
+        args = ["watch", "--json", "--interval", "0.5", "--count", "8", target.pid]
+        rc, out, err = H.run_leaktop(args, timeout=120)
+        docs = [json.loads(line) for line in out.splitlines() if line.strip()] if rc == 0 else []
+        p.require(len(docs) == 8, "\n".join(H.describe_run(args, rc, out, err)))
+        truth = target.truth
+        holders = docs[-1]["holders"]
+        paths = [h["path"] for h in holders]
+        p.check(paths[:2] == truth["growing"], "growing holders %s, want %s first"
+                % (paths, truth["growing"]))
+        p.check(truth["churning"] not in paths, "the churning cache grows? %s" % holders)
+        for h in holders[:2]:
+            p.check(h["delta_len"] > 0 and h["delta_retained_bytes"] > 0 and h["growth"] > 0,
+                    "%s: %r" % (h["path"], h))
+            # The target's own rate, with room for the timing of its loop
+            # and of the snapshots (tolerance: 35%).
+            want = truth["per_s"].get(h["path"], 0)
+            p.check(abs(h["len_per_s"] - want) <= 0.35 * want,
+                    "%s grows %.0f items/s, the target adds %d/s" % (h["path"], h["len_per_s"], want))
+        p.diag("rates: %s" % ", ".join("%s %.0f/s (%.0f B/s)" % (
+            h["path"], h["len_per_s"], h["retained_bytes_per_s"]) for h in holders[:3]))
+        p.untraced(target.pid)
 
 
 if __name__ == "__main__":

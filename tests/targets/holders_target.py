@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""leaktop test target: two holders that grow, one cache that churns.
+
+usage: holders_target.py TRUTH HEARTBEAT
+
+Every 0.1 s the main loop appends 40 Entry objects to FAST and puts 10 in
+SLOW (a dict), while CHURN, a dict of the same Entry type, is refilled to
+100 entries in even half-seconds of the clock and to 300 in odd ones: it
+comes and goes, it does not accumulate.  The truth names the holders and
+their rates, in Entry objects per second.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import open_heartbeat, publish  # noqa: E402
+
+TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
+
+
+class Entry(object):
+    def __init__(self, i):
+        self.payload = os.urandom(200)
+        self.n = i + 100000
+
+
+FAST = []
+SLOW = {}
+CHURN = {}
+
+
+def main(hb):
+    publish(TRUTH, {"growing": ["__main__.FAST", "__main__.SLOW"], "churning": "__main__.CHURN",
+                    "per_s": {"__main__.FAST": 400, "__main__.SLOW": 100}})
+    ppid, tick = os.getppid(), 0
+    while os.getppid() == ppid:
+        tick += 1
+        FAST.extend(Entry(tick * 100 + k) for k in range(40))
+        for k in range(10):
+            SLOW[tick * 100 + k] = Entry(k)
+        want = 100 if int(time.time() * 2) % 2 == 0 else 300
+        if len(CHURN) != want:
+            CHURN.clear()
+            CHURN.update((k, Entry(k)) for k in range(want))
+        os.pwrite(hb, b"%20d\n" % tick, 0)
+        time.sleep(0.1)
+    os._exit(0)
+
+
+main(open_heartbeat(HEARTBEAT))
