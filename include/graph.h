@@ -70,6 +70,8 @@ struct graph {
 	struct graph_root *roots;
 	size_t nroots, roots_cap;
 	int overflow;           /* a bound was hit: the graph is partial */
+	int externals;          /* graph_paths added the objects held from C as roots */
+	uint64_t *retained;     /* per node: retained bytes (retain.c), or NULL */
 };
 
 void graph_init(struct graph *g, struct pyctx *c, int full);

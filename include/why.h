@@ -30,6 +30,7 @@ struct why_step {
 	char file[256];         /* code objects' file, "" when not a code step */
 	int line;               /* -1 when unknown */
 	size_t skipped;         /* objects of a long chain left out before this step */
+	uint64_t retained;      /* bytes freeing it would free (0: not computed) */
 };
 
 struct why_chain {

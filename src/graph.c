@@ -29,6 +29,7 @@ void graph_init(struct graph *g, struct pyctx *c, int full)
 
 void graph_free(struct graph *g)
 {
+	free(g->retained);
 	for (size_t k = 0; k < g->nblocks; k++)
 		munmap(g->blocks[k], REGION_BYTES * REGIONS_PER_BLOCK);
 	free(g->blocks);
@@ -438,7 +439,15 @@ void graph_paths(struct graph *g, struct graph_paths *p)
 	/* Held from C: more references than the walk saw.  Only objects the
 	 * strong roots missed; the rest already have a better chain. */
 	tail = 0;
-	for (uint32_t i = 0; i < g->n; i++) {
+	for (size_t r = 0; g->externals && r < g->nroots; r++) {
+		uint32_t i = g->roots[r].node;
+
+		if (g->roots[r].kind == ROOT_EXTERNAL && p->root_of[i] == GRAPH_NONE) {
+			p->root_of[i] = (uint32_t)r;
+			queue[tail++] = i;
+		}
+	}
+	for (uint32_t i = 0; !g->externals && i < g->n; i++) {
 		const struct graph_node *nd = &g->nodes[i];
 
 		if (p->root_of[i] != GRAPH_NONE || !nd->t || nd->refcnt <= (int64_t)nd->in)
@@ -447,6 +456,7 @@ void graph_paths(struct graph *g, struct graph_paths *p)
 		p->root_of[i] = (uint32_t)(g->nroots - 1);
 		queue[tail++] = i;
 	}
+	g->externals = 1;  /* a second call finds the same ones, already roots */
 	bfs(g, p, queue, tail);
 	free(queue);
 }

@@ -386,6 +386,7 @@ static int cmd_why(const struct options *o)
 	int rc = 0;
 
 	so.stacks = 1;  /* chains from a thread name it by the id stacks show */
+	so.retainers = 1;  /* the dominator tree: what each step retains */
 	why_parse_selector(o->selector, &job.sel);
 	if (session_open(&se, o->pid, &so) < 0)
 		return fail();

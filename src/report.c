@@ -481,6 +481,8 @@ static void json_chain(struct json *j, const struct why_chain *ch)
 		json_addr(j, "address", st->addr);
 		if (st->skipped)
 			json_u64(j, "skipped_before", st->skipped);
+		if (st->retained)
+			json_u64(j, "retained_bytes", st->retained);
 		json_end_object(j);
 	}
 	json_end_array(j);
@@ -929,7 +931,14 @@ void report_why_text(FILE *out, const struct why_result *w, const struct snapsho
 				fprintf(out, " (%s:%d)", st->file, st->line);
 			else if (st->file[0])
 				fprintf(out, " (%s)", st->file);
-			fprintf(out, " at 0x%" PRIx64 "\n", st->addr);
+			fprintf(out, " at 0x%" PRIx64, st->addr);
+			if (st->retained) {
+				char bytes[32];
+
+				report_human_bytes(bytes, sizeof(bytes), st->retained);
+				fprintf(out, ", retains %s", bytes);
+			}
+			fputc('\n', out);
 		}
 	}
 	if (w->shapes > w->nchains)

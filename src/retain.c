@@ -412,7 +412,8 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 	free(d.pred);
 	free(idom);
 	free(vertex);
-	free(bytes);
+	free(g->retained);
+	g->retained = bytes;  /* why's steps say what each retains */
 	free(objects);
 }
 

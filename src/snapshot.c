@@ -545,16 +545,17 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 		snap->garbage_known = !g.overflow && !st.corrupt && !w.reach.overflow && !spent;
 		if (s->analyze || s->opts.retainers)
 			add_module_roots(s, &g);
-		if (s->analyze) {
-			s->analyze(s->analyze_arg, s, snap, &g);
-			budget_check(c, "the chains from the roots", &spent);
-		} else if (s->opts.retainers && !g.overflow) {
+		if (s->opts.retainers && !g.overflow) {
 			struct graph_paths p;
 
 			graph_paths(&g, &p);
 			retainers_compute(&snap->retainers, s, &g, &p, (size_t)s->opts.retainers);
 			graph_paths_free(&p);
 			budget_check(c, "the retained sizes", &spent);
+		}
+		if (s->analyze) {
+			s->analyze(s->analyze_arg, s, snap, &g);
+			budget_check(c, "the chains from the roots", &spent);
 		}
 		snap->graph_bytes = graph_bytes(&g);
 	}

@@ -373,6 +373,7 @@ static size_t render(struct pyctx *c, struct graph *g, struct labels *ls, const 
 		skipped = 0;
 		st->addr = nd->addr;
 		st->line = -1;
+		st->retained = g->retained ? g->retained[pa->v[i]] : 0;
 		snprintf(st->type, sizeof(st->type), "%s",
 			 nd->t ? nd->t->name : (nd->flags & GN_FRAME) ? "builtins.frame" : "?");
 		if (pending[0]) {

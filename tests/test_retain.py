@@ -12,6 +12,7 @@ through it, sized with sys.getsizeof).  Checked, on every interpreter:
 - a local of the main loop's frame, which runs (it sleeps in a C call),
   retains its list: "thread PID (MainThread) serve.rows";
 - the first retainer is the largest holder, in JSON and in the text dump;
+- why: each step says what it retains, the REGISTRY step exactly the truth;
 - watch: of two holders that grow (holders_target.py) and a cache of the
   same type that churns, the two are named, faster first, the cache not;
 - the target runs untraced afterwards.
@@ -29,7 +30,8 @@ GROUPS = ("each holder's retained objects and bytes equal the truth, named __mai
           "the first retainer is the largest holder (JSON and text)",
           "target running and untraced afterwards",
           "a local of a running frame (in a C call) is a retainer: thread N (MainThread) serve.rows",
-          "watch: the two growing holders named, faster first; the churning cache not")
+          "watch: the two growing holders named, faster first; the churning cache not",
+          "why: each step says what it retains, REGISTRY's as dump says")
 
 
 def run_python(tap, py):
@@ -73,6 +75,18 @@ def run_python(tap, py):
                         "rows retains %d objects, %d bytes; the target says %d, %d" % (
                             got["retained_objects"], got["retained_bytes"],
                             want["retained_objects"], want["retained_bytes"]))
+        with tap.point(descs[6]) as p:
+            args = ["why", "--json", pid, "__main__.Item"]
+            rc, out, err = H.run_leaktop(args, timeout=120)
+            wdoc = json.loads(out) if rc == 0 and out.strip() else None
+            p.require(wdoc and wdoc["chains"], "\n".join(H.describe_run(args, rc, out, err)))
+            steps = wdoc["chains"][0]["path"]
+            reg = [st for st in steps if st.get("via") == "REGISTRY"]
+            p.check(reg and reg[0].get("retained_bytes") == truth["REGISTRY"]["retained_bytes"],
+                    "REGISTRY step %r, the target says it retains %d" % (
+                        reg, truth["REGISTRY"]["retained_bytes"]))
+            p.check(all(st.get("retained_bytes", 0) > 0 for st in steps[1:]),
+                    "steps without retained_bytes: %r" % steps)
         with tap.point(descs[1]) as p:
             p.require(doc, "no dump")
             for name in ("SHARED_A", "SHARED_B"):
