@@ -13,6 +13,10 @@ through it, sized with sys.getsizeof).  Checked, on every interpreter:
   retains its list: "thread PID (MainThread) serve.rows";
 - the first retainer is the largest holder, in JSON and in the text dump;
 - why: each step says what it retains, the REGISTRY step exactly the truth;
+- the leak patterns (patterns_target.py: copies, a cache, self-referencing
+  dicts, closures, generators holding files, unclosed files): each holder
+  is a retainer named __main__.NAME retaining at least what it alone holds,
+  and the largest is first;
 - watch: of two holders that grow (holders_target.py) and a cache of the
   same type that churns, the two are named, faster first, the cache not;
 - the target runs untraced afterwards.
@@ -31,7 +35,8 @@ GROUPS = ("each holder's retained objects and bytes equal the truth, named __mai
           "target running and untraced afterwards",
           "a local of a running frame (in a C call) is a retainer: thread N (MainThread) serve.rows",
           "watch: the two growing holders named, faster first; the churning cache not",
-          "why: each step says what it retains, REGISTRY's as dump says")
+          "why: each step says what it retains, REGISTRY's as dump says",
+          "the leak patterns: each holder a named retainer, the largest first")
 
 
 def run_python(tap, py):
@@ -117,6 +122,24 @@ def run_python(tap, py):
         target.stop()
     with tap.point(descs[5]) as p:
         growing_holders(p, py)
+    with tap.point(descs[7]) as p:
+        patterns(p, py)
+
+
+def patterns(p, py):
+    with H.start_target(py, "patterns_target.py", timeout=120) as target:
+        args = ["dump", "--json", "--top", "1", target.pid]
+        rc, out, err = H.run_leaktop(args, timeout=120)
+        doc = json.loads(out) if rc == 0 and out.strip() else None
+        p.require(doc, "\n".join(H.describe_run(args, rc, out, err)))
+        by_path = {r["path"]: r for r in doc["retainers"]}
+        for name, low in sorted(target.truth["payload"].items()):
+            got = by_path.get("__main__." + name)
+            if p.check(got, "no retainer __main__.%s among %s" % (name, sorted(by_path))):
+                p.check(got["retained_bytes"] >= low, "%s retains %d bytes, less than the %d "
+                        "it alone holds" % (name, got["retained_bytes"], low))
+        first = doc["retainers"][0]["path"] if doc["retainers"] else None
+        p.check(first == "__main__." + target.truth["largest"], "first retainer %s" % first)
 
 
 def growing_holders(p, py):
