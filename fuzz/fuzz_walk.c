@@ -31,6 +31,7 @@
 #include "remote.h"
 #include "report.h"
 #include "seed.h"
+#include "retain.h"
 #include "snapshot.h"
 #include "target.h"
 #include "util.h"
@@ -154,6 +155,7 @@ static void session_offline(struct session *s, const struct run_opts *o)
 	s->opts.gc_only = o->gc_only && !o->why;
 	s->opts.group_dicts = o->group_dicts;
 	s->opts.stacks = !o->why;   /* the threads' Python stacks, as dump reads them */
+	s->opts.retainers = s->opts.gc_only ? 0 : RETAIN_MAX;  /* the dominator tree, as dump */
 	if (o->sample && o->sel.kind == WHY_TYPE)
 		session_sample(s, o->sel.type);
 }

@@ -11,8 +11,10 @@ struct snapshot_opts;
  * max_stopped_pct percent of it.  The first snapshot is taken before the
  * screen is set up, so failing to inspect the target is a plain one-line
  * error (returns -1 with lt_error).  Every snapshot also reads the
- * threads' Python stacks (opts->stacks is implied), for the threads view.
- * Returns 0 on quit. */
+ * threads' Python stacks (opts->stacks is implied), for the threads view,
+ * and computes the top RETAIN_TRACK retainers (opts->retainers is implied;
+ * not with opts->gc_only, nor while a detail view names chains), for the
+ * growing holders and the retainers view.  Returns 0 on quit. */
 int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct);
 
 #endif

@@ -1,5 +1,6 @@
-/* tui.c - the interactive view: header, types panel, handles panel,
- * detail, threads and help screens, htop-style keys.
+/* tui.c - the interactive view: header, growing holders, types panel,
+ * handles panel, detail, threads, retainers and help screens, htop-style
+ * keys.
  *
  * One thread: a snapshot is taken when its time comes, the screen is drawn,
  * and getch() waits for a key at most until the next snapshot is due.  Keys
@@ -13,6 +14,7 @@
 #include "history.h"
 #include "proc.h"
 #include "report.h"
+#include "retain.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "util.h"
@@ -27,10 +29,16 @@
 #include <string.h>
 #include <time.h>
 
-enum view { VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE, VIEW_GARBAGE, VIEW_THREADS, VIEW_THREAD };
+enum view {
+	VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE, VIEW_GARBAGE, VIEW_THREADS, VIEW_THREAD,
+	VIEW_RETAINERS, VIEW_RETAINER
+};
 enum panel { PANEL_TYPES, PANEL_HANDLES };
 
 enum { KEY_HANDLED = 1, KEY_REDRAW = 2, KEY_RESCAN = 4, KEY_QUIT = 8 };
+
+/* Growing holders the main view shows above the types. */
+#define HOLDERS_SHOWN 3
 
 /* Colour pairs; with no colour (or NO_COLOR) the attributes fall back to
  * bold and reverse video. */
@@ -90,6 +98,19 @@ struct tui {
 	char native_title[160];           /* the thread as the snapshot named it */
 	char native_error[256];           /* stacks_take failed: why */
 	int native_top;
+	/* Retainers: computed every snapshot but in detail views (their
+	 * chains take the graph's hook), so the last computed are kept here,
+	 * taken from their snapshot. */
+	struct history hh;                /* retainers_census over time: the holders */
+	struct retainers ret;
+	uint64_t ret_census_bytes;        /* of their snapshot, for the share */
+	int ret_fresh;                    /* the last snapshot computed them */
+	struct holder_line holders[RETAIN_MAX];  /* growing, fastest first */
+	size_t nholders;
+	/* Retainers view: the selected row, followed by address across
+	 * refreshes; the retainer view scrolls what it holds. */
+	int ret_sel, ret_top, hold_top;
+	uint64_t ret_addr;
 };
 
 /* ---- drawing helpers ---- */
@@ -167,6 +188,72 @@ static void why_hook(void *arg, struct session *s, struct snapshot *snap, struct
 	t->have_why = 1;
 }
 
+/* Retainers the retainers view lists: those that know what they hold. */
+static int ret_rows(const struct tui *t)
+{
+	return (int)(t->ret.n < RETAIN_MAX ? t->ret.n : RETAIN_MAX);
+}
+
+/* The listed retainer at addr, or -1. */
+static int ret_find(const struct tui *t, uint64_t addr)
+{
+	for (int k = 0; k < ret_rows(t); k++)
+		if (t->ret.v[k].addr == addr)
+			return k;
+	return -1;
+}
+
+/* New retainers: the selection stays on its object while it is listed;
+ * otherwise the list keeps its row (the retainer view says it is gone).
+ * Outside these views nothing is selected yet: r finds it again or starts
+ * at the top. */
+static void ret_sync(struct tui *t)
+{
+	int k = ret_find(t, t->ret_addr);
+
+	if (t->view != VIEW_RETAINERS && t->view != VIEW_RETAINER)
+		return;
+	if (k >= 0) {
+		t->ret_sel = k;
+		return;
+	}
+	if (t->view == VIEW_RETAINER || !ret_rows(t))
+		return;
+	if (t->ret_sel >= ret_rows(t))
+		t->ret_sel = ret_rows(t) - 1;
+	t->ret_addr = t->ret.v[t->ret_sel].addr;
+}
+
+/* Follow the holders: snap's retainers go into the holders history and
+ * become the view's (snap no longer owns them). */
+static void take_retainers(struct tui *t, struct snapshot *snap, uint64_t t0)
+{
+	struct census rc;
+	const struct hist_snap *a, *b;
+	double period = t->period;
+
+	t->ret_fresh = snap->retainers.known;
+	if (!snap->retainers.known)
+		return;
+	retainers_census(&snap->retainers, &rc);
+	history_add(&t->hh, &rc, snap->taken_at, t0, 0, 0, -1);
+	census_free(&rc);
+	retainers_free(&t->ret);
+	t->ret = snap->retainers;
+	memset(&snap->retainers, 0, sizeof(snap->retainers));
+	t->ret_census_bytes = snap->census.bytes;
+	ret_sync(t);
+	/* Rates over the holders' own last interval: a detail view in
+	 * between leaves snapshots without retainers. */
+	if (t->hh.len >= 2) {
+		a = &t->hh.ring[t->hh.len - 2];
+		b = &t->hh.ring[t->hh.len - 1];
+		if (b->mono_us > a->mono_us)
+			period = (double)(b->mono_us - a->mono_us) / 1e6;
+	}
+	t->nholders = report_growing_holders(&t->hh, RETAIN_MAX, t->holders, period);
+}
+
 static int take_snapshot(struct tui *t)
 {
 	struct snapshot snap;
@@ -195,6 +282,7 @@ static int take_snapshot(struct tui *t)
 		history_add(&t->hf, &fc, snap.taken_at, t0, 0, 0, (long)snap.fds.n);
 		census_free(&fc);
 	}
+	take_retainers(t, &snap, t0);
 	if (t->have_last)
 		snapshot_free(&t->last);
 	t->last = snap;
@@ -579,24 +667,51 @@ static void draw_fkeys(struct tui *t, const char *const *keys)
 	}
 }
 
+/* The holders that grow, fastest first: a title and up to `rows` of them. */
+static void draw_holders(struct tui *t, int y0, int rows)
+{
+	char line[640], title[160];
+
+	snprintf(title, sizeof(title), " GROWING HOLDERS (%zu)   retained bytes, fastest first   [r]",
+		 t->nholders);
+	panel_title(t, y0, title, 0);
+	for (int r = 0; r < rows && (size_t)r < t->nholders; r++) {
+		attr_t a = attr_of(t, C_GROW, A_BOLD);
+
+		line[0] = ' ';
+		report_holder_text(line + 1, sizeof(line) - 1, &t->holders[r]);
+		attron(a);
+		put(y0 + 1 + r, 0, COLS, line);
+		attroff(a);
+	}
+}
+
 static void draw_main(struct tui *t)
 {
 	static const char *const keys[] = {
-		/* 80 columns: b (baseline) and +- (interval) are in the help */
-		"F1", "Help ", "/", "Filter ", "F6", "Sort ", "Spc", "Pause ", "Tab", "Panel ",
-		"Ent", "Detail ", "g", "Garbage ", "t", "Threads ", "F10", "Quit", NULL
+		/* 80 columns: b (baseline) and +- (interval) are in the help, Tab
+		 * too (the unfocused panel's title says [Tab]) */
+		"F1", "Help ", "/", "Filter ", "F6", "Sort ", "Spc", "Pause ", "Ent", "Detail ",
+		"g", "Garbage ", "t", "Threads ", "r", "Retainers ", "F10", "Quit", NULL
 	};
 	int avail = LINES - 5;  /* header 4, function bar 1 */
-	int hh = avail / 3;
+	int y0 = 4, gh = (int)(t->nholders < HOLDERS_SHOWN ? t->nholders : HOLDERS_SHOWN), hh;
 
+	draw_header(t);
+	/* Growing holders first, when the types keep room for a few rows. */
+	if (gh && avail - (gh + 1) >= 6) {
+		draw_holders(t, y0, gh);
+		y0 += gh + 1;
+		avail -= gh + 1;
+	}
+	hh = avail / 3;
 	if (hh < 4)
 		hh = avail >= 8 ? 4 : 0;
 	if (hh > 10)
 		hh = 10;
-	draw_header(t);
-	draw_types(t, 4, avail - hh);
+	draw_types(t, y0, avail - hh);
 	if (hh)
-		draw_handles(t, 4 + avail - hh, hh);
+		draw_handles(t, y0 + avail - hh, hh);
 	draw_fkeys(t, keys);
 }
 
@@ -689,6 +804,23 @@ static void chain_line(const struct tui *t, const struct why_chain *ch, char *bu
 		snprintf(buf + used, max - used, " %s:%d", ch->steps[0].name, ch->steps[0].line);
 }
 
+/* Text from y in at most `rows` lines, indented, long text wrapped and
+ * indented further; returns the lines used. */
+static int put_wrapped(int y, int rows, const char *text)
+{
+	size_t len = strlen(text), at = 0, width = COLS > 8 ? (size_t)COLS - 4 : 4;
+	int used = 0;
+
+	while (at < len && used < rows) {
+		char part[1200];
+
+		snprintf(part, sizeof(part), "%s%.*s", at ? "    " : "  ", (int)width, text + at);
+		put(y + used++, 0, COLS, part);
+		at += width;
+	}
+	return used;
+}
+
 /* Up to `rows` lines from y: the chains of the last snapshot's why. */
 static int draw_chains(struct tui *t, int y, int rows)
 {
@@ -714,20 +846,10 @@ static int draw_chains(struct tui *t, int y, int rows)
 		char chain[1100];
 
 		chain_line(t, &t->why.chains[k], chain, sizeof(chain));
-		size_t len, at = 0, width = COLS > 8 ? (size_t)COLS - 4 : 4;
-
 		snprintf(line, sizeof(line), "%llu of %llu: %s",
 			 (unsigned long long)t->why.chains[k].count,
 			 (unsigned long long)t->why.selected, chain);
-		/* long chains wrap, indented */
-		len = strlen(line);
-		while (at < len && used < rows) {
-			char part[1200];
-
-			snprintf(part, sizeof(part), "%s%.*s", at ? "    " : "  ", (int)width, line + at);
-			put(y + used++, 0, COLS, part);
-			at += width;
-		}
+		used += put_wrapped(y + used, rows - used, line);
 	}
 	return used;
 }
@@ -857,6 +979,125 @@ static void draw_garbage(struct tui *t)
 	draw_fkeys(t, keys);
 }
 
+/* "builtins.list (1040)": a retainer's type, with its length if it has one. */
+static void ret_type(const struct retainer *x, char *buf, size_t max)
+{
+	if (x->len >= 0)
+		snprintf(buf, max, "%s (%lld)", x->type, (long long)x->len);
+	else
+		snprintf(buf, max, "%s", x->type);
+}
+
+/* Percent of all the bytes of its snapshot that x retains. */
+static double ret_share(const struct tui *t, const struct retainer *x)
+{
+	return t->ret_census_bytes ?
+	       100.0 * (double)x->retained_bytes / (double)t->ret_census_bytes : 0.0;
+}
+
+/* The last computed retainers, most retained first, as dump lists them. */
+static void draw_retainers(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "Ent", "Chain and contents ",
+					    "F1", "Help ", "Spc", "Pause ", "F10", "Quit", NULL };
+	char line[1024], type[160], b[32];
+	int n = ret_rows(t), y0 = 6, height = LINES - 1 - y0, tw = 12;
+
+	draw_header(t);
+	if (!t->ret.known) {
+		panel_title(t, 4, t->se.opts.gc_only ?
+			    " RETAINERS: not computed with --gc-only" :
+			    " RETAINERS: not computed (the walk or its reference graph was cut short)", 1);
+		draw_fkeys(t, keys);
+		return;
+	}
+	snprintf(line, sizeof(line), " RETAINERS (%d)   what freeing each would free; the roots "
+		 "reach %llu objects", n, (unsigned long long)t->ret.reachable_objects);
+	panel_title(t, 4, line, 1);
+	/* The type column as wide as its longest, leaving the names 24 columns. */
+	for (int k = 0; k < n; k++) {
+		ret_type(&t->ret.v[k], type, sizeof(type));
+		tw = (int)strlen(type) > tw ? (int)strlen(type) : tw;
+	}
+	if (tw > 36)
+		tw = 36;
+	if (tw > COLS - 33 - 24)
+		tw = COLS - 33 - 24 > 12 ? COLS - 33 - 24 : 12;
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "%11s  %9s  %6s  %-*s %s", "RETAINED", "OBJECTS", "%", tw,
+		 "TYPE (ITEMS)", "HELD AS");
+	put(5, 0, COLS, line);
+	attroff(A_BOLD);
+	keep_visible(&t->ret_sel, &t->ret_top, n, height);
+	for (int r = 0; r < height && t->ret_top + r < n; r++) {
+		int k = t->ret_top + r;
+		const struct retainer *x = &t->ret.v[k];
+		attr_t a = k == t->ret_sel ? attr_of(t, C_SELECT, A_REVERSE) : 0;
+
+		human(b, sizeof(b), x->retained_bytes);
+		ret_type(x, type, sizeof(type));
+		snprintf(line, sizeof(line), " %10s  %9llu  %5.1f%%  %-*.*s %s", b,
+			 (unsigned long long)x->retained_objects, ret_share(t, x), tw, tw, type,
+			 x->path);
+		attron(a);
+		mvhline(y0 + r, 0, ' ', COLS);
+		put(y0 + r, 0, COLS, line);
+		attroff(a);
+	}
+	draw_fkeys(t, keys);
+}
+
+/* One retainer: its chain from the root, and what it holds by type. */
+static void draw_retainer(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "Up/Dn", "Scroll ", "t", "Threads ",
+					    "F1", "Help ", "F10", "Quit", NULL };
+	int k = ret_find(t, t->ret_addr), y = 5, height;
+	const struct retainer *x;
+	char line[1200], chain[1100], type[160], b[32];
+
+	draw_header(t);
+	if (k < 0) {
+		snprintf(line, sizeof(line), " retainer 0x%llx", (unsigned long long)t->ret_addr);
+		panel_title(t, 4, line, 1);
+		put(5, 0, COLS, "  no longer among the top retainers (freed, or it retains less now)");
+		draw_fkeys(t, keys);
+		return;
+	}
+	x = &t->ret.v[k];
+	ret_type(x, type, sizeof(type));
+	human(b, sizeof(b), x->retained_bytes);
+	snprintf(line, sizeof(line), " %s   %s   retains %s, %llu objects, %.1f%% of all bytes",
+		 x->path, type, b, (unsigned long long)x->retained_objects, ret_share(t, x));
+	panel_title(t, 4, line, 1);
+	attron(A_BOLD);
+	put(y++, 0, COLS, "chain from its root");
+	attroff(A_BOLD);
+	if (x->chain.nsteps)
+		chain_line(t, &x->chain, chain, sizeof(chain));
+	else
+		snprintf(chain, sizeof(chain), "%s", x->path);
+	y += put_wrapped(y, 4, chain) + 1;
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "what it holds, by type (%zu)", x->nholds);
+	put(y++, 0, COLS, line);
+	snprintf(line, sizeof(line), "%10s %12s  %s", "COUNT", "BYTES", "TYPE");
+	put(y++, 0, COLS, line);
+	attroff(A_BOLD);
+	height = LINES - 1 - y;
+	if (t->hold_top > (int)x->nholds - height)
+		t->hold_top = (int)x->nholds - height;
+	if (t->hold_top < 0)
+		t->hold_top = 0;
+	for (size_t i = (size_t)t->hold_top; i < x->nholds && y < LINES - 1; i++) {
+		human(b, sizeof(b), x->holds[i].bytes);
+		snprintf(line, sizeof(line), "%10llu %12s  %s", (unsigned long long)x->holds[i].count,
+			 b, x->holds[i].type);
+		put(y++, 0, COLS, line);
+	}
+	draw_fkeys(t, keys);
+}
+
 static void draw_threads(struct tui *t)
 {
 	static const char *const keys[] = { "Esc", "Back ", "Ent", "Native stack ", "F1", "Help ",
@@ -953,24 +1194,23 @@ static void draw_help(struct tui *t)
 		"Every interval leaktop stops the target only to copy its memory, lets it",
 		"go, and counts its objects by type in the copy.  Rows in colour grow",
 		"steadily (up in at least two thirds of the last 10 snapshots, trending",
-		"up); TREND is their count lately.",
+		"up); TREND is their count lately.  GROWING HOLDERS, above the types, are",
+		"the names (globals, class attributes, locals) whose retained bytes do.",
 		"",
 		"  q, F10        quit                  h, F1, ?    this help",
 		"  space         pause / resume        b           reset the baseline",
 		"  + -           slower / faster       s, F6       next sort column",
 		"  /, F4         filter types by name  Esc         clear filter, go back",
 		"  Tab           types <-> handles     Enter       detail of the row",
-		"  g             cyclic garbage        Up/Down     (handle detail) chain of fd",
-		"  t             threads' stacks       arrows, PgUp/PgDn, Home/End  move",
+		"  g             cyclic garbage        t           threads' stacks",
+		"  r             retainers: what freeing each frees; Enter: chain, contents",
+		"  arrows, PgUp/PgDn, Home/End  move;  Up/Down in a handle detail: chain of fd",
 		"",
 		"A detail view names why objects are alive: the shortest chains from a",
 		"module, a thread's frame (t shows it) or C, as `leaktop why` prints them.",
-		"",
-		"CHANGE is since the previous snapshot, SINCE BASE since the baseline",
-		"(the first snapshot, or the last b).  Sorting by growth ranks steady",
-		"climbers above types that jump up and down.",
-		"",
-		"Press any key to go back.",
+		"CHANGE is since the previous snapshot, SINCE BASE since the baseline (the",
+		"first snapshot, or the last b).  Sorting by growth ranks steady climbers",
+		"above types that jump up and down.  Press any key to go back.",
 		NULL
 	};
 
@@ -1006,6 +1246,12 @@ static void draw(struct tui *t)
 		break;
 	case VIEW_THREAD:
 		draw_thread(t);
+		break;
+	case VIEW_RETAINERS:
+		draw_retainers(t);
+		break;
+	case VIEW_RETAINER:
+		draw_retainer(t);
 		break;
 	}
 	refresh();
@@ -1122,6 +1368,15 @@ static int main_key(struct tui *t, int ch)
 	case 'g':
 		t->view = VIEW_GARBAGE;
 		return KEY_HANDLED | KEY_REDRAW;
+	case 'r':
+		t->view = VIEW_RETAINERS;
+		if (ret_find(t, t->ret_addr) < 0) {
+			t->ret_sel = t->ret_top = 0;
+			t->ret_addr = ret_rows(t) ? t->ret.v[0].addr : 0;
+		}
+		if (!t->ret_fresh)
+			t->next_due_us = 0;  /* a detail view's snapshots leave them out */
+		return KEY_HANDLED | KEY_REDRAW;
 	default:
 		return 0;
 	}
@@ -1164,6 +1419,19 @@ static int is_back_key(int ch)
 	return ch == 27 || ch == KEY_LEFT || ch == KEY_BACKSPACE || ch == 127;
 }
 
+/* Select the thread (and frame) a chain starts at; 0 if it starts at none. */
+static int select_chain_thread(struct tui *t, const struct stacks *st, const struct why_chain *ch)
+{
+	long frame, i = thread_of_chain(st, ch, &frame);
+
+	if (i < 0)
+		return 0;
+	t->thr_pos = (size_t)i;
+	t->thr_tid = st->threads[i].tid;
+	t->thr_frame = frame;
+	return 1;
+}
+
 /* t: the threads of the last snapshot; from a detail view, with the
  * thread (and frame) of its most common chain from a thread selected. */
 static int open_threads(struct tui *t)
@@ -1173,16 +1441,11 @@ static int open_threads(struct tui *t)
 	if (t->view != VIEW_THREADS && t->view != VIEW_THREAD)
 		t->thr_back = t->view;
 	if ((t->view == VIEW_TYPE || t->view == VIEW_HANDLE) && t->have_why) {
-		for (size_t k = 0; k < t->why.nchains; k++) {
-			long frame, i = thread_of_chain(st, &t->why.chains[k], &frame);
-
-			if (i >= 0) {
-				t->thr_pos = (size_t)i;
-				t->thr_tid = st->threads[i].tid;
-				t->thr_frame = frame;
+		for (size_t k = 0; k < t->why.nchains; k++)
+			if (select_chain_thread(t, st, &t->why.chains[k]))
 				break;
-			}
-		}
+	} else if (t->view == VIEW_RETAINER && ret_find(t, t->ret_addr) >= 0) {
+		select_chain_thread(t, st, &t->ret.v[ret_find(t, t->ret_addr)].chain);
 	}
 	t->view = VIEW_THREADS;
 	return KEY_HANDLED | KEY_REDRAW;
@@ -1229,6 +1492,43 @@ static int thread_key(struct tui *t, int ch)
 	return r ? r : KEY_HANDLED;
 }
 
+static int retainers_key(struct tui *t, int ch)
+{
+	int n = ret_rows(t), r;
+
+	if (is_back_key(ch)) {
+		t->view = VIEW_MAIN;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	if (!n)
+		return KEY_HANDLED;
+	r = move_sel(&t->ret_sel, n, ch);
+	if (r) {
+		t->ret_addr = t->ret.v[t->ret_sel].addr;
+		return r;
+	}
+	if ((ch == '\n' || ch == KEY_ENTER) && t->ret_sel < n) {
+		t->ret_addr = t->ret.v[t->ret_sel].addr;
+		t->hold_top = 0;
+		t->view = VIEW_RETAINER;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	return KEY_HANDLED;
+}
+
+static int retainer_key(struct tui *t, int ch)
+{
+	int k = ret_find(t, t->ret_addr), r;
+
+	if (is_back_key(ch) || ch == '\n' || ch == KEY_ENTER) {
+		t->view = VIEW_RETAINERS;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	/* draw_retainer keeps the last rows in sight */
+	r = k >= 0 && t->ret.v[k].nholds ? move_sel(&t->hold_top, (int)t->ret.v[k].nholds, ch) : 0;
+	return r ? r : KEY_HANDLED;
+}
+
 static int handle_key(struct tui *t, int ch)
 {
 	int r;
@@ -1258,6 +1558,7 @@ static int handle_key(struct tui *t, int ch)
 	case 'b':
 		history_reset_baseline(&t->h);
 		history_reset_baseline(&t->hf);
+		history_reset_baseline(&t->hh);
 		snprintf(t->status, sizeof(t->status), "baseline reset");
 		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
 	case '+':
@@ -1278,6 +1579,10 @@ static int handle_key(struct tui *t, int ch)
 		return threads_key(t, ch);
 	if (t->view == VIEW_THREAD)
 		return thread_key(t, ch);
+	if (t->view == VIEW_RETAINERS)
+		return retainers_key(t, ch);
+	if (t->view == VIEW_RETAINER)
+		return retainer_key(t, ch);
 	if (t->view == VIEW_HANDLE && (ch == KEY_UP || ch == KEY_DOWN || ch == 'k' || ch == 'j')) {
 		step_fd(t, ch == KEY_DOWN || ch == 'j' ? 1 : -1);
 		return KEY_HANDLED | KEY_REDRAW;
@@ -1338,15 +1643,23 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 	t.sort = SORT_GROWTH;
 	history_init(&t.h);
 	history_init(&t.hf);
+	history_init(&t.hh);
+	t.hh.growth_on_bytes = 1;
 	t.thr_frame = -1;
 	o.stacks = 1;                     /* the threads view shows the last snapshot's */
-	if (session_open(&t.se, pid, &o) < 0)
+	o.retainers = o.gc_only ? 0 : RETAIN_TRACK;  /* the holders, followed */
+	if (session_open(&t.se, pid, &o) < 0) {
+		history_free(&t.h);
+		history_free(&t.hf);
+		history_free(&t.hh);
 		return -1;
+	}
 	t.started_us = lt_now_us();
 	if (take_snapshot(&t) < 0) {
 		session_close(&t.se);
 		history_free(&t.h);
 		history_free(&t.hf);
+		history_free(&t.hh);
 		return -1;
 	}
 
@@ -1414,8 +1727,10 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 		stacks_free(&t.native);
 	if (t.have_last)
 		snapshot_free(&t.last);
+	retainers_free(&t.ret);
 	history_free(&t.h);
 	history_free(&t.hf);
+	history_free(&t.hh);
 	session_close(&t.se);
 	return 0;
 }

@@ -8,7 +8,10 @@ change the screen, help and the detail view open, t lists the threads with
 their Python frames and Enter shows one's native stack, q quits, NO_COLOR
 leaves no colour on screen, a target that exits is reported while the last
 data stays, Ctrl-C quits with the terminal restored; afterwards the target
-is running and not traced.  (SIGTERM during a stop: test_tui_signal.py.)
+is running and not traced.  Against a target whose two holders grow
+(holders_target.py), the faster one heads a GROWING HOLDERS section within
+a few refreshes, and r lists the retainers, Enter showing one's chain and
+what it holds.  (SIGTERM during a stop: test_tui_signal.py.)
 """
 import os
 import re
@@ -31,7 +34,9 @@ GROUPS = ("the growing type is shown first, sorted by growth",
           "NO_COLOR: no colour on screen",
           "Ctrl-C quits cleanly and gives the terminal back",
           "target exits: the view says so and keeps the last data",
-          "target running and untraced afterwards")
+          "target running and untraced afterwards",
+          "growing holders above the types, fastest first; r lists the retainers, "
+          "Enter shows one's chain and contents")
 
 
 class Tmux(object):
@@ -95,6 +100,64 @@ def type_rows(screen):
                 break
             rows.append(line.split()[-1])
     return rows
+
+
+def holder_rows(screen):
+    """Rows of the GROWING HOLDERS section, top to bottom."""
+    rows, inside = [], False
+    for line in screen.splitlines():
+        if "GROWING HOLDERS" in line:
+            inside = True
+        elif inside:
+            if "TYPES (" in line:
+                break
+            rows.append(line.strip())
+    return rows
+
+
+def holders(tap, py, desc):
+    with tap.point(desc) as p, H.start_target(py, "holders_target.py", timeout=60) as target:
+        fast, slow = target.truth["growing"]
+        churn = target.truth["churning"]
+        t = Tmux("holders-%d" % target.pid, "%s top --interval 0.5 %d"
+                 % (H.leaktop_shell(), target.pid), {"TERM": "xterm-256color", "LANG": "C.UTF-8"})
+        try:
+            # Within five refreshes (0.5 s each) of the first, with room
+            # for a slow machine: the section appears, the faster first.
+            deadline = time.time() + 10
+            while True:
+                s = t.screen()
+                rows = holder_rows(s)
+                if (rows and rows[0].startswith(fast + " ")) or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            p.require(rows and rows[0].startswith(fast + " "),
+                      "no GROWING HOLDERS section headed by %s:\n%s" % (fast, s))
+            p.check(not any(r.startswith(churn + " ") for r in rows),
+                    "the churning cache %s is shown growing:\n%s" % (churn, s))
+            p.diag("holders: %s" % "; ".join(rows))
+            t.keys("r")
+            # The largest retainer is selected first: FAST, once it
+            # outgrows the interpreter's own tables (it does in seconds).
+            first = r"^ *RETAINED +OBJECTS.*\n *\S+ \S+ +\d+ +[\d.]+% +.* " + re.escape(fast) + "$"
+            s = t.wait_for(first, 10)
+            p.require(s, "r: %s is not the first retainer:\n%s" % (fast, t.screen()))
+            # The selection stays on its object: put it on the first row.
+            t.keys("PPage", "PPage", "Enter")
+            s = t.wait_for(r"^chain from its root", 5)
+            p.require(s, "Enter: no chain of the retainer:\n%s" % t.screen())
+            chain = s.split("chain from its root", 1)[1].split("what it holds", 1)[0]
+            p.check("FAST" in chain, "the chain does not name FAST:\n%s" % s)
+            p.check(re.search(r"^ +\d+ +\S+ \S+ +__main__\.Entry$", s, re.M),
+                    "what %s holds does not list __main__.Entry:\n%s" % (fast, s))
+            t.keys("Escape")
+            p.check("RETAINERS (" in t.screen(), "Esc did not go back to the retainers")
+            t.keys("Escape")
+            p.check("TYPES (" in t.screen(), "Esc did not go back to the main view")
+            t.keys("q")
+        finally:
+            t.kill()
+        p.untraced(target.pid)
 
 
 def run_python(tap, py):
@@ -215,6 +278,7 @@ def run_python(tap, py):
         finally:
             ex.kill()
             short.stop()
+    holders(tap, py, descs[11])
 
 
 def main(tap, pythons):
