@@ -137,6 +137,15 @@ static void put(int y, int x, int width, const char *s)
 	mvaddnstr(y, x, s, n);
 }
 
+/* A whole row in attribute a (a selected row: its full width). */
+static void put_row(int y, attr_t a, const char *s)
+{
+	attron(a);
+	mvhline(y, 0, ' ', COLS);
+	put(y, 0, COLS, s);
+	attroff(a);
+}
+
 static void human(char *buf, size_t max, uint64_t v)
 {
 	report_human_bytes(buf, max, v);
@@ -1039,10 +1048,7 @@ static void draw_retainers(struct tui *t)
 		snprintf(line, sizeof(line), " %10s  %9llu  %5.1f%%  %-*.*s %s", b,
 			 (unsigned long long)x->retained_objects, ret_share(t, x), tw, tw, type,
 			 x->path);
-		attron(a);
-		mvhline(y0 + r, 0, ' ', COLS);
-		put(y0 + r, 0, COLS, line);
-		attroff(a);
+		put_row(y0 + r, a, line);
 	}
 	draw_fkeys(t, keys);
 }
@@ -1137,10 +1143,7 @@ static void draw_threads(struct tui *t)
 		}
 		if (row == sel)
 			a = attr_of(t, C_SELECT, A_REVERSE);
-		attron(a);
-		mvhline(y0 + r, 0, ' ', COLS);
-		put(y0 + r, 0, COLS, line);
-		attroff(a);
+		put_row(y0 + r, a, line);
 	}
 	draw_fkeys(t, keys);
 }

@@ -621,6 +621,31 @@ static void select_nodes(struct snapshot *snap, struct graph *g, const struct wh
 	}
 }
 
+/* The chain of node along p, rendered (its steps malloc'd; none, and the
+ * root kind unset, where no root reaches it).  steps: WHY_MAX_STEPS
+ * scratch; pa and tmp: path_of's. */
+static void fill_chain(struct pyctx *c, struct graph *g, struct graph_paths *p, struct labels *ls,
+		       uint32_t node, struct path *pa, uint32_t *tmp, struct why_step *steps,
+		       struct why_chain *ch)
+{
+	size_t nst = 0;
+
+	memset(ch, 0, sizeof(*ch));
+	if (p->root_of[node] != GRAPH_NONE) {
+		const struct graph_root *root = &g->roots[p->root_of[node]];
+
+		path_of(p, node, pa, tmp, g->n + 1);
+		nst = render(c, g, ls, pa, steps, WHY_MAX_STEPS, 1);
+		ch->root = root->kind;
+		ch->root_tid = root->tid;
+		snprintf(ch->root_name, sizeof(ch->root_name), "%s", root->name);
+		ch->elided = pa->elided;
+	}
+	ch->steps = xmalloc((nst ? nst : 1) * sizeof(*ch->steps));
+	memcpy(ch->steps, steps, nst * sizeof(*steps));
+	ch->nsteps = nst;
+}
+
 void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 		 struct graph *g, const struct why_selector *sel, size_t max)
 {
@@ -688,20 +713,8 @@ void why_analyze(struct why_result *w, struct session *s, struct snapshot *snap,
 	w->nchains = ngroups < max ? ngroups : max;
 	w->chains = xcalloc(w->nchains ? w->nchains : 1, sizeof(*w->chains));
 	for (size_t k = 0; k < w->nchains; k++) {
-		struct why_chain *ch = &w->chains[k];
-		const struct graph_root *root = &g->roots[p.root_of[groups[k].example]];
-		size_t nst;
-
-		path_of(&p, groups[k].example, &pa, tmp, g->n + 1);
-		nst = render(c, g, &ls, &pa, steps, WHY_MAX_STEPS, 1);
-		ch->count = groups[k].count;
-		ch->root = root->kind;
-		ch->root_tid = root->tid;
-		snprintf(ch->root_name, sizeof(ch->root_name), "%s", root->name);
-		ch->elided = pa.elided;
-		ch->steps = xmalloc((nst ? nst : 1) * sizeof(*ch->steps));
-		memcpy(ch->steps, steps, nst * sizeof(*steps));
-		ch->nsteps = nst;
+		fill_chain(c, g, &p, &ls, groups[k].example, &pa, tmp, steps, &w->chains[k]);
+		w->chains[k].count = groups[k].count;
 	}
 	if (!nsel)
 		snprintf(w->note, sizeof(w->note), "%s",
@@ -737,24 +750,8 @@ void why_chains_for(struct session *s, struct graph *g, struct graph_paths *p,
 				break;
 	name_steps(c, g, p, &ls);
 	for (size_t k = 0; k < n; k++) {
-		struct why_chain *ch = &out[k];
-		size_t nst = 0;
-
-		memset(ch, 0, sizeof(*ch));
-		ch->count = 1;
-		if (p->root_of[nodes[k]] != GRAPH_NONE) {
-			const struct graph_root *root = &g->roots[p->root_of[nodes[k]]];
-
-			path_of(p, nodes[k], &pa, tmp, g->n + 1);
-			nst = render(c, g, &ls, &pa, steps, WHY_MAX_STEPS, 1);
-			ch->root = root->kind;
-			ch->root_tid = root->tid;
-			snprintf(ch->root_name, sizeof(ch->root_name), "%s", root->name);
-			ch->elided = pa.elided;
-		}
-		ch->steps = xmalloc((nst ? nst : 1) * sizeof(*ch->steps));
-		memcpy(ch->steps, steps, nst * sizeof(*steps));
-		ch->nsteps = nst;
+		fill_chain(c, g, p, &ls, nodes[k], &pa, tmp, steps, &out[k]);
+		out[k].count = 1;
 	}
 	free(steps);
 	free(pa.v);
