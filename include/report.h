@@ -37,10 +37,9 @@ struct holder_line {
 	int64_t d_len, d_bytes;
 	double growth, len_per_s, bytes_per_s;
 };
-/* The steadily growing holders, fastest first, at most max; period_s is the
- * interval, for the rates.  Returns how many. */
-size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out,
-			      double period_s);
+/* The steadily growing holders, fastest first, at most max, with their
+ * rates over the time between the last two snapshots.  Returns how many. */
+size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out);
 void report_holder_text(char *buf, size_t max, const struct holder_line *x);
 
 /* The top retainers, most retained first (nothing when not computed). */

@@ -614,7 +614,7 @@ static void json_gens(struct json *j, const struct snapshot *s)
 static void json_holders(struct json *j, const struct snapshot *s, const struct history *hh)
 {
 	struct holder_line hl[RETAIN_MAX];
-	size_t n = report_growing_holders(hh, RETAIN_MAX, hl, s->period_s);
+	size_t n = report_growing_holders(hh, RETAIN_MAX, hl);
 
 	json_begin_array(j, "holders");
 	for (size_t k = 0; k < n; k++) {
@@ -787,11 +787,16 @@ static size_t growing_holders(const struct history *hh, size_t max, struct type_
 	return k;
 }
 
-size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out,
-			      double period_s)
+size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out)
 {
 	struct type_stat *st;
 	size_t n = growing_holders(hh, max, &st);
+	double period_s = 0;
+
+	/* The rates over the time between the last two snapshots as taken
+	 * (a slow walk, or a detail view of the view, stretches it). */
+	if (n && hh->len >= 2 && hh->ring[hh->len - 1].mono_us > hh->ring[hh->len - 2].mono_us)
+		period_s = (double)(hh->ring[hh->len - 1].mono_us - hh->ring[hh->len - 2].mono_us) / 1e6;
 
 	for (size_t k = 0; k < n; k++) {
 		struct holder_line *x = &out[k];
@@ -842,7 +847,7 @@ void report_watch_text(FILE *out, const struct snapshot *s, const struct history
 		(double)s->pause_us / 1000.0, s->census.complete ? "" : "  (incomplete)");
 	{
 		struct holder_line hl[5];
-		size_t nh = report_growing_holders(hh, 5, hl, s->period_s);
+		size_t nh = report_growing_holders(hh, 5, hl);
 		char line[600];
 
 		for (size_t k = 0; k < nh; k++) {

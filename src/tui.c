@@ -238,8 +238,6 @@ static void ret_sync(struct tui *t)
 static void take_retainers(struct tui *t, struct snapshot *snap, uint64_t t0)
 {
 	struct census rc;
-	const struct hist_snap *a, *b;
-	double period = t->period;
 
 	t->ret_fresh = snap->retainers.known;
 	if (!snap->retainers.known)
@@ -252,15 +250,7 @@ static void take_retainers(struct tui *t, struct snapshot *snap, uint64_t t0)
 	memset(&snap->retainers, 0, sizeof(snap->retainers));
 	t->ret_census_bytes = snap->census.bytes;
 	ret_sync(t);
-	/* Rates over the holders' own last interval: a detail view in
-	 * between leaves snapshots without retainers. */
-	if (t->hh.len >= 2) {
-		a = &t->hh.ring[t->hh.len - 2];
-		b = &t->hh.ring[t->hh.len - 1];
-		if (b->mono_us > a->mono_us)
-			period = (double)(b->mono_us - a->mono_us) / 1e6;
-	}
-	t->nholders = report_growing_holders(&t->hh, RETAIN_MAX, t->holders, period);
+	t->nholders = report_growing_holders(&t->hh, RETAIN_MAX, t->holders);
 }
 
 static int take_snapshot(struct tui *t)
