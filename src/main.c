@@ -7,6 +7,7 @@
 #include "history.h"
 #include "proc.h"
 #include "layout.h"
+#include "metrics.h"
 #include "owners.h"
 #include "report.h"
 #include "retain.h"
@@ -40,6 +41,7 @@ struct options {
 	long max;                /* why: chains to show */
 	double max_stopped;      /* watch, top: largest share of time the target may spend stopped, % */
 	int locals;              /* stacks: each Python frame's locals */
+	const char *prometheus;  /* watch: the metrics file, rewritten each snapshot */
 	struct snapshot_opts snap;
 };
 
@@ -48,7 +50,7 @@ static void usage(FILE *out)
 	fputs("usage: leaktop [options] PID               interactive view (same as top)\n"
 	      "       leaktop top [--interval S] PID       interactive view, refreshed every S s\n"
 	      "       leaktop dump [--json] [--top N] PID   one-shot census of the object heap\n"
-	      "       leaktop watch [--json] [--interval S] [--count N] PID\n"
+	      "       leaktop watch [--json] [--prometheus FILE] [--interval S] [--count N] PID\n"
 	      "                                            a snapshot every S s: what grew\n"
 	      "       leaktop stacks [--json] [--native] [--locals] PID\n"
 	      "                                            what every thread is doing: its\n"
@@ -71,6 +73,9 @@ static void usage(FILE *out)
 	      "  --native          stacks, dump: native frames too, unwound in the stop,\n"
 	      "                    with the Python frames in place of the evaluation loops\n"
 	      "  --locals          stacks: each Python frame's local variables\n"
+	      "  --prometheus FILE watch: also write the metrics in Prometheus text format to\n"
+	      "                    FILE at each snapshot (atomically: node_exporter's\n"
+	      "                    textfile collector)\n"
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
 	      "  --max-pause MS    longest stop per snapshot (default 1000); past it the\n"
@@ -117,7 +122,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
        OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED, OPT_NATIVE,
-       OPT_LOCALS };
+       OPT_LOCALS, OPT_PROMETHEUS };
 
 /* A decimal number (seconds, a percentage), within [lo, hi]: digits and
  * one point (strtod alone would take 0x10, inf and 1e3 too). */
@@ -153,6 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "max-stopped", required_argument, NULL, OPT_MAX_STOPPED },
 		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "locals", no_argument, NULL, OPT_LOCALS },
+		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -237,6 +243,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LOCALS:
 			o->locals = 1;
 			break;
+		case OPT_PROMETHEUS:
+			if (!*optarg)
+				return usage_error("--prometheus needs a file name");
+			o->prometheus = optarg;
+			break;
 		case OPT_MAX_PAUSE:
 			if (parse_int(optarg, 1, 3600000, &v) < 0)
 				return usage_error("--max-pause needs milliseconds from 1 to 3600000, not '%s'",
@@ -267,6 +278,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->pid = (pid_t)v;
 	if (o->locals && strcmp(o->command, "stacks") != 0)
 		return usage_error("--locals is for leaktop stacks");
+	if (o->prometheus && strcmp(o->command, "watch") != 0)
+		return usage_error("--prometheus is for leaktop watch");
 	if (o->snap.native && strcmp(o->command, "stacks") != 0 && strcmp(o->command, "dump") != 0)
 		return usage_error("--native is for leaktop stacks and leaktop dump");
 	if (strcmp(o->command, "why") == 0) {
@@ -471,6 +484,12 @@ static int cmd_watch(const struct options *o)
 			retainers_census(&snap.retainers, &rc_);
 			history_add(&hh, &rc_, snap.taken_at, t0, 0, 0, -1);
 			census_free(&rc_);
+		}
+		if (o->prometheus && metrics_write_file(o->prometheus, &snap, METRICS_TOP_TYPES) < 0) {
+			fprintf(stderr, "leaktop: %s\n", lt_last_error());
+			snapshot_free(&snap);
+			rc = EXIT_TARGET;
+			break;
 		}
 		if (o->json)
 			report_watch_json(stdout, &snap, &h, hf.len ? &hf : NULL, hh.len ? &hh : NULL);
