@@ -38,6 +38,10 @@ void attach_install_signal_handlers(void);
  * PTRACE_DETACH per thread); the attach's owner still calls attach_release. */
 void attach_release_from_signal(void);
 
+/* For SIGINT, SIGTERM and SIGHUP in a loop that ends in order (the view,
+ * serve): lets a held target go at once and sets lt_stop_requested, which
+ * fails the reads of a snapshot under way. */
+void attach_stop_signal_handler(int sig);
 /* Explain why a process cannot be traced, for an EPERM: who traces it
  * already, ptrace_scope, ownership and the CAP_SYS_PTRACE capability.
  * Records the lt_error (LT_ERR_PERM). */

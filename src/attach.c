@@ -344,3 +344,10 @@ void attach_install_signal_handlers(void)
 	lt_set_fatal_hook(release_held);
 	atexit(release_held);
 }
+
+void attach_stop_signal_handler(int sig)
+{
+	(void)sig;
+	attach_release_from_signal();
+	lt_stop_requested = 1;
+}

@@ -11,6 +11,7 @@
 #include "owners.h"
 #include "report.h"
 #include "retain.h"
+#include "serve.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "tui.h"
@@ -42,6 +43,9 @@ struct options {
 	double max_stopped;      /* watch, top: largest share of time the target may spend stopped, % */
 	int locals;              /* stacks: each Python frame's locals */
 	const char *prometheus;  /* watch: the metrics file, rewritten each snapshot */
+	const char *listen;      /* serve: HOST:PORT */
+	pid_t pids[SERVE_MAX_PIDS];  /* serve: every PID given */
+	size_t npids;
 	struct snapshot_opts snap;
 };
 
@@ -52,6 +56,9 @@ static void usage(FILE *out)
 	      "       leaktop dump [--json] [--top N] PID   one-shot census of the object heap\n"
 	      "       leaktop watch [--json] [--prometheus FILE] [--interval S] [--count N] PID\n"
 	      "                                            a snapshot every S s: what grew\n"
+	      "       leaktop serve --listen HOST:PORT [--interval S] PID...\n"
+	      "                                            the metrics of each PID on\n"
+	      "                                            http://HOST:PORT/metrics (Prometheus)\n"
 	      "       leaktop stacks [--json] [--native] [--locals] PID\n"
 	      "                                            what every thread is doing: its\n"
 	      "                                            Python frames (and native ones)\n"
@@ -122,7 +129,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
        OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED, OPT_NATIVE,
-       OPT_LOCALS, OPT_PROMETHEUS };
+       OPT_LOCALS, OPT_PROMETHEUS, OPT_LISTEN };
 
 /* A decimal number (seconds, a percentage), within [lo, hi]: digits and
  * one point (strtod alone would take 0x10, inf and 1e3 too). */
@@ -159,11 +166,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "locals", no_argument, NULL, OPT_LOCALS },
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pid_arg = NULL;
+	const char *pid_arg = NULL, *more[SERVE_MAX_PIDS];
+	size_t nmore = 0;
 	int ch;
 	long v;
 
@@ -184,6 +193,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				pid_arg = arg;
 			else if (o->command && strcmp(o->command, "why") == 0 && !o->selector)
 				o->selector = arg;
+			else if (o->command && strcmp(o->command, "serve") == 0 &&
+				 nmore < SERVE_MAX_PIDS - 1)
+				more[nmore++] = arg;
 			else
 				return usage_error("unexpected argument '%s'", arg);
 			continue;
@@ -243,6 +255,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LOCALS:
 			o->locals = 1;
 			break;
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
 		case OPT_PROMETHEUS:
 			if (!*optarg)
 				return usage_error("--prometheus needs a file name");
@@ -276,6 +291,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (parse_int(pid_arg, 1, INT_MAX, &v) < 0)
 		return usage_error("'%s' is not a process ID", pid_arg);
 	o->pid = (pid_t)v;
+	o->pids[o->npids++] = o->pid;
+	for (size_t k = 0; k < nmore; k++) {
+		if (parse_int(more[k], 1, INT_MAX, &v) < 0)
+			return usage_error("'%s' is not a process ID", more[k]);
+		o->pids[o->npids++] = (pid_t)v;
+	}
+	if (strcmp(o->command, "serve") == 0 && !o->listen)
+		return usage_error("serve needs --listen HOST:PORT (127.0.0.1:9123)");
+	if (o->listen && strcmp(o->command, "serve") != 0)
+		return usage_error("--listen is for leaktop serve");
 	if (o->locals && strcmp(o->command, "stacks") != 0)
 		return usage_error("--locals is for leaktop stacks");
 	if (o->prometheus && strcmp(o->command, "watch") != 0)
@@ -569,5 +594,7 @@ int main(int argc, char **argv)
 		return cmd_why(&o);
 	if (strcmp(o.command, "stacks") == 0)
 		return cmd_stacks(&o);
+	if (strcmp(o.command, "serve") == 0)
+		return serve_run(o.listen, o.pids, o.npids, &o.snap, o.interval) < 0 ? fail() : 0;
 	return usage_error("unknown command '%s'", o.command);
 }

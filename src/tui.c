@@ -1593,16 +1593,6 @@ static int handle_key(struct tui *t, int ch)
 
 /* ---- set-up and loop ---- */
 
-/* Ctrl-C, kill and a closed terminal end the view like q does: a stopped
- * target is let go at once, the snapshot under way fails its reads and
- * returns, and the loop gives the terminal back in order. */
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	attach_release_from_signal();
-	lt_stop_requested = 1;
-}
-
 static void init_colors(struct tui *t)
 {
 	const char *nc = getenv("NO_COLOR");
@@ -1671,7 +1661,10 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 		struct sigaction sa;
 
 		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_stop_signal;
+		/* Ctrl-C, kill and a closed terminal end the view like q
+		 * does: a stopped target is let go at once, the snapshot
+		 * under way fails its reads, the terminal is given back. */
+		sa.sa_handler = attach_stop_signal_handler;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, &old_int);
 		sigaction(SIGTERM, &sa, &old_term);

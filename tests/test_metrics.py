@@ -12,15 +12,22 @@ format; checked on every interpreter:
   equal to the JSON of the same snapshot;
 - the growing holders are among leaktop_retained_bytes;
 - no temporary file is left beside it; an unwritable path is one line on
-  stderr and exit 1; the target runs untraced afterwards.
+  stderr and exit 1; the target runs untraced afterwards;
+- `leaktop serve --listen 127.0.0.1:0 PID` answers a real HTTP client's
+  GET /metrics with the same format (the holders among its series), 404
+  elsewhere, and ends with status 0 on SIGTERM, the target untraced.
 """
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -29,7 +36,8 @@ import harness as H  # noqa: E402
 GROUPS = ("the file parses as Prometheus text (and promtool accepts it when installed)",
           "its samples are the last snapshot's census, descriptors and holders",
           "an unwritable path: one line, exit 1; no temporary file left",
-          "target running and untraced afterwards")
+          "target running and untraced afterwards",
+          "serve: /metrics over loopback for the target, 404 elsewhere, exit 0 on SIGTERM")
 TOP_TYPES = 30
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"'
@@ -67,6 +75,40 @@ def series(samples, name, **want):
     return {dict(k[1]).get("type") or dict(k[1]).get("kind") or dict(k[1]).get("holder"): v
             for k, v in samples.items()
             if k[0] == name and all(dict(k[1]).get(a) == b for a, b in want.items())}
+
+
+def serve(p, target):
+    """leaktop serve on a free loopback port: a real HTTP client's GET."""
+    proc = H._track(subprocess.Popen(
+        [H.leaktop_path(), "serve", "--listen", "127.0.0.1:0", "--interval", "0.5",
+         str(target.pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=H.leaktop_env({})))
+    try:
+        line = proc.stdout.readline().decode()
+        m = re.search(r"(http://\S+/metrics)", line)
+        p.require(m, "no URL: %r %r" % (line, proc.stderr.read(2000) if proc.poll() is not None
+                                         else ""))
+        with urllib.request.urlopen(m.group(1), timeout=30) as r:
+            body = r.read().decode()
+            p.check(r.status == 200 and r.headers["Content-Type"].startswith("text/plain"),
+                    "status %s, type %s" % (r.status, r.headers["Content-Type"]))
+        samples, problems = parse(body)
+        p.check(not problems, "; ".join(problems[:5]))
+        held = series(samples, "leaktop_retained_bytes", pid=str(target.pid))
+        p.check(all(h in held for h in target.truth["growing"]), "holders %s" % sorted(held))
+        try:
+            urllib.request.urlopen(m.group(1).replace("/metrics", "/nothing"), timeout=30)
+            p.fail("/nothing answered 200")
+        except urllib.error.HTTPError as e:
+            p.check(e.code == 404, "/nothing: %d" % e.code)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        while proc.poll() is None and time.time() - t0 < 10:
+            time.sleep(0.05)
+        p.check(proc.returncode == 0, "serve ended with %r after SIGTERM" % proc.returncode)
+        p.untraced(target.pid)
+    finally:
+        H._reap(proc)
 
 
 def run_python(tap, py):
@@ -134,6 +176,8 @@ def run_python(tap, py):
             with tap.point(descs[3]) as p:
                 p.untraced(pid)
                 target.assert_alive_progressing()
+            with tap.point(descs[4]) as p:
+                serve(p, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
