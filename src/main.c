@@ -256,6 +256,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->locals = 1;
 			break;
 		case OPT_LISTEN:
+			if (!strrchr(optarg, ':') || strrchr(optarg, ':') == optarg ||
+			    parse_int(strrchr(optarg, ':') + 1, 0, 65535, &v) < 0)
+				return usage_error("--listen needs HOST:PORT (127.0.0.1:9123), not '%s'",
+						   optarg);
 			o->listen = optarg;
 			break;
 		case OPT_PROMETHEUS:

@@ -212,6 +212,10 @@ def test_usage(tap, target):
         ("usage: --max-stopped 1e1", ["watch", "--max-stopped", "1e1", pid]),
         ("usage: --locals outside stacks", ["dump", "--locals", pid]),
         ("usage: --native on watch", ["watch", "--native", pid]),
+        ("usage: serve without --listen", ["serve", pid]),
+        ("usage: --listen without a port", ["serve", "--listen", "localhost", pid]),
+        ("usage: --listen outside serve", ["dump", "--listen", "127.0.0.1:0", pid]),
+        ("usage: --prometheus outside watch", ["dump", "--prometheus", "/tmp/x.prom", pid]),
     ]
     for desc, args in cases:
         with tap.point(desc + " exits 2") as p:
