@@ -165,9 +165,15 @@ def check_growth(tap, descs, py):
                 def screen():
                     return subprocess.run(tm + ["capture-pane", "-p", "-t", name],
                                           stdout=subprocess.PIPE).stdout.decode("utf-8", "replace")
-                time.sleep(3)
-                s = screen()
-                row = [l for l in s.splitlines() if l.rstrip().endswith(group)]
+                # Until a snapshot after the first shows the growth (a loaded
+                # machine grows the interval: --max-stopped).
+                deadline = time.time() + 30
+                while True:
+                    s = screen()
+                    row = [l for l in s.splitlines() if l.rstrip().endswith(group)]
+                    if (row and int(row[0].split()[2]) > 0) or time.time() > deadline:
+                        break
+                    time.sleep(0.25)
                 p.check(row and int(row[0].split()[2]) > 0,
                         "handles panel has no growing %r row:\n%s" % (group, s))
                 subprocess.call(tm + ["send-keys", "-t", name, "Tab", "Enter"])
