@@ -73,6 +73,65 @@ static void per_type(FILE *out, const struct snapshot *s, size_t top, enum which
 	}
 }
 
+/* The metrics with one sample per process: 0 when it has none. */
+static int objects_all(const struct snapshot *s, double *v)
+{
+	*v = (double)s->census.objects;
+	return 1;
+}
+
+static int bytes_all(const struct snapshot *s, double *v)
+{
+	*v = (double)s->census.bytes;
+	return 1;
+}
+
+static int garbage_objects(const struct snapshot *s, double *v)
+{
+	*v = (double)s->garbage.objects;
+	return s->garbage_known;
+}
+
+static int garbage_bytes(const struct snapshot *s, double *v)
+{
+	*v = (double)s->garbage.bytes;
+	return s->garbage_known;
+}
+
+static int pause_seconds(const struct snapshot *s, double *v)
+{
+	*v = (double)s->pause_us / 1e6;
+	return 1;
+}
+
+static int complete(const struct snapshot *s, double *v)
+{
+	*v = s->census.complete ? 1 : 0;
+	return 1;
+}
+
+static int taken_at(const struct snapshot *s, double *v)
+{
+	*v = (double)s->taken_at;
+	return 1;
+}
+
+static const struct {
+	const char *name, *help;
+	int (*get)(const struct snapshot *s, double *v);
+} scalars[] = {
+	{ "leaktop_objects_all", "Python objects in all.", objects_all },
+	{ "leaktop_bytes_all", "Bytes of Python objects in all.", bytes_all },
+	{ "leaktop_garbage_objects",
+	  "Cyclic garbage: objects no root reaches that the collector has not freed.",
+	  garbage_objects },
+	{ "leaktop_garbage_bytes", "Bytes of cyclic garbage.", garbage_bytes },
+	{ "leaktop_pause_seconds", "How long the snapshot kept the process stopped.", pause_seconds },
+	{ "leaktop_census_complete",
+	  "1 when the snapshot walked everything, 0 when its notes say what it missed.", complete },
+	{ "leaktop_snapshot_timestamp_seconds", "When the snapshot was taken (Unix time).", taken_at },
+};
+
 void metrics_write(FILE *out, const struct snapshot *const *snaps, size_t n, size_t top)
 {
 	head(out, "leaktop_objects", "Python objects by type (the top types by bytes; the rest as type=\"other\").");
@@ -81,18 +140,6 @@ void metrics_write(FILE *out, const struct snapshot *const *snaps, size_t n, siz
 	head(out, "leaktop_bytes", "Bytes of Python objects by type, as sys.getsizeof counts them.");
 	for (size_t k = 0; k < n; k++)
 		per_type(out, snaps[k], top, BYTES);
-	head(out, "leaktop_objects_all", "Python objects in all.");
-	for (size_t k = 0; k < n; k++) {
-		fputs("leaktop_objects_all", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %" PRIu64 "\n", snaps[k]->census.objects);
-	}
-	head(out, "leaktop_bytes_all", "Bytes of Python objects in all.");
-	for (size_t k = 0; k < n; k++) {
-		fputs("leaktop_bytes_all", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %" PRIu64 "\n", snaps[k]->census.bytes);
-	}
 	head(out, "leaktop_retained_bytes", "What freeing each top retainer would free, by the name that holds it.");
 	for (size_t k = 0; k < n; k++) {
 		const struct retainers *r = &snaps[k]->retainers;
@@ -117,39 +164,17 @@ void metrics_write(FILE *out, const struct snapshot *const *snaps, size_t n, siz
 			fprintf(out, " %" PRIu64 "\n", count[kind]);
 		}
 	}
-	head(out, "leaktop_garbage_objects", "Cyclic garbage: objects no root reaches that the collector has not freed.");
-	for (size_t k = 0; k < n; k++) {
-		if (!snaps[k]->garbage_known)
-			continue;
-		fputs("leaktop_garbage_objects", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %" PRIu64 "\n", snaps[k]->garbage.objects);
-	}
-	head(out, "leaktop_garbage_bytes", "Bytes of cyclic garbage.");
-	for (size_t k = 0; k < n; k++) {
-		if (!snaps[k]->garbage_known)
-			continue;
-		fputs("leaktop_garbage_bytes", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %" PRIu64 "\n", snaps[k]->garbage.bytes);
-	}
-	head(out, "leaktop_pause_seconds", "How long the snapshot kept the process stopped.");
-	for (size_t k = 0; k < n; k++) {
-		fputs("leaktop_pause_seconds", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %.6f\n", (double)snaps[k]->pause_us / 1e6);
-	}
-	head(out, "leaktop_census_complete", "1 when the snapshot walked everything, 0 when its notes say what it missed.");
-	for (size_t k = 0; k < n; k++) {
-		fputs("leaktop_census_complete", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %d\n", snaps[k]->census.complete ? 1 : 0);
-	}
-	head(out, "leaktop_snapshot_timestamp_seconds", "When the snapshot was taken (Unix time).");
-	for (size_t k = 0; k < n; k++) {
-		fputs("leaktop_snapshot_timestamp_seconds", out);
-		labels(out, snaps[k], NULL, NULL);
-		fprintf(out, " %lld\n", (long long)snaps[k]->taken_at);
+	for (size_t i = 0; i < LT_ARRAY_SIZE(scalars); i++) {
+		head(out, scalars[i].name, scalars[i].help);
+		for (size_t k = 0; k < n; k++) {
+			double v;
+
+			if (!scalars[i].get(snaps[k], &v))
+				continue;
+			fputs(scalars[i].name, out);
+			labels(out, snaps[k], NULL, NULL);
+			fprintf(out, " %.15g\n", v);
+		}
 	}
 }
 
