@@ -161,6 +161,11 @@ int pylong_read(struct pyctx *c, uint64_t obj, long long *out);
 /* Name of local variable i of code (cells and free variables included);
  * "(stack)" when i is past them. */
 void pycode_local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, size_t n);
+/* The pointer field at offset off of obj: 0 when off is -1 (the layout
+ * lacks it), obj is NULL or the read fails. */
+uint64_t pyobj_field(struct pyctx *c, uint64_t obj, int32_t off);
+/* The type of the object at obj, or NULL (unreadable, not a type). */
+struct pytype *pyobj_type(struct pyctx *c, uint64_t obj);
 /* Item i of a tuple as a str into buf: 0, or -1. */
 int pytuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n);
 /* A code object's qualified name (3.11+; its name before) and file name,

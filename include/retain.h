@@ -11,9 +11,9 @@
  * __dict__, a class, a class's __dict__, a thread's frame), ranked by
  * retained bytes and named by their shortest chain (__main__.registry).
  *
- * Computed on the copy after the target runs again.  Memory: 52 bytes per
- * node and 4 per reference on top of the graph's, for the time of the
- * computation (Lengauer-Tarjan with path compression, iterative). */
+ * Computed on the copy after the target runs again.  Memory: at most 52
+ * bytes per node and 4 per reference on top of the graph's, for the time
+ * of the computation (Lengauer-Tarjan with path compression, iterative). */
 #ifndef LEAKTOP_RETAIN_H
 #define LEAKTOP_RETAIN_H
 

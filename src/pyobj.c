@@ -1222,15 +1222,6 @@ int pytuple_str(struct pyctx *c, uint64_t tuple, int64_t i, char *buf, size_t n)
 	return pystr_read(c, item, buf, n) < 0 ? -1 : 0;
 }
 
-static uint64_t code_field(struct pyctx *c, uint64_t code, int32_t off)
-{
-	uint64_t v = 0;
-
-	if (off < 0 || rd_u64(c, code + (uint64_t)off, &v) < 0)
-		return 0;
-	return v;
-}
-
 /* Name of local variable i of code (cells and free variables included). */
 void pycode_local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, size_t n)
 {
@@ -1238,22 +1229,22 @@ void pycode_local_name(struct pyctx *c, uint64_t code, int64_t i, char *buf, siz
 
 	snprintf(buf, n, "(stack)");
 	if (c->minor >= 11) {
-		pytuple_str(c, code_field(c, code, l->code_localsplusnames), i, buf, n);
+		pytuple_str(c, pyobj_field(c, code, l->code_localsplusnames), i, buf, n);
 	} else {
 		int32_t nlocals = 0;
 		int64_t ncells;
 
 		rd(c, code + (uint64_t)l->code_nlocals, &nlocals, 4);
 		if (i < nlocals) {
-			pytuple_str(c, code_field(c, code, l->code_varnames), i, buf, n);
+			pytuple_str(c, pyobj_field(c, code, l->code_varnames), i, buf, n);
 			return;
 		}
 		i -= nlocals;
-		ncells = pytuple_len(c, code_field(c, code, l->code_cellvars));
+		ncells = pytuple_len(c, pyobj_field(c, code, l->code_cellvars));
 		if (ncells >= 0 && i < ncells)
-			pytuple_str(c, code_field(c, code, l->code_cellvars), i, buf, n);
+			pytuple_str(c, pyobj_field(c, code, l->code_cellvars), i, buf, n);
 		else if (ncells >= 0)
-			pytuple_str(c, code_field(c, code, l->code_freevars), i - ncells, buf, n);
+			pytuple_str(c, pyobj_field(c, code, l->code_freevars), i - ncells, buf, n);
 	}
 }
 
@@ -1263,7 +1254,25 @@ void pycode_describe(struct pyctx *c, uint64_t code, char *name, size_t nmax, ch
 	const struct py_layout *l = c->lay;
 
 	name[0] = file[0] = '\0';
-	if (c->minor < 11 || pystr_read(c, code_field(c, code, l->code_qualname), name, nmax) < 0)
-		pystr_read(c, code_field(c, code, l->code_name), name, nmax);
-	pystr_read(c, code_field(c, code, l->code_filename), file, fmax);
+	if (c->minor < 11 || pystr_read(c, pyobj_field(c, code, l->code_qualname), name, nmax) < 0)
+		pystr_read(c, pyobj_field(c, code, l->code_name), name, nmax);
+	pystr_read(c, pyobj_field(c, code, l->code_filename), file, fmax);
+}
+
+uint64_t pyobj_field(struct pyctx *c, uint64_t obj, int32_t off)
+{
+	uint64_t v = 0;
+
+	if (off < 0 || !obj || rd_u64(c, obj + (uint64_t)off, &v) < 0)
+		return 0;
+	return v;
+}
+
+struct pytype *pyobj_type(struct pyctx *c, uint64_t obj)
+{
+	uint64_t type;
+
+	if (!obj || rd_u64(c, obj + (uint64_t)c->lay->ob_type, &type) < 0)
+		return NULL;
+	return pytype_get(c, type);
 }

@@ -212,7 +212,7 @@ static uint8_t *name_holders(struct pyctx *c, const struct graph *g)
 
 	for (uint32_t v = 0; v < g->n; v++) {
 		const struct graph_node *nd = &g->nodes[v];
-		uint64_t dict = 0;
+		uint64_t dict;
 		uint32_t k;
 
 		if (nd->flags & GN_FRAME || (nd->t && nd->t->kind == PK_FRAME)) {
@@ -222,8 +222,8 @@ static uint8_t *name_holders(struct pyctx *c, const struct graph *g)
 		if (!nd->t || (nd->t->kind != PK_MODULE && nd->t->kind != PK_TYPE))
 			continue;
 		is[v] = 1;
-		remote_read_u64(c->mem, nd->addr + (uint64_t)(nd->t->kind == PK_MODULE ?
-						c->lay->module_dict : c->lay->tp_dict), &dict);
+		dict = pyobj_field(c, nd->addr, nd->t->kind == PK_MODULE ? c->lay->module_dict :
+										c->lay->tp_dict);
 		if (dict && (k = graph_find(g, dict)) != GRAPH_NONE)
 			is[k] = 1;
 	}
@@ -269,12 +269,13 @@ static int by_type_bytes(const void *a, const void *b)
 	return strcmp(x->type, y->type);
 }
 
-/* What each of the first RETAIN_MAX retainers holds, by type: every node
- * belongs to the nearest of them on its dominator chain (parents come
- * before children in depth-first order, so one pass finds it). */
-static void retained_types(struct retainers *out, struct session *s, const struct graph *g,
-			   const uint32_t *idom, const uint32_t *vertex, uint32_t count,
-			   const uint32_t *nodes)
+/* What each of the first RETAIN_MAX retainers holds, by type (own: each
+ * node's size): every node belongs to the nearest of them on its dominator
+ * chain (parents come before children in depth-first order, so one pass
+ * finds it). */
+static void retained_types(struct retainers *out, const struct graph *g, const uint32_t *idom,
+			   const uint32_t *vertex, uint32_t count, const uint32_t *nodes,
+			   const uint64_t *own)
 {
 	size_t n1 = (size_t)g->n + 1, nr = out->n < RETAIN_MAX ? out->n : RETAIN_MAX;
 	uint32_t *owner = xmalloc(n1 * sizeof(*owner));
@@ -289,7 +290,6 @@ static void retained_types(struct retainers *out, struct session *s, const struc
 		const struct graph_node *nd = &g->nodes[w];
 		struct retainer *r;
 		size_t t;
-		int64_t size;
 
 		if (owner[w] == NONE && idom[w] != NONE)
 			owner[w] = owner[idom[w]];
@@ -305,9 +305,8 @@ static void retained_types(struct retainers *out, struct session *s, const struc
 			else
 				t = RETAIN_TYPES;  /* "(other types)" */
 		}
-		size = pyobj_sizeof(&s->ctx, nd->addr, nd->t);
 		r->holds[t].count++;
-		r->holds[t].bytes += size > 0 ? (uint64_t)size : 0;
+		r->holds[t].bytes += own[w];
 	}
 	for (size_t k = 0; k < nr; k++) {
 		struct retainer *r = &out->v[k];
@@ -342,8 +341,8 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 	struct domgraph d = { .g = g, .n = g->n };
 	size_t n1 = (size_t)g->n + 1, ncand = 0;
 	uint32_t *idom = xmalloc(n1 * sizeof(*idom)), *vertex = xmalloc((n1 + 1) * sizeof(*vertex));
-	uint64_t *bytes = xcalloc(n1, sizeof(*bytes));
-	uint32_t *objects = xcalloc(n1, sizeof(*objects));
+	uint64_t *bytes, *own;
+	uint32_t *objects;
 	struct ranked *cand;
 	uint32_t count, *nodes;
 	uint8_t *holders;
@@ -353,15 +352,22 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 	for (size_t r = 0; r < g->nroots; r++)
 		d.roots[d.nroots++] = g->roots[r].node;
 	count = dominators(&d, idom, vertex);
+	free(d.pfirst);
+	free(d.pred);
+	free(d.roots);
 	/* Sizes, then each one's own added to its dominator's, children
 	 * (higher depth-first numbers) before parents. */
+	own = xcalloc(n1, sizeof(*own));
+	objects = xcalloc(n1, sizeof(*objects));
 	for (uint32_t i = 2; i <= count; i++) {
 		const struct graph_node *nd = &g->nodes[vertex[i]];
 		int64_t size = nd->t ? pyobj_sizeof(c, nd->addr, nd->t) : 0;
 
-		bytes[vertex[i]] = size > 0 ? (uint64_t)size : 0;
+		own[vertex[i]] = size > 0 ? (uint64_t)size : 0;
 		objects[vertex[i]] = nd->t != NULL;
 	}
+	bytes = xmalloc(n1 * sizeof(*bytes));
+	memcpy(bytes, own, n1 * sizeof(*bytes));
 	for (uint32_t i = count; i >= 2; i--) {
 		uint32_t w = vertex[i];
 
@@ -403,13 +409,11 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 		}
 		free(chains);
 	}
-	retained_types(out, s, g, idom, vertex, count, nodes);
+	retained_types(out, g, idom, vertex, count, nodes, own);
 	out->known = 1;
+	free(own);
 	free(nodes);
 	free(cand);
-	free(d.roots);
-	free(d.pfirst);
-	free(d.pred);
 	free(idom);
 	free(vertex);
 	free(g->retained);

@@ -53,15 +53,6 @@ static struct stack_frame *frame_add(struct thread_stack *th)
 	return f;
 }
 
-static uint64_t field(struct pyctx *c, uint64_t obj, int32_t off)
-{
-	uint64_t v = 0;
-
-	if (off < 0 || !obj || remote_read_u64(c->mem, obj + (uint64_t)off, &v) < 0)
-		return 0;
-	return v;
-}
-
 /* --locals: the frame's named locals (cells shown by their contents). */
 struct locals_walk {
 	struct pyctx *c;
@@ -74,7 +65,6 @@ static int add_local(void *arg, uint64_t ref, const struct ref_label *how)
 	struct stack_frame *f = w->f;
 	struct stack_local *l;
 	struct pytype *t;
-	uint64_t type;
 
 	if (how->how != REF_LOCAL || f->nlocals >= STACKS_MAX_LOCALS)
 		return 0;
@@ -82,13 +72,11 @@ static int add_local(void *arg, uint64_t ref, const struct ref_label *how)
 	pycode_local_name(w->c, how->key, how->index, l->name, sizeof(l->name));
 	if (strcmp(l->name, "(stack)") == 0)
 		return 0;
-	if (remote_read_u64(w->c->mem, ref + (uint64_t)w->c->lay->ob_type, &type) < 0 ||
-	    !(t = pytype_get(w->c, type)))
+	if (!(t = pyobj_type(w->c, ref)))
 		return 0;
 	if (t->kind == PK_CELL) {
-		ref = field(w->c, ref, w->c->lay->cell_ref);
-		if (!ref || remote_read_u64(w->c->mem, ref + (uint64_t)w->c->lay->ob_type, &type) < 0 ||
-		    !(t = pytype_get(w->c, type)))
+		ref = pyobj_field(w->c, ref, w->c->lay->cell_ref);
+		if (!(t = pyobj_type(w->c, ref)))
 			return 0;  /* an empty cell: not bound yet */
 	}
 	pyobj_repr(w->c, ref, t, l->repr, sizeof(l->repr));
@@ -104,11 +92,9 @@ static void read_locals(struct pyctx *c, uint64_t frame, struct stack_frame *f)
 	if (c->minor >= 11) {
 		refs_frame_each_labelled(c, frame, add_local, &w);
 	} else {
-		uint64_t type;
-		struct pytype *t;
+		struct pytype *t = pyobj_type(c, frame);
 
-		if (remote_read_u64(c->mem, frame + (uint64_t)c->lay->ob_type, &type) == 0 &&
-		    (t = pytype_get(c, type)))
+		if (t)
 			refs_each_labelled(c, frame, t, add_local, &w);
 	}
 }
@@ -132,7 +118,7 @@ static void add_python_frame(struct pyctx *c, struct thread_stack *th, uint64_t 
 static uint64_t next_frame(struct pyctx *c, struct stacks *st, struct lt_loop *loop, uint64_t f,
 			   int32_t link, size_t *steps)
 {
-	uint64_t next = field(c, f, link);
+	uint64_t next = pyobj_field(c, f, link);
 
 	if (next && lt_loop_seen(loop, next)) {
 		lt_note_first(st->note, sizeof(st->note),
@@ -157,20 +143,20 @@ static void thread_frames(struct pyctx *c, struct stacks *st, struct thread_stac
 	struct lt_loop loop;
 
 	if (c->minor <= 10) {
-		f = field(c, ts, l->ts_frame);
+		f = pyobj_field(c, ts, l->ts_frame);
 		for (lt_loop_init(&loop, f); f; f = next_frame(c, st, &loop, f, l->frame_back, steps)) {
-			uint64_t code = field(c, f, l->frame_code);
+			uint64_t code = pyobj_field(c, f, l->frame_code);
 
 			if (!code)
 				break;
 			add_python_frame(c, th, f, code, lineno_oldframe_offset(c, f),
-					 field(c, f, l->frame_globals), locals);
+					 pyobj_field(c, f, l->frame_globals), locals);
 			th->frames[th->n - 1].entry = 1;  /* one evaluation loop per frame */
 		}
 		return;
 	}
-	f = c->minor <= 12 ? field(c, field(c, ts, l->ts_cframe), l->cframe_current)
-			   : field(c, ts, l->ts_current_frame);
+	f = c->minor <= 12 ? pyobj_field(c, pyobj_field(c, ts, l->ts_cframe), l->cframe_current)
+			   : pyobj_field(c, ts, l->ts_current_frame);
 	for (lt_loop_init(&loop, f); f; f = next_frame(c, st, &loop, f, l->iframe_previous, steps)) {
 		uint8_t owner = 0, is_entry = 0;
 		uint64_t code;
@@ -191,7 +177,7 @@ static void thread_frames(struct pyctx *c, struct stacks *st, struct thread_stac
 		offset = lineno_iframe_offset(c, f, code);
 		if (offset == -1)
 			continue;  /* not started: sys._current_frames() skips it too */
-		add_python_frame(c, th, f, code, offset, field(c, f, l->iframe_globals), locals);
+		add_python_frame(c, th, f, code, offset, pyobj_field(c, f, l->iframe_globals), locals);
 		if (c->minor == 11 && l->iframe_is_entry >= 0 &&
 		    remote_read(c->mem, f + (uint64_t)l->iframe_is_entry, &is_entry, 1) == 0)
 			th->frames[th->n - 1].entry = is_entry != 0;
@@ -215,7 +201,7 @@ static int64_t gil_holder(struct pyctx *c, uint64_t runtime, uint64_t interp)
 		return (int64_t)holder;
 	}
 	if (l->is_ceval_gil < 0 || l->gil_locked < 0 || l->gil_last_holder < 0 ||
-	    !(gil = field(c, interp, l->is_ceval_gil)) ||
+	    !(gil = pyobj_field(c, interp, l->is_ceval_gil)) ||
 	    remote_read(c->mem, gil + (uint64_t)l->gil_locked, &locked, 4) < 0 ||
 	    remote_read_u64(c->mem, gil + (uint64_t)l->gil_last_holder, &holder) < 0)
 		return -1;
@@ -252,19 +238,16 @@ static int name_thread(void *arg, uint64_t key, uint64_t value)
 	struct names *nm = arg;
 	struct pyctx *c = nm->c;
 	long long ident;
-	uint64_t type;
 	struct pytype *t;
 
-	if (pylong_read(c, key, &ident) < 0 ||
-	    remote_read_u64(c->mem, value + (uint64_t)c->lay->ob_type, &type) < 0 ||
-	    !(t = pytype_get(c, type)))
+	if (pylong_read(c, key, &ident) < 0 || !(t = pyobj_type(c, value)))
 		return 0;
 	for (size_t i = 0; i < nm->st->n; i++) {
 		struct thread_stack *th = &nm->st->threads[i];
 		struct name_attr q = { c, th->name, sizeof(th->name) };
 
 		if (th->interp == nm->interp &&
-		    field(c, th->tstate, c->lay->ts_thread_id) == (uint64_t)ident) {
+		    pyobj_field(c, th->tstate, c->lay->ts_thread_id) == (uint64_t)ident) {
 			pyobj_attrs_each(c, value, t, name_attr, &q);
 			break;
 		}
@@ -274,12 +257,12 @@ static int name_thread(void *arg, uint64_t key, uint64_t value)
 
 static void thread_names(struct pyctx *c, uint64_t interp, struct stacks *st)
 {
-	uint64_t sysdict = field(c, interp, c->lay->is_sysdict), modules, threading, active;
+	uint64_t sysdict = pyobj_field(c, interp, c->lay->is_sysdict), modules, threading, active;
 	struct names nm = { c, st, interp };
 
 	if (!sysdict || pydict_get_str(c, sysdict, "modules", &modules) < 0 ||
 	    pydict_get_str(c, modules, "threading", &threading) < 0 ||
-	    pydict_get_str(c, field(c, threading, c->lay->module_dict), "_active", &active) < 0)
+	    pydict_get_str(c, pyobj_field(c, threading, c->lay->module_dict), "_active", &active) < 0)
 		return;
 	pydict_each(c, active, name_thread, &nm);
 }
@@ -321,7 +304,7 @@ static void pthread_ids(struct pyctx *c, struct stacks *st, const struct tid_pai
 		return;
 	blocks = xcalloc(st->n, sizeof(*blocks));
 	for (size_t i = 0; i < st->n; i++) {
-		uint64_t self = field(c, st->threads[i].tstate, c->lay->ts_thread_id);
+		uint64_t self = pyobj_field(c, st->threads[i].tstate, c->lay->ts_thread_id);
 
 		if (!self || remote_read(c->mem, self, blocks[i], sizeof(blocks[i])) < 0)
 			memset(blocks[i], 0, sizeof(blocks[i]));
@@ -377,14 +360,14 @@ static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, in
 {
 	const struct py_layout *l = c->lay;
 	int32_t head_at = c->minor <= 10 ? l->is_tstate_head : l->is_threads_head;
-	uint64_t ts = field(c, interp, head_at), next;
+	uint64_t ts = pyobj_field(c, interp, head_at), next;
 	int64_t holder = gil_holder(c, runtime, interp);
 	struct lt_loop loop;
 
 	for (lt_loop_init(&loop, ts); ts; ts = next) {
 		struct thread_stack *th;
 
-		next = field(c, ts, l->ts_next);
+		next = pyobj_field(c, ts, l->ts_next);
 		if (next && lt_loop_seen(&loop, next)) {
 			lt_note_first(st->note, sizeof(st->note),
 			      "the thread list of interpreter 0x%llx loops back to 0x%llx: each "
@@ -400,7 +383,7 @@ static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, in
 		th->tstate = ts;
 		th->interp = interp;
 		if (c->minor >= 11)
-			th->tid = field(c, ts, l->ts_native_id);
+			th->tid = pyobj_field(c, ts, l->ts_native_id);
 		th->gil = holder < 0 ? -1 : (uint64_t)holder == ts;
 		th->collecting = th->gil == 1 && st->collecting;
 		thread_frames(c, st, th, locals, steps);

@@ -109,24 +109,6 @@ static int labels_want(struct labels *ls, uint32_t node)
 	return 1;
 }
 
-static struct pytype *type_of(struct pyctx *c, uint64_t obj)
-{
-	uint64_t type;
-
-	if (remote_read_cached(c->mem, obj + (uint64_t)c->lay->ob_type, &type, 8) < 0)
-		return NULL;
-	return pytype_get(c, type);
-}
-
-static uint64_t field(struct pyctx *c, uint64_t obj, int32_t off)
-{
-	uint64_t v = 0;
-
-	if (off < 0 || remote_read_u64(c->mem, obj + (uint64_t)off, &v) < 0)
-		return 0;
-	return v;
-}
-
 /* Name of the __slots__ member at offset off of type (or its bases). */
 static void slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, size_t n)
 {
@@ -134,7 +116,7 @@ static void slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, si
 
 	snprintf(buf, n, "(slot)");
 	for (int depth = 0; type && depth < 32; depth++) {
-		uint64_t members = field(c, type, l->tp_members);
+		uint64_t members = pyobj_field(c, type, l->tp_members);
 
 		for (int i = 0; members && i < 256; i++) {
 			uint64_t m = members + (uint64_t)(i * l->member_size), name;
@@ -148,7 +130,7 @@ static void slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, si
 				return;
 			}
 		}
-		type = field(c, type, l->tp_base);
+		type = pyobj_field(c, type, l->tp_base);
 	}
 }
 
@@ -171,7 +153,7 @@ static void name_label(struct pyctx *c, const struct ref_label *lab, struct labe
 	case REF_DICT_KEY:
 	case REF_DICT_VALUE:
 	case REF_ATTR:
-		kt = type_of(c, lab->key);
+		kt = pyobj_type(c, lab->key);
 		if (kt && kt->kind == PK_STR && pystr_read(c, lab->key, out->text, sizeof(out->text)) >= 0) {
 			out->strkey = 1;
 		} else if (kt) {
@@ -262,7 +244,7 @@ static uint64_t code_of(struct pyctx *c, const struct graph_node *nd)
 	else if (nd->t->kind == PK_GEN)
 		pygen_code(c, nd->addr, &code);
 	else if (nd->t->kind == PK_FRAME && c->minor <= 10)
-		code = field(c, nd->addr, c->lay->frame_code);
+		code = pyobj_field(c, nd->addr, c->lay->frame_code);
 	return code;
 }
 
@@ -281,17 +263,17 @@ static void describe(struct pyctx *c, const struct graph_node *nd, struct why_st
 						   nd->t->kind == PK_GEN ? lineno_gen_offset(c, nd->addr, code) :
 						   lineno_oldframe_offset(c, nd->addr));
 		if (nd->t && nd->t->kind == PK_GEN && c->minor <= 10)
-			pystr_read(c, field(c, nd->addr, l->gen_qualname), st->name, sizeof(st->name));
+			pystr_read(c, pyobj_field(c, nd->addr, l->gen_qualname), st->name, sizeof(st->name));
 		return;
 	}
 	if (!nd->t)
 		return;
 	switch (nd->t->kind) {
 	case PK_MODULE:
-		pystr_read(c, field(c, nd->addr, l->module_name), st->name, sizeof(st->name));
+		pystr_read(c, pyobj_field(c, nd->addr, l->module_name), st->name, sizeof(st->name));
 		break;
 	case PK_FUNCTION:
-		pystr_read(c, field(c, nd->addr, l->func_qualname), st->name, sizeof(st->name));
+		pystr_read(c, pyobj_field(c, nd->addr, l->func_qualname), st->name, sizeof(st->name));
 		break;
 	case PK_TYPE: {
 		struct pytype *t = pytype_get(c, nd->addr);
@@ -309,17 +291,17 @@ static void describe(struct pyctx *c, const struct graph_node *nd, struct why_st
 static void freevar_name(struct pyctx *c, uint64_t func, int64_t i, char *buf, size_t n)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t code = field(c, func, l->func_code);
+	uint64_t code = pyobj_field(c, func, l->func_code);
 
 	snprintf(buf, n, "(closure)");
 	if (c->minor >= 11) {
-		uint64_t names = field(c, code, l->code_localsplusnames);
-		int64_t nnames = pytuple_len(c, names), ncells = pytuple_len(c, field(c, func, l->func_closure));
+		uint64_t names = pyobj_field(c, code, l->code_localsplusnames);
+		int64_t nnames = pytuple_len(c, names), ncells = pytuple_len(c, pyobj_field(c, func, l->func_closure));
 
 		if (nnames >= 0 && ncells >= 0)
 			pytuple_str(c, names, nnames - ncells + i, buf, n);
 	} else {
-		pytuple_str(c, field(c, code, l->code_freevars), i, buf, n);
+		pytuple_str(c, pyobj_field(c, code, l->code_freevars), i, buf, n);
 	}
 }
 
