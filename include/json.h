@@ -19,6 +19,7 @@ void json_end_array(struct json *j);
 void json_str(struct json *j, const char *key, const char *value);  /* NULL value -> null */
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
+void json_i64_known(struct json *j, const char *key, int64_t v);  /* null if v < 0 (unknown) */
 void json_double(struct json *j, const char *key, double v);        /* %.6g; null if not finite */
 void json_bool(struct json *j, const char *key, int v);
 void json_null(struct json *j, const char *key);

@@ -125,6 +125,14 @@ void json_bool(struct json *j, const char *key, int v)
 	fputs(v ? "true" : "false", j->out);
 }
 
+void json_i64_known(struct json *j, const char *key, int64_t v)
+{
+	if (v < 0)
+		json_null(j, key);
+	else
+		json_i64(j, key, v);
+}
+
 void json_null(struct json *j, const char *key)
 {
 	prefix(j, key);

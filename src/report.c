@@ -314,10 +314,7 @@ static void json_frame(struct json *j, const struct stack_frame *f)
 	json_str(j, "kind", f->kind == FRAME_PYTHON ? "python" : "native");
 	json_str(j, "function", f->function);
 	json_str(j, "file", f->file[0] ? f->file : NULL);
-	if (f->line >= 0)
-		json_i64(j, "line", f->line);
-	else
-		json_null(j, "line");
+	json_i64_known(j, "line", f->line);
 	json_str(j, "module", f->module[0] ? f->module : NULL);
 	if (f->kind == FRAME_NATIVE) {
 		char addr[24];
@@ -473,10 +470,7 @@ static void json_chain(struct json *j, const struct why_chain *ch)
 			json_str(j, "name", st->name);
 		if (st->file[0]) {
 			json_str(j, "file", st->file);
-			if (st->line >= 0)
-				json_i64(j, "line", st->line);
-			else
-				json_null(j, "line");
+			json_i64_known(j, "line", st->line);
 		}
 		json_addr(j, "address", st->addr);
 		if (st->skipped)
@@ -504,10 +498,7 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 		json_begin_object(j, NULL);
 		json_str(j, "path", x->path);
 		json_str(j, "type", x->type);
-		if (x->len >= 0)
-			json_i64(j, "len", x->len);
-		else
-			json_null(j, "len");
+		json_i64_known(j, "len", x->len);
 		json_addr(j, "address", x->addr);
 		json_u64(j, "retained_bytes", x->retained_bytes);
 		json_u64(j, "retained_objects", x->retained_objects);
@@ -598,10 +589,7 @@ static void json_gens(struct json *j, const struct snapshot *s)
 		json_str(j, "type", g->type);
 		json_str(j, "name", g->name);
 		json_str(j, "file", g->file);
-		if (g->line >= 0)
-			json_i64(j, "line", g->line);
-		else
-			json_null(j, "line");
+		json_i64_known(j, "line", g->line);
 		json_bool(j, "started", g->offset >= 0);
 		json_u64(j, "count", g->count);
 		json_u64(j, "bytes", g->bytes);
