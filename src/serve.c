@@ -105,7 +105,7 @@ static void send_all(int fd, const char *buf, size_t len)
 /* One request: GET /metrics answers the text; anything else 404 or 405. */
 static void answer(int fd, const char *body, size_t len)
 {
-	char req[REQUEST_MAX + 1], head[256];
+	char req[REQUEST_MAX + 1], head[256], *path;
 	size_t got = 0;
 	uint64_t deadline = lt_now_us() + (uint64_t)CLIENT_TIMEOUT_MS * 1000;
 	const char *status = "200 OK", *type = "text/plain; version=0.0.4; charset=utf-8";
@@ -124,13 +124,9 @@ static void answer(int fd, const char *body, size_t len)
 		got += (size_t)n;
 		req[got] = '\0';
 	}
-	if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0) {
-		status = "405 Method Not Allowed";
-		body = not_found;
-		len = sizeof(not_found) - 1;
-	} else if (strncmp(req + (req[0] == 'G' ? 4 : 5), "/metrics", 8) != 0 ||
-		   !strchr(" ?", req[(req[0] == 'G' ? 4 : 5) + 8])) {
-		status = "404 Not Found";
+	path = strncmp(req, "GET ", 4) == 0 ? req + 4 : strncmp(req, "HEAD ", 5) == 0 ? req + 5 : NULL;
+	if (!path || strncmp(path, "/metrics", 8) != 0 || (path[8] != ' ' && path[8] != '?')) {
+		status = path ? "404 Not Found" : "405 Method Not Allowed";
 		body = not_found;
 		len = sizeof(not_found) - 1;
 	}
