@@ -36,6 +36,8 @@ struct fd_table {
  * process is gone, EACCES: not ours to read). */
 int fd_table_read(pid_t pid, struct fd_table *out);
 void fd_table_free(struct fd_table *t);
+/* A copy of from in to (its own memory); 0. */
+int fd_table_copy(const struct fd_table *from, struct fd_table *to);
 /* REG DIR CHR BLK FIFO SOCK LNK anon_inode unknown (lsof's names). */
 const char *fd_kind_name(enum fd_kind k);
 /* Kind from what readlink says and, for paths, the file's mode bits. */

@@ -87,6 +87,12 @@ int image_is_constant(const struct image *im, uint64_t addr);
 /* The image as a source for remote_use_source(). */
 void image_source(struct image *im, struct remote_source *out);
 
+/* The pages mem recorded as read live (remote_record_live) that the image
+ * lacks, as the walk read them, into *buf (free it), as segments of *runs
+ * (free it; off into *buf), ascending; returns how many. */
+size_t image_live_runs(struct image *im, struct remote *mem, unsigned char **buf,
+		       struct image_seg **runs);
+
 /* What a walk of the image needs besides memory, for image_save_seed. */
 #define IMAGE_SEED_SYMS 4
 struct image_seed {

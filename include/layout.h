@@ -320,6 +320,17 @@ int layout_source_parse(const char *s, enum layout_source *out);
  * missing and what to do. */
 int layout_load(struct target *t, enum layout_source want, struct py_layout *lay);
 
+/* A layout from elsewhere (a snapshot file): checked for the shapes the
+ * readers rely on and validated against t's memory as a loaded one is.
+ * Returns 0, or -1 with lt_error. */
+int layout_accept(struct target *t, const struct py_layout *lay);
+
+/* The layout's fields by name (a snapshot file stores them so): how many,
+ * the i-th's name, and where it is in lay. */
+size_t layout_nfields(void);
+const char *layout_field_name(size_t i);
+int32_t *layout_field(struct py_layout *lay, size_t i);
+
 /* From DWARF only (layout_dwarf.c). */
 int layout_from_dwarf(struct target *t, struct py_layout *lay);
 /* The field loop of layout_from_dwarf, on any type index (the live target's,

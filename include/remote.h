@@ -87,14 +87,15 @@ struct remote_source {
  * to the live target only.  Resets late_pages. */
 void remote_use_source(struct remote *r, const struct remote_source *src);
 
-/* Development aid (the fuzz harness's seeds, image_save_seed): with on,
- * remember from now on every page that a read the source lacked took from
- * the live target, constant or not, up to 64 Ki pages; 0 stops and forgets
- * them.  Survives remote_use_source.  Costs nothing on reads the source
- * answers. */
+/* For a snapshot file (and the fuzz harness's seeds): with on, keep from
+ * now on every page that a read the source lacked took from the live
+ * target, constant or not, as it was read (up to 64 Ki pages), and answer
+ * later reads of it from that copy, so that what is kept is what the walk
+ * saw; 0 stops and forgets them.  Survives remote_use_source.  Costs
+ * nothing on reads the source answers. */
 void remote_record_live(struct remote *r, int on);
-/* The pages remembered, as page numbers (addr >> 12), ascending, in a new
- * array (free it); returns how many. */
-size_t remote_recorded(const struct remote *r, uint64_t **pages);
+/* The pages kept: their numbers (addr >> 12), ascending, and their bytes
+ * (4096 each, in that order), in new arrays (free them); returns how many. */
+size_t remote_recorded(const struct remote *r, uint64_t **pages, unsigned char **bytes);
 
 #endif

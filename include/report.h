@@ -50,6 +50,13 @@ void report_garbage_text(FILE *out, const struct snapshot *s, int top);
 void report_gens_text(FILE *out, const struct snapshot *s, int top);
 
 /* `why`: chains, most common first, each step "via: type name (file:line)". */
+struct json;
+struct why_chain;
+/* One chain, as why prints it (text: with "N of SELECTED held from ..."),
+ * or its root, elision and path into the JSON object open. */
+void report_chain_text(FILE *out, const struct why_chain *ch, uint64_t selected);
+void report_chain_json(struct json *j, const struct why_chain *ch);
+
 void report_why_text(FILE *out, const struct why_result *w, const struct snapshot *s,
 		     const char *selector);
 /* One leaktop-why/1 object and a newline. */

@@ -8,6 +8,7 @@
 #ifndef LEAKTOP_SNAPSHOT_H
 #define LEAKTOP_SNAPSHOT_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -39,6 +40,28 @@ struct snapshot_opts {
 
 struct snapshot;
 
+/* Memory with no process behind it, which a session's snapshots walk in
+ * place of a stop's copy: a snapshot file (snapfile.h) or a core file
+ * (core.h).  What a live snapshot reads from /proc is kept here too. */
+struct session_offline {
+	const char *kind;            /* "snapshot file", "core file" */
+	char path[PATH_MAX];
+	struct remote_source src;    /* all of its memory */
+	time_t taken_at;
+	uint64_t pause_us;           /* the stop that made it (0: unknown) */
+	struct image_stats image;    /* its copy */
+	int gc_retries;
+	int collecting;              /* a collection was running */
+	uint64_t late_pages;         /* pages read after the stop (kept as then read) */
+	struct fd_table fds;         /* its descriptors, when fds_read */
+	int fds_read;
+	struct tid_pair *tids;       /* its threads: the host's ids and its own */
+	size_t ntids;
+	char note[256];              /* said in every census made from it, "" none */
+	void (*free)(struct session_offline *off);  /* frees the source's memory */
+	void *arg;                   /* the source's */
+};
+
 struct session {
 	struct target t;
 	struct py_layout lay;
@@ -55,6 +78,7 @@ struct session {
 	void *analyze_arg;
 	struct native_stack *native;  /* opts.native: unwound in the stop, until merged */
 	size_t nnative;
+	struct session_offline *off;  /* not NULL: no process, this memory (owned) */
 };
 
 #define SNAPSHOT_MAX_SAMPLES 12
@@ -72,6 +96,7 @@ struct snapshot {
 	uint64_t pause_us;       /* how long the target was stopped */
 	uint64_t walk_us;        /* wall time of the whole snapshot */
 	int gc_retries;          /* times the target was let go to finish a collection */
+	int collecting;          /* one was still running in the copy */
 	struct census census;
 	struct sample samples[SNAPSHOT_MAX_SAMPLES];  /* of session->sample_type */
 	int nsamples;
@@ -101,6 +126,15 @@ struct snapshot {
  * Returns 0 or -1 with lt_error. */
 int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o);
 void session_close(struct session *s);
+
+/* A session over off (made by snapfile_open or core_open), which it owns
+ * from now on, as it does t: what runs there (pid, version, &_PyRuntime,
+ * its symbols; t->mem an offline memory, remote_open_offline).  lay: its
+ * layout, or NULL to load it from t's debug info or tables.  Every
+ * snapshot walks off->src.  Returns 0 or -1 with lt_error (off and t
+ * freed either way on failure). */
+int session_open_offline(struct session *s, const struct target *t, const struct py_layout *lay,
+			 struct session_offline *off, const struct snapshot_opts *o);
 
 /* Take one snapshot.  Returns 0 (snap filled; snap->census.complete says
  * whether everything was walked) or -1 with lt_error; the target is running

@@ -81,11 +81,24 @@ struct stacks_opts {
  * &_PyRuntime): what changes while the target runs, so read in the stop or
  * from its copy.  Bounded; a damaged list ends with a note. */
 void stacks_read_python(struct pyctx *c, uint64_t runtime, int locals, struct stacks *out);
+/* A target's threads: the ids the host gives them (ptrace's, ours) and
+ * those of the target's own PID namespace (what it records), the same
+ * unless it runs in a container. */
+struct tid_pair {
+	pid_t host, own;
+};
+
+/* pid's threads now, in a new array (free it); returns the count, 0 (and
+ * NULL) if they cannot be read. */
+size_t stacks_task_ids(pid_t pid, struct tid_pair **out);
+
 /* Name what stacks_read_python found: functions, files, lines, modules,
- * thread names, and the threads' ids as the host knows them (pid > 0: the
- * target's): none of it changes while code runs, so the target may run
- * again.  pid's own thread is MainThread when threading does not name it. */
-void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid);
+ * thread names, and the threads' ids as the host knows them (from ids, the
+ * target's threads; none: unknown): none of it changes while code runs, so
+ * the target may run again.  pid's own thread is MainThread when threading
+ * does not name it. */
+void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid, const struct tid_pair *ids,
+		     size_t nids);
 
 /* The whole command: stop the session's target, read its Python stacks and
  * (o->native) unwind every thread, let it go, name and merge.  Returns 0,

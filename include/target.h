@@ -42,6 +42,24 @@ struct target {
 	int free_threaded;           /* 3.13t+; -1 unknown */
 	struct target_types types[16];
 	int ntypes;
+	/* A target with no process and no modules (a snapshot file): what the
+	 * walk asks of its symbols, as recorded (target_record_symbols); owned. */
+	struct target_sym *syms;
+	size_t nsyms;
+	/* A core file's target (core.h): no process behind it, so nothing is
+	 * read from /proc; its Dwfl's callbacks live in dwfl_owner (the
+	 * target is copied into its session, its own callbacks would move),
+	 * freed by dwfl_owner_free after the Dwfl. */
+	int core;
+	void *dwfl_owner;
+	void (*dwfl_owner_free)(void *owner);
+};
+
+/* A symbol's address; for "function:NAME" and "module:NAME" 1 when the
+ * interpreter defines the function or the module is loaded, else 0. */
+struct target_sym {
+	char name[48];
+	uint64_t addr;
 };
 
 /* Find the interpreter in pid: the module defining _PyRuntime, its version.
@@ -49,6 +67,20 @@ struct target {
  * LT_ERR_NOTPYTHON, LT_ERR_GONE. */
 int target_open(struct target *t, pid_t pid);
 void target_close(struct target *t);
+
+/* The second half of target_open, for a target whose modules t->dwfl
+ * has (reported and ended) and whose memory t->mem reads: the module that
+ * defines _PyRuntime, the Python version, free-threading.  what names the
+ * target in errors ("pid 42").  Returns 0, or -1 with lt_error (t->pymod
+ * is NULL when no module defines _PyRuntime); t is left for the caller to
+ * close. */
+int target_find_python(struct target *t, const char *what);
+
+/* Where separate debug files are looked for (as eu-stack's
+ * --debuginfo-path): LEAKTOP_DEBUGINFO_PATH, else libdw's default with
+ * root's own /usr/lib/debug first (root: a directory standing for the
+ * target's /, "" none); a new string, or NULL for libdw's default. */
+char *target_debuginfo_path(const char *root);
 
 /* Address of a symbol defined in the Python module (then in any module).
  * Returns 0 with *addr set, -1 if not found (no lt_error). */
@@ -75,6 +107,11 @@ int target_has_function(struct target *t, const char *name);
 /* Is the extension module `name` loaded (a "<name>.*" shared object) or
  * built into the interpreter (it defines PyInit_<name>)? */
 int target_has_module(struct target *t, const char *name);
+
+/* What the walkers ask of t's symbols (target_symbol, target_has_function,
+ * target_has_module), answered now, for a target that will have no process
+ * behind it; returns how many, in a new array (free it). */
+size_t target_record_symbols(struct target *t, struct target_sym **out);
 
 /* Parse "python3.12", "libpython3.12.so.1.0", "libpython3.13t.so" into
  * major/minor (and free-threading); 0 on success, -1 if the name says nothing. */

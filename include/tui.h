@@ -14,7 +14,10 @@ struct snapshot_opts;
  * threads' Python stacks (opts->stacks is implied), for the threads view,
  * and computes the top RETAIN_TRACK retainers (opts->retainers is implied;
  * not with opts->gc_only, nor while a detail view names chains), for the
- * growing holders and the retainers view.  Returns 0 on quit. */
-int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct);
+ * growing holders and the retainers view.  With file (a snapshot file, pid
+ * 0) the view is read-only: the file is walked once, and again only when a
+ * view asks for chains; there is nothing to refresh.  Returns 0 on quit. */
+int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, double interval,
+	    double max_stopped_pct);
 
 #endif

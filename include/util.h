@@ -42,6 +42,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
+/* src into dst of size n (n > 0), cut to fit, always terminated. */
+char *lt_strcpy(char *dst, size_t n, const char *src);
+/* A copy of n bytes at p (p may be NULL when n is 0). */
+void *xmemdup(const void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) LT_PRINTF(1, 2);
 /* Record a note in buf unless it holds one already: the first structure
@@ -59,6 +63,13 @@ static inline void lt_sort(void *v, size_t n, size_t size, int (*cmp)(const void
 	if (n > 1)
 		qsort(v, n, size, cmp);
 }
+
+/* CRC-32 (IEEE 802.3, zlib's) of n bytes at p, continuing from crc (0 to
+ * start). */
+uint32_t lt_crc32(uint32_t crc, const void *p, size_t n);
+
+/* Is v among the n ascending values of a? */
+int lt_bsearch_u64(const uint64_t *a, size_t n, uint64_t v);
 
 /* |v| for a count read from the target, -1 for INT64_MIN (no such count). */
 static inline int64_t lt_abs_count(int64_t v)

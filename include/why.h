@@ -50,6 +50,10 @@ struct why_selector {
 	char type[256];
 	uint64_t addr;
 	int fd;
+	/* WHY_TYPE: objects at these addresses (ascending) are left out: an
+	 * older snapshot's, so that only the new ones are explained. */
+	const uint64_t *skip;
+	size_t nskip;
 };
 
 struct why_result {

@@ -297,6 +297,19 @@ int fd_table_read(pid_t pid, struct fd_table *out)
 	return 0;
 }
 
+int fd_table_copy(const struct fd_table *from, struct fd_table *to)
+{
+	memset(to, 0, sizeof(*to));
+	to->n = from->n;
+	to->v = xmemdup(from->v, from->n * sizeof(*from->v));
+	to->socks.n = from->socks.n;
+	to->socks.v = xmemdup(from->socks.v, from->socks.n * sizeof(*from->socks.v));
+	for (size_t i = 0; i < to->n; i++)
+		if (to->v[i].sock)
+			to->v[i].sock = to->socks.v + (to->v[i].sock - from->socks.v);
+	return 0;
+}
+
 void fd_table_free(struct fd_table *t)
 {
 	net_free(&t->socks);

@@ -613,25 +613,26 @@ static int put_seg(FILE *f, uint64_t addr, uint64_t len, uint32_t kind, const vo
 	       put(f, bytes, (size_t)len);
 }
 
-/* The recorded pages the image lacks, read from the target again into
- * *buf, as runs of consecutive pages. */
-static size_t live_runs(struct image *im, struct remote *mem, unsigned char **buf,
-			struct image_seg **runs)
+size_t image_live_runs(struct image *im, struct remote *mem, unsigned char **buf,
+		       struct image_seg **runs)
 {
 	uint64_t *pages;
-	size_t n = remote_recorded(mem, &pages), nruns = 0, cap = 0, used = 0;
+	unsigned char *bytes;
+	size_t n = remote_recorded(mem, &pages, &bytes), nruns = 0, cap = 0, used = 0;
 
 	*buf = xmalloc(n * PAGE + 1);
 	*runs = NULL;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t a = pages[i] * PAGE;
 
-		if (image_find(im, a, PAGE) || remote_read(mem, a, *buf + used, PAGE) < 0)
+		if (image_find(im, a, PAGE))
 			continue;
+		memcpy(*buf + used, bytes + i * PAGE, PAGE);
 		append_seg(runs, &nruns, &cap, (struct image_seg){ a, PAGE, used });
 		used += PAGE;
 	}
 	free(pages);
+	free(bytes);
 	return nruns;
 }
 
@@ -662,7 +663,7 @@ int image_save_seed(struct image *im, struct remote *mem, const struct image_see
 {
 	unsigned char *live;
 	struct image_seg *runs;
-	size_t nruns = live_runs(im, mem, &live, &runs);
+	size_t nruns = image_live_runs(im, mem, &live, &runs);
 	FILE *f = fopen(path, "wb");
 	int rc = f ? write_seed(f, im, meta, live, runs, nruns) : -1;
 

@@ -266,6 +266,28 @@ static int from_tables(struct target *t, struct py_layout *lay, int debug_offset
 	return -1;
 }
 
+int layout_accept(struct target *t, const struct py_layout *lay)
+{
+	if (layout_check(t, lay) < 0)
+		return -1;
+	return layout_validate(t, lay);
+}
+
+size_t layout_nfields(void)
+{
+	return LT_ARRAY_SIZE(field_names);
+}
+
+const char *layout_field_name(size_t i)
+{
+	return field_names[i].name;
+}
+
+int32_t *layout_field(struct py_layout *lay, size_t i)
+{
+	return (int32_t *)((char *)lay + field_names[i].offset);
+}
+
 int layout_load(struct target *t, enum layout_source want, struct py_layout *lay)
 {
 	switch (want) {

@@ -4,6 +4,9 @@
  * not be inspected; 2 usage error.  Errors are one line on stderr. */
 #include "config.h"
 #include "attach.h"
+#include "core.h"
+#include "diff.h"
+#include "heapsnap.h"
 #include "history.h"
 #include "proc.h"
 #include "layout.h"
@@ -12,6 +15,7 @@
 #include "report.h"
 #include "retain.h"
 #include "serve.h"
+#include "snapfile.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "tui.h"
@@ -33,7 +37,13 @@
 
 struct options {
 	const char *command;
-	pid_t pid;
+	pid_t pid;               /* the live process, or 0 */
+	const char *file;        /* or a snapshot file ("-": standard input) */
+	const char *core;        /* or a core file (--core), exe its program (--exe) */
+	const char *exe;
+	const char *save;        /* dump: also write a snapshot file ("-": stdout) */
+	int heapsnapshot;        /* dump --format heapsnapshot */
+	const char *newer;       /* diff: the second PID or FILE (the first is pid/file) */
 	int json;
 	int top;
 	double interval;         /* seconds between snapshots (watch, top) */
@@ -54,6 +64,13 @@ static void usage(FILE *out)
 	fputs("usage: leaktop [options] PID               interactive view (same as top)\n"
 	      "       leaktop top [--interval S] PID       interactive view, refreshed every S s\n"
 	      "       leaktop dump [--json] [--top N] PID   one-shot census of the object heap\n"
+	      "       leaktop dump --save FILE PID          also keep it in a snapshot file\n"
+	      "                                            (- for stdout: | zstd > heap.lts)\n"
+	      "       leaktop dump --format heapsnapshot PID > heap.heapsnapshot\n"
+	      "                                            the heap for DevTools' Memory tab\n"
+	      "                                            and memlab\n"
+	      "       leaktop diff [--json] OLD NEW         what grew between two snapshot files\n"
+	      "                                            (or a file and a PID)\n"
 	      "       leaktop watch [--json] [--prometheus FILE] [--interval S] [--count N] PID\n"
 	      "                                            a snapshot every S s: what grew\n"
 	      "       leaktop serve --listen HOST:PORT [--interval S] PID...\n"
@@ -66,6 +83,9 @@ static void usage(FILE *out)
 	      "                                            chains from a root to the objects:\n"
 	      "                                            a type (__main__.Leaky), an address\n"
 	      "                                            (0x7f...) or fd:N (the fd's owner)\n"
+	      "\n"
+	      "dump, why, stacks, diff and the view read a snapshot FILE in place of a PID,\n"
+	      "and dump, why and stacks a core file with --core CORE [--exe PYTHON].\n"
 	      "\n"
 	      "Attach to a running CPython 3.8+ process, stop it only to copy its memory,\n"
 	      "let it go, and report its objects by type from the copy.  Nothing is run\n"
@@ -83,6 +103,12 @@ static void usage(FILE *out)
 	      "  --prometheus FILE watch: also write the metrics in Prometheus text format to\n"
 	      "                    FILE at each snapshot (atomically: node_exporter's\n"
 	      "                    textfile collector)\n"
+	      "  --save FILE       dump: write the snapshot to FILE too (- : stdout, no report)\n"
+	      "  --format F        dump: text (default), json, or heapsnapshot\n"
+	      "  --core CORE       dump, why, stacks: read an ELF core file (gcore's, the\n"
+	      "                    kernel's) instead of a process\n"
+	      "  --exe PYTHON      with --core: the program that dumped it, when the core's\n"
+	      "                    own record of its path no longer opens\n"
 	      "  --layout SOURCE   where struct layouts come from: auto (default), dwarf,\n"
 	      "                    debug-offsets, table\n"
 	      "  --max-pause MS    longest stop per snapshot (default 1000); past it the\n"
@@ -129,7 +155,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
        OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED, OPT_NATIVE,
-       OPT_LOCALS, OPT_PROMETHEUS, OPT_LISTEN };
+       OPT_LOCALS, OPT_PROMETHEUS, OPT_LISTEN, OPT_SAVE, OPT_FORMAT, OPT_CORE, OPT_EXE };
 
 /* A decimal number (seconds, a percentage), within [lo, hi]: digits and
  * one point (strtod alone would take 0x10, inf and 1e3 too). */
@@ -167,6 +193,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "locals", no_argument, NULL, OPT_LOCALS },
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "save", required_argument, NULL, OPT_SAVE },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "core", required_argument, NULL, OPT_CORE },
+		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -193,6 +223,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 				pid_arg = arg;
 			else if (o->command && strcmp(o->command, "why") == 0 && !o->selector)
 				o->selector = arg;
+			else if (o->command && strcmp(o->command, "diff") == 0 && !o->newer)
+				o->newer = arg;
 			else if (o->command && strcmp(o->command, "serve") == 0 &&
 				 nmore < SERVE_MAX_PIDS - 1)
 				more[nmore++] = arg;
@@ -262,6 +294,30 @@ static int parse_args(int argc, char **argv, struct options *o)
 						   optarg);
 			o->listen = optarg;
 			break;
+		case OPT_SAVE:
+			if (!*optarg)
+				return usage_error("--save needs a file name, or - for standard output");
+			o->save = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				o->json = 1;
+			else if (strcmp(optarg, "heapsnapshot") == 0)
+				o->heapsnapshot = 1;
+			else if (strcmp(optarg, "text") != 0)
+				return usage_error("--format must be text, json or heapsnapshot, not '%s'",
+						   optarg);
+			break;
+		case OPT_CORE:
+			if (!*optarg)
+				return usage_error("--core needs the core file");
+			o->core = optarg;
+			break;
+		case OPT_EXE:
+			if (!*optarg)
+				return usage_error("--exe needs the program's path");
+			o->exe = optarg;
+			break;
 		case OPT_PROMETHEUS:
 			if (!*optarg)
 				return usage_error("--prometheus needs a file name");
@@ -290,11 +346,49 @@ static int parse_args(int argc, char **argv, struct options *o)
 		o->command = "top";
 	if (o->top < 0)
 		o->top = strcmp(o->command, "watch") == 0 ? 20 : 30;
-	if (!pid_arg)
+	if (o->core && strcmp(o->command, "why") == 0 && pid_arg && !o->selector) {
+		o->selector = pid_arg;  /* why --core CORE SELECTOR */
+		pid_arg = NULL;
+	}
+	if (o->core && pid_arg)
+		return usage_error("give a PID, a snapshot file or --core CORE, not two of them");
+	if (o->core && strcmp(o->command, "dump") != 0 && strcmp(o->command, "why") != 0 &&
+	    strcmp(o->command, "stacks") != 0)
+		return usage_error("--core is for leaktop dump, why and stacks");
+	if (o->exe && !o->core)
+		return usage_error("--exe goes with --core");
+	if (!pid_arg && !o->core)
 		return usage_error("%s needs the PID of a Python process", o->command);
-	if (parse_int(pid_arg, 1, INT_MAX, &v) < 0)
-		return usage_error("'%s' is not a process ID", pid_arg);
-	o->pid = (pid_t)v;
+	if (pid_arg && strspn(pid_arg, "0123456789") != strlen(pid_arg)) {
+		/* not a number: a snapshot file */
+		if (strcmp(o->command, "dump") != 0 && strcmp(o->command, "why") != 0 &&
+		    strcmp(o->command, "stacks") != 0 && strcmp(o->command, "diff") != 0 &&
+		    strcmp(o->command, "top") != 0)
+			return usage_error("%s needs the PID of a live process, not '%s' (dump, why, "
+					   "stacks, diff and the view read snapshot files)",
+					   o->command, pid_arg);
+		/* a word that names no file is a mistyped PID */
+		if (strcmp(pid_arg, "-") != 0 && access(pid_arg, F_OK) != 0)
+			return usage_error("'%s' is neither a process ID nor a snapshot file", pid_arg);
+		o->file = pid_arg;
+	} else if (pid_arg) {
+		if (parse_int(pid_arg, 1, INT_MAX, &v) < 0)
+			return usage_error("'%s' is not a process ID", pid_arg);
+		o->pid = (pid_t)v;
+	}
+	if (strcmp(o->command, "diff") == 0 && !o->newer)
+		return usage_error("diff needs two snapshots: OLD NEW (snapshot files, or a file and "
+				   "a PID)");
+	if (o->save && (strcmp(o->command, "dump") != 0 || !o->pid))
+		return usage_error("--save is for leaktop dump of a live process (PID)");
+	if (o->heapsnapshot && strcmp(o->command, "dump") != 0)
+		return usage_error("--format heapsnapshot is for leaktop dump");
+	if (o->heapsnapshot && o->snap.gc_only)
+		return usage_error("--format heapsnapshot follows every reference; it cannot run "
+				   "with --gc-only");
+	if (o->snap.native && !o->pid)
+		return usage_error("--native unwinds a live process; a snapshot file or core has "
+				   "no native stacks");
 	o->pids[o->npids++] = o->pid;
 	for (size_t k = 0; k < nmore; k++) {
 		if (parse_int(more[k], 1, INT_MAX, &v) < 0)
@@ -315,8 +409,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		struct why_selector sel;
 
 		if (!o->selector)
-			return usage_error("why needs a SELECTOR after the PID: a type name, an address "
-					   "or fd:N");
+			return usage_error("why needs a SELECTOR after the PID (or FILE): a type name, "
+					   "an address or fd:N");
 		if (why_parse_selector(o->selector, &sel) < 0)
 			return usage_error("'%s' is not a selector: give a type name (__main__.Leaky), "
 					   "an address (0x7f...) or fd:N", o->selector);
@@ -360,26 +454,79 @@ static int flush_stdout(void)
 	return 0;
 }
 
+/* The session a reading command works on: the live process, a snapshot
+ * file or a core (file: the PID or FILE argument, or diff's second). */
+static int open_source(const struct options *o, pid_t pid, const char *file,
+		       const struct snapshot_opts *so, struct session *se)
+{
+	if (o->core)
+		return core_session_open(se, o->core, o->exe, so);
+	if (file)
+		return snapfile_session_open(se, file, so);
+	return session_open(se, pid, so);
+}
+
+struct heapsnap_job {
+	int rc, done, err;
+};
+
+static void heapsnap_hook(void *arg, struct session *s, struct snapshot *snap, struct graph *g)
+{
+	struct heapsnap_job *job = arg;
+
+	job->rc = heapsnap_write(stdout, s, snap, g);
+	job->err = errno;
+	job->done = 1;
+}
+
 static int cmd_dump(const struct options *o)
 {
 	struct session se;
 	struct snapshot snap;
 	struct snapshot_opts so = o->snap;
+	struct heapsnap_job hs = { 0, 0, 0 };
 
 	so.stacks = 1;  /* the threads' Python stacks, read from the copy */
-	so.retainers = so.gc_only ? 0 : RETAIN_MAX;  /* the full graph: who holds the memory */
-	if (session_open(&se, o->pid, &so) < 0)
+	so.retainers = so.gc_only || o->heapsnapshot ? 0 : RETAIN_MAX;  /* who holds the memory */
+	if (open_source(o, o->pid, o->file, &so, &se) < 0)
 		return fail();
+	if (o->heapsnapshot) {
+		se.analyze = heapsnap_hook;
+		se.analyze_arg = &hs;
+	}
+	if (o->save)
+		snapfile_prepare(&se);
 	if (session_snapshot(&se, &snap) < 0) {
 		session_close(&se);
 		return fail();
 	}
-	if (o->json)
+	if (o->save && snapfile_save(&se, &snap, o->save) < 0) {
+		snapshot_free(&snap);
+		session_close(&se);
+		return fail();
+	}
+	if (o->heapsnapshot && !hs.done) {
+		fprintf(stderr, "leaktop: the heap could not be walked completely enough to follow "
+			"references (%s); try again\n",
+			snap.census.nnotes ? snap.census.notes[0] : "no reason recorded");
+		snapshot_free(&snap);
+		session_close(&se);
+		return EXIT_TARGET;
+	}
+	if (o->heapsnapshot && hs.rc < 0)
+		errno = hs.err;  /* flush_stdout says it */
+	else if (o->heapsnapshot || (o->save && strcmp(o->save, "-") == 0))
+		;  /* stdout holds the export or the file */
+	else if (o->json)
 		report_json(stdout, &snap);
 	else
 		report_text(stdout, &snap, o->top);
 	snapshot_free(&snap);
 	session_close(&se);
+	if (o->heapsnapshot && hs.rc < 0) {
+		fprintf(stderr, "leaktop: cannot write the heap snapshot: %s\n", strerror(hs.err));
+		return EXIT_TARGET;
+	}
 	return flush_stdout();
 }
 
@@ -401,14 +548,26 @@ static void why_hook(void *arg, struct session *s, struct snapshot *snap, struct
 static int cmd_stacks(const struct options *o)
 {
 	struct session se;
+	struct snapshot snap;
 	struct stacks st;
 	struct stacks_opts so = { .native = o->snap.native, .locals = o->locals };
+	struct snapshot_opts sno = o->snap;
+	int offline = o->file || o->core;
 
-	if (session_open(&se, o->pid, &o->snap) < 0)
+	/* A file or a core: the stacks its memory holds, read by a snapshot
+	 * (the census with it, cheaply: tracked objects only). */
+	sno.stacks = offline;
+	sno.gc_only = offline;
+	if (open_source(o, o->pid, o->file, &sno, &se) < 0)
 		return fail();
-	if (stacks_take(&se, &so, &st) < 0) {
+	if (offline ? session_snapshot(&se, &snap) : stacks_take(&se, &so, &st)) {
 		session_close(&se);
 		return fail();
+	}
+	if (offline) {
+		st = snap.stacks;
+		memset(&snap.stacks, 0, sizeof(snap.stacks));
+		snapshot_free(&snap);
 	}
 	if (o->json)
 		report_stacks_json(stdout, &se, &st);
@@ -430,7 +589,7 @@ static int cmd_why(const struct options *o)
 	so.stacks = 1;  /* chains from a thread name it by the id stacks show */
 	so.retainers = 1;  /* the dominator tree: what each step retains */
 	why_parse_selector(o->selector, &job.sel);
-	if (session_open(&se, o->pid, &so) < 0)
+	if (open_source(o, o->pid, o->file, &so, &se) < 0)
 		return fail();
 	se.analyze = why_hook;
 	se.analyze_arg = &job;
@@ -440,7 +599,7 @@ static int cmd_why(const struct options *o)
 	}
 	if (!job.done) {
 		fprintf(stderr, "leaktop: pid %d: the heap could not be walked completely enough to "
-			"follow references (%s); try again\n", (int)o->pid,
+			"follow references (%s); try again\n", (int)se.t.pid,
 			snap.census.nnotes ? snap.census.notes[0] : "no reason recorded");
 		rc = EXIT_TARGET;
 	} else if (o->json) {
@@ -452,6 +611,72 @@ static int cmd_why(const struct options *o)
 	snapshot_free(&snap);
 	session_close(&se);
 	return flush_stdout() ? EXIT_TARGET : rc;
+}
+
+/* diff OLD NEW: the older snapshot's census and holders kept, the newer
+ * taken with the chains of what grew most. */
+static int cmd_diff(const struct options *o)
+{
+	struct session se;
+	struct snapshot snap;
+	struct snapshot_opts so = o->snap;
+	struct diff_old old = { 0 };
+	struct diff_hook hook = { 0 };
+	struct diff d;
+	long v;
+	pid_t newer_pid = 0;
+	const char *newer_file = NULL;
+
+	if (strspn(o->newer, "0123456789") == strlen(o->newer)) {
+		if (parse_int(o->newer, 1, INT_MAX, &v) < 0)
+			return usage_error("'%s' is not a process ID", o->newer);
+		newer_pid = (pid_t)v;
+	} else if (strcmp(o->newer, "-") == 0 || access(o->newer, F_OK) == 0) {
+		newer_file = o->newer;
+	} else {
+		return usage_error("'%s' is neither a process ID nor a snapshot file", o->newer);
+	}
+	so.retainers = so.gc_only ? 0 : RETAIN_TRACK;
+	so.stacks = 1;
+	if (open_source(o, o->pid, o->file, &so, &se) < 0)
+		return fail();
+	if (!so.gc_only) {
+		se.analyze = diff_old_hook;
+		se.analyze_arg = &old;
+	}
+	if (session_snapshot(&se, &snap) < 0) {
+		session_close(&se);
+		diff_old_free(&old);
+		return fail();
+	}
+	diff_keep_old(&old, &se, &snap);
+	snapshot_free(&snap);
+	session_close(&se);
+	target_pid = newer_pid;
+	if (open_source(o, newer_pid, newer_file, &so, &se) < 0) {
+		diff_old_free(&old);
+		return fail();
+	}
+	hook.old = &old;
+	if (!so.gc_only) {
+		se.analyze = diff_hook;
+		se.analyze_arg = &hook;
+	}
+	if (session_snapshot(&se, &snap) < 0) {
+		session_close(&se);
+		diff_old_free(&old);
+		return fail();
+	}
+	diff_compute(&d, &old, &se, &snap, &hook);
+	if (o->json)
+		diff_json(stdout, &d);
+	else
+		diff_text(stdout, &d, o->top);
+	diff_free(&d);
+	diff_old_free(&old);
+	snapshot_free(&snap);
+	session_close(&se);
+	return flush_stdout();
 }
 
 static void sleep_seconds(double s)
@@ -578,7 +803,7 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	target_pid = o.pid;
+	target_pid = o.pid;  /* 0 for a file or a core: nothing to wait for */
 	attach_install_signal_handlers();
 	if (strcmp(o.command, "dump") == 0)
 		return cmd_dump(&o);
@@ -592,12 +817,14 @@ int main(int argc, char **argv)
 				"or leaktop watch in scripts\n");
 			return EXIT_USAGE;
 		}
-		return tui_run(o.pid, &o.snap, o.interval, o.max_stopped) < 0 ? fail() : 0;
+		return tui_run(o.pid, o.file, &o.snap, o.interval, o.max_stopped) < 0 ? fail() : 0;
 	}
 	if (strcmp(o.command, "why") == 0)
 		return cmd_why(&o);
 	if (strcmp(o.command, "stacks") == 0)
 		return cmd_stacks(&o);
+	if (strcmp(o.command, "diff") == 0)
+		return cmd_diff(&o);
 	if (strcmp(o.command, "serve") == 0)
 		return serve_run(o.listen, o.pids, o.npids, &o.snap, o.interval) < 0 ? fail() : 0;
 	return usage_error("unknown command '%s'", o.command);

@@ -42,7 +42,7 @@ struct remote {
 	struct remote_stats stats;
 	struct remote_source src;  /* answers first when src.find is set */
 	struct page_set late;     /* pages read late */
-	struct page_set rec;      /* remote_record_live: every page read live */
+	struct rec_store *rec;    /* remote_record_live: every page read live, as read */
 	int recording;
 	int offline;              /* no live process: only the source answers */
 	uint64_t reads, budget;   /* reads so far; past budget (if set) they fail */
@@ -53,8 +53,77 @@ struct remote {
 /* Distinct pages read late are remembered up to this many; past it each
  * late read counts its pages again (an over-count, said nowhere else). */
 #define LATE_SET_MAX ((size_t)1 << 22)
-/* remote_record_live's table: 64 Ki pages (256 MiB) at most. */
-#define RECORD_SET_MAX ((size_t)1 << 17)
+#define PAGE_BYTES 4096u
+
+/* remote_record_live keeps 64 Ki pages (256 MiB) at most. */
+#define RECORD_MAX ((size_t)1 << 16)
+
+/* Pages read live while recording, kept as they were read: open
+ * addressing from page number (0: empty) to its copy in bytes. */
+struct rec_store {
+	uint64_t *keys;
+	uint32_t *idx;
+	size_t cap, n;
+	unsigned char *bytes;     /* n pages */
+};
+
+static void rec_free(struct rec_store *rs)
+{
+	if (!rs)
+		return;
+	free(rs->keys);
+	free(rs->idx);
+	free(rs->bytes);
+	free(rs);
+}
+
+static size_t rec_slot(const struct rec_store *rs, uint64_t page)
+{
+	size_t i = (size_t)(page * 0x9E3779B97F4A7C15ull >> 40) & (rs->cap - 1);
+
+	while (rs->keys[i] && rs->keys[i] != page)
+		i = (i + 1) & (rs->cap - 1);
+	return i;
+}
+
+/* The copy of page, or NULL. */
+static const unsigned char *rec_find(const struct rec_store *rs, uint64_t page)
+{
+	size_t i;
+
+	if (!rs->cap)
+		return NULL;
+	i = rec_slot(rs, page);
+	return rs->keys[i] ? rs->bytes + (size_t)rs->idx[i] * PAGE_BYTES : NULL;
+}
+
+static const unsigned char *rec_add(struct rec_store *rs, uint64_t page, const unsigned char *bytes)
+{
+	size_t i;
+
+	if (2 * (rs->n + 1) > rs->cap) {
+		struct rec_store old = *rs;
+
+		rs->cap = old.cap ? old.cap * 2 : 1024;
+		rs->keys = xcalloc(rs->cap, sizeof(*rs->keys));
+		rs->idx = xcalloc(rs->cap, sizeof(*rs->idx));
+		for (size_t k = 0; k < old.cap; k++)
+			if (old.keys[k]) {
+				size_t j = rec_slot(rs, old.keys[k]);
+
+				rs->keys[j] = old.keys[k];
+				rs->idx[j] = old.idx[k];
+			}
+		free(old.keys);
+		free(old.idx);
+		rs->bytes = xreallocarray(rs->bytes, rs->cap / 2, PAGE_BYTES);
+	}
+	i = rec_slot(rs, page);
+	rs->keys[i] = page;
+	rs->idx[i] = (uint32_t)rs->n;
+	memcpy(rs->bytes + rs->n * PAGE_BYTES, bytes, PAGE_BYTES);
+	return rs->bytes + rs->n++ * PAGE_BYTES;
+}
 
 struct remote *remote_open(pid_t pid)
 {
@@ -106,7 +175,7 @@ void remote_close(struct remote *r)
 	if (r->mem_fd >= 0)
 		close(r->mem_fd);
 	free(r->late.v);
-	free(r->rec.v);
+	rec_free(r->rec);
 	free(r);
 }
 
@@ -156,9 +225,6 @@ static int page_set_insert(struct page_set *s, uint64_t page, size_t max_cap)
 /* A read the source could not answer succeeded on the live target. */
 static void note_late(struct remote *r, uint64_t addr, size_t len)
 {
-	if (r->recording)
-		for (uint64_t pg = addr >> 12; pg <= (addr + len - 1) >> 12; pg++)
-			page_set_insert(&r->rec, pg, RECORD_SET_MAX);
 	if (r->src.constant && r->src.constant(r->src.arg, addr))
 		return;
 	for (uint64_t pg = addr >> 12; pg <= (addr + len - 1) >> 12; pg++)
@@ -168,9 +234,11 @@ static void note_late(struct remote *r, uint64_t addr, size_t len)
 void remote_record_live(struct remote *r, int on)
 {
 	r->recording = on;
+	if (on && !r->rec)
+		r->rec = xcalloc(1, sizeof(*r->rec));
 	if (!on) {
-		free(r->rec.v);
-		memset(&r->rec, 0, sizeof(r->rec));
+		rec_free(r->rec);
+		r->rec = NULL;
 	}
 }
 
@@ -181,15 +249,19 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-size_t remote_recorded(const struct remote *r, uint64_t **pages)
+size_t remote_recorded(const struct remote *r, uint64_t **pages, unsigned char **bytes)
 {
-	size_t n = 0;
+	const struct rec_store *rs = r->rec;
+	size_t n = 0, count = rs ? rs->n : 0;
 
-	*pages = xmalloc((r->rec.n ? r->rec.n : 1) * sizeof(**pages));
-	for (size_t i = 0; i < r->rec.cap; i++)
-		if (r->rec.v[i])
-			(*pages)[n++] = r->rec.v[i];
+	*pages = xmalloc((count ? count : 1) * sizeof(**pages));
+	*bytes = xmalloc((count ? count : 1) * PAGE_BYTES);
+	for (size_t i = 0; rs && i < rs->cap; i++)
+		if (rs->keys[i])
+			(*pages)[n++] = rs->keys[i];
 	lt_sort(*pages, n, sizeof(**pages), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		memcpy(*bytes + i * PAGE_BYTES, rec_find(rs, (*pages)[i]), PAGE_BYTES);
 	return n;
 }
 
@@ -260,6 +332,44 @@ static int outside_user_space(uint64_t addr, size_t len)
 	return 0;
 }
 
+static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len);
+
+/* Recording: the whole pages of [addr, addr+len) read live once and kept,
+ * every later read of them answered from the copy, so that what the walk
+ * saw is what is kept.  -1 (nothing kept) when a page cannot be read or
+ * the store is full: the caller reads as usual. */
+static int read_recorded(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	unsigned char page[PAGE_BYTES], *out = buf;
+	uint64_t first = addr >> 12, last = (addr + len - 1) >> 12;
+
+	if (outside_user_space(addr, len))
+		return -1;
+	for (uint64_t pg = first; pg <= last; pg++) {
+		uint64_t from = pg == first ? addr & (PAGE_BYTES - 1) : 0;
+		uint64_t to = pg == last ? ((addr + len - 1) & (PAGE_BYTES - 1)) + 1 : PAGE_BYTES;
+		/* a read across the copy's edge: the copied part from the copy,
+		 * as a reader of the kept pages will see it */
+		const unsigned char *p = r->src.find(r->src.arg, (pg << 12) + from, (size_t)(to - from));
+
+		if (p) {
+			memcpy(out, p, (size_t)(to - from));
+			out += to - from;
+			continue;
+		}
+		p = rec_find(r->rec, pg);
+		if (!p) {
+			if (r->rec->n >= RECORD_MAX || read_live(r, pg << 12, page, PAGE_BYTES) < 0)
+				return -1;
+			p = rec_add(r->rec, pg, page);
+		}
+		memcpy(out, p + from, (size_t)(to - from));
+		out += to - from;
+	}
+	note_late(r, addr, len);
+	return 0;
+}
+
 /* The source first, when there is one; what it lacks from the live target
  * through `live` (exact or cached), counted as late. */
 static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_t len,
@@ -286,6 +396,8 @@ static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_
 		errno = EFAULT;  /* what the source lacks does not exist */
 		return -1;
 	}
+	if (r->recording && r->src.find && len && read_recorded(r, addr, buf, len) == 0)
+		return 0;
 	if (live(r, addr, buf, len) < 0)
 		return -1;
 	if (r->src.find && len)

@@ -449,7 +449,7 @@ static const char *const root_kinds[] = {
 };
 
 /* A chain's root, elision and steps (root first), in the object open. */
-static void json_chain(struct json *j, const struct why_chain *ch)
+void report_chain_json(struct json *j, const struct why_chain *ch)
 {
 	json_begin_object(j, "root");
 	json_str(j, "kind", root_kinds[ch->root]);
@@ -503,7 +503,7 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 		json_u64(j, "retained_bytes", x->retained_bytes);
 		json_u64(j, "retained_objects", x->retained_objects);
 		json_begin_object(j, "chain");
-		json_chain(j, &x->chain);
+		report_chain_json(j, &x->chain);
 		json_end_object(j);
 		json_begin_array(j, "holds");
 		for (size_t t = 0; t < x->nholds && t < 5; t++) {
@@ -885,11 +885,41 @@ static void why_incomplete_text(FILE *out, const struct snapshot *s)
 		fprintf(out, "  %s\n", s->census.notes[i]);
 }
 
-void report_why_text(FILE *out, const struct why_result *w, const struct snapshot *s,
-		     const char *selector)
+void report_chain_text(FILE *out, const struct why_chain *ch, uint64_t selected)
 {
 	char root[160];
 
+	root_text(ch, root, sizeof(root));
+	fprintf(out, "\n%" PRIu64 " of %" PRIu64 " held from %s%s:\n", ch->count, selected, root,
+		ch->count > 1 ? " (one of them shown)" : "");
+	for (size_t i = 0; i < ch->nsteps; i++) {
+		const struct why_step *st = &ch->steps[i];
+
+		if (st->skipped)
+			fprintf(out, "%*s... %zu more objects ...\n", (int)(2 + 2 * (i < 12 ? i : 12)), "",
+				st->skipped);
+		fprintf(out, "%*s%s%s%s %s", (int)(2 + 2 * (i < 12 ? i : 12)), "", i ? "-> " : "",
+			st->via, st->via[0] ? ":" : "", st->type);
+		if (st->name[0])
+			fprintf(out, " %s", st->name);
+		if (st->file[0] && st->line >= 0)
+			fprintf(out, " (%s:%d)", st->file, st->line);
+		else if (st->file[0])
+			fprintf(out, " (%s)", st->file);
+		fprintf(out, " at 0x%" PRIx64, st->addr);
+		if (st->retained) {
+			char bytes[32];
+
+			report_human_bytes(bytes, sizeof(bytes), st->retained);
+			fprintf(out, ", retains %s", bytes);
+		}
+		fputc('\n', out);
+	}
+}
+
+void report_why_text(FILE *out, const struct why_result *w, const struct snapshot *s,
+		     const char *selector)
+{
 	if (!w->selected) {
 		fprintf(out, "%s: %s\n", selector, w->note);
 		why_incomplete_text(out, s);
@@ -904,36 +934,8 @@ void report_why_text(FILE *out, const struct why_result *w, const struct snapsho
 	if (w->note[0])
 		fprintf(out, "note: %s\n", w->note);
 	why_incomplete_text(out, s);
-	for (size_t k = 0; k < w->nchains; k++) {
-		const struct why_chain *ch = &w->chains[k];
-
-		root_text(ch, root, sizeof(root));
-		fprintf(out, "\n%" PRIu64 " of %" PRIu64 " held from %s%s:\n", ch->count, w->selected, root,
-			ch->count > 1 ? " (one of them shown)" : "");
-		for (size_t i = 0; i < ch->nsteps; i++) {
-			const struct why_step *st = &ch->steps[i];
-
-			if (st->skipped)
-				fprintf(out, "%*s... %zu more objects ...\n", (int)(2 + 2 * (i < 12 ? i : 12)), "",
-					st->skipped);
-			fprintf(out, "%*s%s%s%s %s", (int)(2 + 2 * (i < 12 ? i : 12)), "", i ? "-> " : "",
-				st->via, st->via[0] ? ":" : "", st->type);
-			if (st->name[0])
-				fprintf(out, " %s", st->name);
-			if (st->file[0] && st->line >= 0)
-				fprintf(out, " (%s:%d)", st->file, st->line);
-			else if (st->file[0])
-				fprintf(out, " (%s)", st->file);
-			fprintf(out, " at 0x%" PRIx64, st->addr);
-			if (st->retained) {
-				char bytes[32];
-
-				report_human_bytes(bytes, sizeof(bytes), st->retained);
-				fprintf(out, ", retains %s", bytes);
-			}
-			fputc('\n', out);
-		}
-	}
+	for (size_t k = 0; k < w->nchains; k++)
+		report_chain_text(out, &w->chains[k], w->selected);
 	if (w->shapes > w->nchains)
 		fprintf(out, "\n(%" PRIu64 " more chain shapes; --max shows more)\n", w->shapes - w->nchains);
 }
@@ -976,7 +978,7 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 		json_str(&j, "type", last->type);
 		json_addr(&j, "address", last->addr);
 		json_end_object(&j);
-		json_chain(&j, ch);
+		report_chain_json(&j, ch);
 		json_end_object(&j);
 	}
 	json_end_array(&j);

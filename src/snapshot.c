@@ -53,8 +53,71 @@ int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 	return 0;
 }
 
+int session_open_offline(struct session *s, const struct target *t, const struct py_layout *lay,
+			 struct session_offline *off, const struct snapshot_opts *o)
+{
+	uint64_t at;
+
+	memset(s, 0, sizeof(*s));
+	s->opts = *o;
+	s->opts.no_block = 0;
+	s->opts.native = 0;   /* nothing to unwind: no process */
+	image_init(&s->img);
+	s->t = *t;
+	s->off = off;
+	remote_use_source(s->t.mem, &off->src);
+	if (lay)
+		s->lay = *lay;
+	if (lay ? layout_accept(&s->t, &s->lay) < 0 : layout_load(&s->t, o->layout, &s->lay) < 0) {
+		session_close(s);
+		return -1;
+	}
+	pyctx_init(&s->ctx, s->t.mem, &s->lay);
+	if (target_symbol(&s->t, "_PySet_Dummy", &at) == 0)
+		remote_read_u64(s->t.mem, at, &s->ctx.set_dummy);
+	s->owner_layouts = owner_layouts_new(&s->t);
+	if (s->t.micro >= 0)
+		snprintf(s->version, sizeof(s->version), "%d.%d.%d", s->t.major, s->t.minor, s->t.micro);
+	return 0;
+}
+
+static void offline_free(struct session_offline *off)
+{
+	if (!off)
+		return;
+	if (off->free)
+		off->free(off);
+	fd_table_free(&off->fds);
+	free(off->tids);
+	free(off);
+}
+
+/* A snapshot of an offline session: its memory walked, its facts as
+ * recorded (the descriptors copied: each snapshot owns its table). */
+static int offline_snapshot(struct session *s, struct snapshot *snap)
+{
+	struct session_offline *off = s->off;
+	uint64_t t0 = lt_now_us();
+
+	snapshot_begin(s, snap);
+	snap->taken_at = off->taken_at;
+	snap->pause_us = off->pause_us;
+	snap->image = off->image;
+	snap->gc_retries = off->gc_retries;
+	snap->fds_read = off->fds_read && fd_table_copy(&off->fds, &snap->fds) == 0;
+	remote_use_source(s->ctx.mem, &off->src);
+	if (snapshot_walk(s, snap, off->collecting) < 0)
+		return -1;
+	if (off->note[0])
+		census_note(&snap->census, "%s", off->note);
+	snap->walk_us = lt_now_us() - t0;
+	return 0;
+}
+
 void session_close(struct session *s)
 {
+	offline_free(s->off);
+	s->off = NULL;
 	owner_layouts_free(s->owner_layouts);
 	s->owner_layouts = NULL;
 	free(s->sample_type);
@@ -448,6 +511,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	const char *seed = getenv("LEAKTOP_SAVE_IMAGE");
 	int collecting;
 
+	if (s->off)
+		return offline_snapshot(s, snap);
 	snapshot_begin(s, snap);
 	collecting = stop_and_copy(s, snap);
 	if (collecting < 0) {
@@ -460,7 +525,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	/* The kernel's descriptor table is not in the image: read it now, as
 	 * close to the copy as can be. */
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
-	remote_record_live(s->ctx.mem, seed && *seed);
+	if (seed && *seed)
+		remote_record_live(s->ctx.mem, 1);
 	if (snapshot_walk(s, snap, collecting) < 0) {
 		drop_native(s);
 		return -1;
@@ -486,7 +552,7 @@ static uint64_t read_budget(struct session *s, struct snapshot *snap)
 {
 	uint64_t bytes = snap->image.copied_bytes;
 
-	if (!bytes && s->t.pid > 0)
+	if (!bytes && s->t.pid > 0 && !s->off)
 		bytes = proc_rss_bytes(s->t.pid);
 	return bytes / 8 * READS_PER_WORD > MIN_READS ? bytes / 8 * READS_PER_WORD : MIN_READS;
 }
@@ -509,6 +575,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	struct graph g;
 	const char *spent = NULL;
 
+	snap->collecting = collecting;
 	graph_init(&g, c, s->analyze != NULL || s->opts.retainers);
 	w.sample_type = s->sample_type;
 	remote_set_budget(c->mem, read_budget(s, snap));
@@ -516,8 +583,12 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	w.follow = !s->opts.gc_only;
 	w.group_dicts = s->opts.group_dicts;
 	if (s->opts.stacks) {
+		struct tid_pair *ids = NULL;
+		size_t nids = s->off ? s->off->ntids : stacks_task_ids(s->t.pid, &ids);
+
 		stacks_read_python(c, s->t.runtime_addr, 0, &snap->stacks);
-		stacks_describe(c, &snap->stacks, s->t.pid);
+		stacks_describe(c, &snap->stacks, s->t.pid, s->off ? s->off->tids : ids, nids);
+		free(ids);
 		snap->stacks.pause_us = snap->pause_us;
 		snap->stacks_read = 1;
 		budget_check(c, "the threads' stacks", &spent);
@@ -564,7 +635,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
 			   sizeof(snap->samples[i].repr));
 	budget_check(c, "the reprs of samples", &spent);
-	snap->late_pages = remote_stats(c->mem)->late_pages;
+	snap->late_pages = s->off ? s->off->late_pages : remote_stats(c->mem)->late_pages;
 	snap->reads = remote_reads(c->mem);
 	remote_set_budget(c->mem, 0);
 	remote_use_source(c->mem, NULL);
@@ -651,7 +722,7 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 			    "the target was let go (memory mapped or touched since planning, or a large "
 			    "buffer): they may be newer than the rest",
 			    (unsigned long long)snap->late_pages, (unsigned long long)snap->late_pages * 4);
-	if (!snap->fds_read && snap->pid > 0)
+	if (!snap->fds_read && snap->pid > 0 && !s->off)
 		census_note(&snap->census, "the descriptor table could not be read after the copy "
 			    "(the target may have exited)");
 	if (spent) {

@@ -267,14 +267,7 @@ static void thread_names(struct pyctx *c, uint64_t interp, struct stacks *st)
 	pydict_each(c, active, name_thread, &nm);
 }
 
-/* The target's threads: the ids the host gives them (ptrace's, ours) and
- * those of the target's own PID namespace (what it records), the same
- * unless it runs in a container.  Returns the count, 0 if unreadable. */
-struct tid_pair {
-	pid_t host, own;
-};
-
-static size_t task_ids(pid_t pid, struct tid_pair **out)
+size_t stacks_task_ids(pid_t pid, struct tid_pair **out)
 {
 	pid_t *tids = NULL;
 	long n = pid > 0 ? proc_tasks(pid, &tids) : -1;
@@ -337,11 +330,8 @@ static void pthread_ids(struct pyctx *c, struct stacks *st, const struct tid_pai
 /* The threads' ids as the host knows them: leaktop's PIDs, ptrace's, and
  * the native stacks' are the host's; a target in a container records its
  * own. */
-static void thread_ids(struct pyctx *c, struct stacks *st, pid_t pid)
+static void thread_ids(struct pyctx *c, struct stacks *st, const struct tid_pair *ids, size_t nids)
 {
-	struct tid_pair *ids;
-	size_t nids = task_ids(pid, &ids);
-
 	if (c->minor <= 10)
 		pthread_ids(c, st, ids, nids);
 	for (size_t i = 0; i < st->n; i++) {
@@ -352,7 +342,6 @@ static void thread_ids(struct pyctx *c, struct stacks *st, pid_t pid)
 		/* not one of its threads now: not a thread id after all */
 		st->threads[i].tid = k < nids ? (uint64_t)ids[k].host : 0;
 	}
-	free(ids);
 }
 
 static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, int locals,
@@ -402,14 +391,15 @@ void stacks_read_python(struct pyctx *c, uint64_t runtime, int locals, struct st
 	free(interp);
 }
 
-void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid)
+void stacks_describe(struct pyctx *c, struct stacks *st, pid_t pid, const struct tid_pair *ids,
+		     size_t nids)
 {
 	/* Module names by globals dict: frames of one module share it. */
 	struct { uint64_t globals; char name[128]; } seen[64];
 	size_t nseen = 0;
 
-	if (pid > 0)
-		thread_ids(c, st, pid);
+	if (nids)
+		thread_ids(c, st, ids, nids);
 	for (size_t i = 0; i < st->n; i++) {
 		struct thread_stack *th = &st->threads[i];
 
@@ -549,6 +539,11 @@ int stacks_take(struct session *s, const struct stacks_opts *o, struct stacks *o
 	size_t nnative = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (s->off) {
+		/* its pid names a process that is gone: never stop that one */
+		lt_error(LT_ERR_OTHER, "a %s has no native stacks to unwind", s->off->kind);
+		return -1;
+	}
 	remote_use_source(c->mem, NULL);
 	remote_cache_drop(c->mem);
 	pyctx_reset(c);
@@ -582,7 +577,13 @@ int stacks_take(struct session *s, const struct stacks_opts *o, struct stacks *o
 		stacks_free(out);
 		return -1;
 	}
-	stacks_describe(c, out, s->t.pid);
+	{
+		struct tid_pair *ids;
+		size_t nids = stacks_task_ids(s->t.pid, &ids);
+
+		stacks_describe(c, out, s->t.pid, ids, nids);
+		free(ids);
+	}
 	if (o->native)
 		stacks_merge(out, &s->t, native, nnative);
 	for (size_t k = 0; k < nnative; k++)

@@ -199,12 +199,31 @@ static int old_python(struct target *t, int *major, int *minor)
 	return 0;
 }
 
+/* Offline: the recorded answer for name, or NULL. */
+static const struct target_sym *recorded(const struct target *t, const char *kind, const char *name)
+{
+	char key[sizeof(((struct target_sym *)0)->name)];
+
+	snprintf(key, sizeof(key), "%s%s", kind, name);
+	for (size_t i = 0; i < t->nsyms; i++)
+		if (strcmp(t->syms[i].name, key) == 0)
+			return &t->syms[i];
+	return NULL;
+}
+
 int target_symbol(struct target *t, const char *name, uint64_t *addr)
 {
 	struct find_ctx c = { .name = name };
 
-	if (!t->dwfl)
-		return -1;  /* no process behind it (offline): no symbols */
+	if (!t->dwfl) {
+		/* no process behind it (offline): what was recorded, if anything */
+		const struct target_sym *r = recorded(t, "", name);
+
+		if (!r || !r->addr)
+			return -1;
+		*addr = r->addr;
+		return 0;
+	}
 	if (t->pymod && module_defines(t->pymod, name, addr, 0))
 		return 0;
 	dwfl_getmodules(t->dwfl, find_cb, &c, 0);
@@ -219,12 +238,21 @@ Dwarf *target_dwarf(struct target *t, Dwarf_Addr *bias)
 	return t->pymod ? dwfl_module_getdwarf(t->pymod, bias) : NULL;
 }
 
+char *target_debuginfo_path(const char *root)
+{
+	const char *env = getenv("LEAKTOP_DEBUGINFO_PATH");
+
+	if (env)
+		return xstrdup(env);
+	if (root && root[0])
+		return xasprintf("%s/usr/lib/debug%s", root, DEFAULT_DEBUGINFO_PATH);
+	return NULL;
+}
+
 int target_open(struct target *t, pid_t pid)
 {
-	struct find_ctx c = { .name = "_PyRuntime", .python_only = 1 };
-	const char *mname, *env = getenv("LEAKTOP_DEBUGINFO_PATH");
-	char exe[PATH_MAX];
-	int rc, ft = 0;
+	char exe[PATH_MAX], what[32];
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -244,13 +272,8 @@ int target_open(struct target *t, pid_t pid)
 	proc_exe(pid, exe, sizeof(exe));
 	snprintf(t->exe, sizeof(t->exe), "%s", proc_in_root(t->root_prefix, exe));
 	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
-	/* Where separate debug files are looked for (as eu-stack's
-	 * --debuginfo-path): LEAKTOP_DEBUGINFO_PATH, else libdw's default, with
-	 * a target in a container's own /usr/lib/debug first. */
-	if (env)
-		t->debuginfo_path = xstrdup(env);
-	else if (t->root[0])
-		t->debuginfo_path = xasprintf("%s/usr/lib/debug%s", t->root, DEFAULT_DEBUGINFO_PATH);
+	/* A target in a container: its own /usr/lib/debug first. */
+	t->debuginfo_path = target_debuginfo_path(t->root);
 	t->callbacks.find_elf = dwfl_linux_proc_find_elf;
 	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	t->callbacks.debuginfo_path = &t->debuginfo_path;
@@ -271,6 +294,21 @@ int target_open(struct target *t, pid_t pid)
 		goto fail;
 	}
 	dwfl_report_end(t->dwfl, NULL, NULL);
+	t->mem = remote_open(pid);
+	snprintf(what, sizeof(what), "pid %d", (int)pid);
+	if (target_find_python(t, what) < 0)
+		goto fail;
+	return 0;
+fail:
+	target_close(t);
+	return -1;
+}
+
+int target_find_python(struct target *t, const char *what)
+{
+	struct find_ctx c = { .name = "_PyRuntime", .python_only = 1 };
+	const char *mname;
+	int ft = 0;
 
 	/* Look in modules named like python first (libpython3.X.so, python3.X),
 	 * then everywhere: an embedding application links libpython under any name. */
@@ -282,16 +320,16 @@ int target_open(struct target *t, pid_t pid)
 	if (!c.mod) {
 		int maj, min;
 
-		if (proc_exited(pid))
-			lt_error(LT_ERR_GONE, "pid %d exited while leaktop was reading it", (int)pid);
+		if (!t->core && proc_exited(t->pid))
+			lt_error(LT_ERR_GONE, "%s exited while leaktop was reading it", what);
 		else if (old_python(t, &maj, &min) == 0)
-			lt_error(LT_ERR_NOTPYTHON, "pid %d (%s) runs Python %d.%d; leaktop supports "
-				 "CPython 3.8 and later", (int)pid, t->exe[0] ? t->exe : "?", maj, min);
+			lt_error(LT_ERR_NOTPYTHON, "%s (%s) runs Python %d.%d; leaktop supports "
+				 "CPython 3.8 and later", what, t->exe[0] ? t->exe : "?", maj, min);
 		else
-			lt_error(LT_ERR_NOTPYTHON, "pid %d (%s) is not a CPython process: no loaded "
-				 "module defines _PyRuntime (CPython 3.8 or later is needed)", (int)pid,
+			lt_error(LT_ERR_NOTPYTHON, "%s (%s) is not a CPython process: no loaded "
+				 "module defines _PyRuntime (CPython 3.8 or later is needed)", what,
 				 t->exe[0] ? t->exe : "?");
-		goto fail;
+		return -1;
 	}
 	t->pymod = c.mod;
 	t->runtime_addr = c.addr;
@@ -300,7 +338,6 @@ int target_open(struct target *t, pid_t pid)
 		mname += strlen(t->root);
 	snprintf(t->pymod_path, sizeof(t->pymod_path), "%s",
 		 mname ? proc_in_root(t->root_prefix, mname) : "?");
-	t->mem = remote_open(pid);
 
 	if (target_symbol(t, "Py_Version", &t->py_version_addr) == 0) {
 		uint32_t hex;
@@ -309,28 +346,25 @@ int target_open(struct target *t, pid_t pid)
 			t->major = (int)(hex >> 24);
 			t->minor = (int)((hex >> 16) & 0xff);
 			t->micro = (int)((hex >> 8) & 0xff);
-		} else if (errno == EPERM || errno == EACCES) {
-			attach_explain_eperm(pid, "reading the memory of");
-			goto fail;
+		} else if (!t->core && (errno == EPERM || errno == EACCES)) {
+			attach_explain_eperm(t->pid, "reading the memory of");
+			return -1;
 		}
 	}
 	if (t->micro < 0 && target_version_from_name(t->pymod_path, &t->major, &t->minor, &ft) < 0 &&
 	    target_version_from_name(t->exe, &t->major, &t->minor, &ft) < 0) {
-		lt_error(LT_ERR_NOTPYTHON, "pid %d: cannot tell which Python version %s is "
-			 "(no Py_Version symbol, no version in its name)", (int)pid, t->pymod_path);
-		goto fail;
+		lt_error(LT_ERR_NOTPYTHON, "%s: cannot tell which Python version %s is "
+			 "(no Py_Version symbol, no version in its name)", what, t->pymod_path);
+		return -1;
 	}
 	if (ft)
 		t->free_threaded = 1;
 	if (t->major != 3 || t->minor < 8) {
-		lt_error(LT_ERR_NOTPYTHON, "pid %d runs Python %d.%d; leaktop supports CPython 3.8 "
-			 "and later", (int)pid, t->major, t->minor);
-		goto fail;
+		lt_error(LT_ERR_NOTPYTHON, "%s runs Python %d.%d; leaktop supports CPython 3.8 "
+			 "and later", what, t->major, t->minor);
+		return -1;
 	}
 	return 0;
-fail:
-	target_close(t);
-	return -1;
 }
 
 struct dwarf_types *target_types(struct target *t, Dwfl_Module *mod)
@@ -378,6 +412,11 @@ int target_has_function(struct target *t, const char *name)
 {
 	uint64_t addr;
 
+	if (!t->dwfl) {
+		const struct target_sym *r = recorded(t, "function:", name);
+
+		return r && r->addr;
+	}
 	return t->pymod && module_defines(t->pymod, name, &addr, 1);
 }
 
@@ -387,14 +426,19 @@ int target_has_module(struct target *t, const char *name)
 	char init[96];
 	uint64_t addr;
 
-	if (!t->dwfl)
-		return 0;  /* offline: reading its modules would read /proc/0 */
+	if (!t->dwfl) {
+		const struct target_sym *r = recorded(t, "module:", name);
+
+		return r && r->addr;
+	}
 	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
 	if (f.mod)
 		return 1;
 	snprintf(init, sizeof(init), "PyInit_%s", name);
 	if (t->pymod && module_defines(t->pymod, init, &addr, 1))
 		return 1;
+	if (t->core)
+		return 0;  /* a core's modules are all there are */
 	/* Loaded since the modules were last read? */
 	dwfl_report_begin_add(t->dwfl);
 	report_modules(t);
@@ -410,7 +454,7 @@ struct dwarf_types *target_module_types(struct target *t, const char *name)
 	if (!t->dwfl)
 		return NULL;  /* offline: reading its modules would read /proc/0 */
 	dwfl_getmodules(t->dwfl, module_find_cb, &f, 0);
-	if (!f.mod) {
+	if (!f.mod && !t->core) {
 		/* Imported since we looked?  Read the maps again, once. */
 		dwfl_report_begin_add(t->dwfl);
 		report_modules(t);
@@ -420,14 +464,49 @@ struct dwarf_types *target_module_types(struct target *t, const char *name)
 	return target_types(t, f.mod ? f.mod : t->pymod);
 }
 
+/* The symbols the walkers ask for (arena.c, owners.c, snapshot.c) and the
+ * layout's validation (layout.c). */
+static const char *const RECORDED[] = {
+	"arenas", "maxarenas", "_PySet_Dummy", "function:_Py_NegativeRefcount",
+	"PyType_Type", "PyLong_Type", "PyUnicode_Type", "PyDict_Type", "PyList_Type",
+	"module:_socket", "module:select", "module:mmap",
+};
+
+size_t target_record_symbols(struct target *t, struct target_sym **out)
+{
+	size_t n = LT_ARRAY_SIZE(RECORDED);
+
+	*out = xcalloc(n, sizeof(**out));
+	for (size_t i = 0; i < n; i++) {
+		const char *name = RECORDED[i], *colon = strchr(name, ':');
+		struct target_sym *r = &(*out)[i];
+
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		if (!colon)
+			target_symbol(t, name, &r->addr);
+		else if (strncmp(name, "function:", 9) == 0)
+			r->addr = (uint64_t)target_has_function(t, colon + 1);
+		else
+			r->addr = (uint64_t)target_has_module(t, colon + 1);
+	}
+	return n;
+}
+
 void target_close(struct target *t)
 {
+	free(t->syms);
+	t->syms = NULL;
+	t->nsyms = 0;
 	for (int i = 0; i < t->ntypes; i++)
 		dwarf_types_free(t->types[i].dt);
 	t->ntypes = 0;
 	if (t->dwfl)
 		dwfl_end(t->dwfl);
 	t->dwfl = NULL;
+	if (t->dwfl_owner_free)
+		t->dwfl_owner_free(t->dwfl_owner);
+	t->dwfl_owner = NULL;
+	t->dwfl_owner_free = NULL;
 	t->pymod = NULL;
 	remote_close(t->mem);
 	t->mem = NULL;

@@ -15,6 +15,7 @@
 #include "proc.h"
 #include "report.h"
 #include "retain.h"
+#include "snapfile.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "util.h"
@@ -56,6 +57,7 @@ static const char *const sort_names[SORT_COUNT_OF] = {
 
 struct tui {
 	pid_t pid;
+	const char *file;                 /* read-only: a snapshot file */
 	struct session se;
 	struct history h;
 	struct snapshot last;
@@ -269,11 +271,12 @@ static int take_snapshot(struct tui *t)
 	if (session_snapshot(&t->se, &snap) < 0)
 		return -1;
 	t->period = snapshot_period(t->interval, t->max_stopped, snap.pause_us);
-	t->next_due_us = t0 + (uint64_t)(t->period * 1e6);
+	/* a file does not change: walked again only when a view asks */
+	t->next_due_us = t->file ? UINT64_MAX : t0 + (uint64_t)(t->period * 1e6);
 	snap.period_s = t->period;
 	snap.period_grown = t->period > t->interval;
 	history_add(&t->h, &snap.census, snap.taken_at, t0, snap.pause_us,
-		    proc_rss_bytes(t->pid), snap.fds_read ? (long)snap.fds.n : -1);
+		    t->file ? 0 : proc_rss_bytes(t->pid), snap.fds_read ? (long)snap.fds.n : -1);
 	if (snap.fds_read) {
 		struct census fc;
 
@@ -481,18 +484,34 @@ static void draw_header(struct tui *t)
 	size_t n;
 
 	attron(A_BOLD);
-	snprintf(line, sizeof(line), "leaktop %s - pid %d", PACKAGE_VERSION, (int)t->pid);
+	if (t->file)
+		snprintf(line, sizeof(line), "leaktop %s - snapshot file %s, pid %d", PACKAGE_VERSION,
+			 t->file, (int)t->se.t.pid);
+	else
+		snprintf(line, sizeof(line), "leaktop %s - pid %d", PACKAGE_VERSION, (int)t->pid);
 	put(0, 0, COLS, line);
 	attroff(A_BOLD);
 	put(0, (int)strlen(line) + 2, COLS - (int)strlen(line) - 2, t->se.t.cmdline);
 
-	snprintf(line, sizeof(line), "Python %s (%s)  watched %02llu:%02llu:%02llu  every %.1f s%s  "
-		 "pause %.1f ms  #%u",
-		 t->se.version[0] ? t->se.version : "3.?",
-		 layout_source_name(t->se.lay.source), (unsigned long long)(el / 3600),
-		 (unsigned long long)(el / 60 % 60), (unsigned long long)(el % 60), t->period,
-		 t->period > t->interval ? " (grown: max-stopped)" : "",
-		 now ? (double)now->pause_us / 1000.0 : 0.0, now ? now->seq : 0);
+	if (t->file) {
+		char when[64];
+		struct tm tm;
+		time_t at = t->have_last ? t->last.taken_at : 0;
+
+		localtime_r(&at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		snprintf(line, sizeof(line), "read-only  Python %s (%s)  taken %s  pause %.1f ms",
+			 t->se.version[0] ? t->se.version : "3.?", layout_source_name(t->se.lay.source),
+			 when, now ? (double)now->pause_us / 1000.0 : 0.0);
+	} else {
+		snprintf(line, sizeof(line), "Python %s (%s)  watched %02llu:%02llu:%02llu  every %.1f s%s  "
+			 "pause %.1f ms  #%u",
+			 t->se.version[0] ? t->se.version : "3.?",
+			 layout_source_name(t->se.lay.source), (unsigned long long)(el / 3600),
+			 (unsigned long long)(el / 60 % 60), (unsigned long long)(el % 60), t->period,
+			 t->period > t->interval ? " (grown: max-stopped)" : "",
+			 now ? (double)now->pause_us / 1000.0 : 0.0, now ? now->seq : 0);
+	}
 	put(1, 0, COLS, line);
 
 	n = history_series_totals(&t->h, 16, series, NULL);
@@ -1544,6 +1563,8 @@ static int handle_key(struct tui *t, int ch)
 		t->view = VIEW_HELP;
 		return KEY_HANDLED | KEY_REDRAW;
 	case ' ':
+		if (t->file)
+			return KEY_HANDLED;  /* nothing runs */
 		t->paused = !t->paused;
 		if (!t->paused)
 			t->next_due_us = 0;
@@ -1556,9 +1577,13 @@ static int handle_key(struct tui *t, int ch)
 		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
 	case '+':
 	case '=':
+		if (t->file)
+			return KEY_HANDLED;
 		step_interval(t, 1);
 		return KEY_HANDLED | KEY_REDRAW;
 	case '-':
+		if (t->file)
+			return KEY_HANDLED;
 		step_interval(t, -1);
 		return KEY_HANDLED | KEY_REDRAW;
 	case KEY_RESIZE:
@@ -1612,7 +1637,8 @@ static void init_colors(struct tui *t)
 	init_pair(C_SPARK, COLOR_GREEN, -1);
 }
 
-int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double max_stopped_pct)
+int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, double interval,
+	    double max_stopped_pct)
 {
 	struct tui t;
 	struct snapshot_opts o = *opts;
@@ -1621,6 +1647,7 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 
 	memset(&t, 0, sizeof(t));
 	t.pid = pid;
+	t.file = file;
 	t.interval = t.period = interval;
 	t.max_stopped = max_stopped_pct;
 	t.sort = SORT_GROWTH;
@@ -1631,7 +1658,7 @@ int tui_run(pid_t pid, const struct snapshot_opts *opts, double interval, double
 	t.thr_frame = -1;
 	o.stacks = 1;                     /* the threads view shows the last snapshot's */
 	o.retainers = o.gc_only ? 0 : RETAIN_TRACK;  /* the holders, followed */
-	if (session_open(&t.se, pid, &o) < 0) {
+	if ((file ? snapfile_session_open(&t.se, file, &o) : session_open(&t.se, pid, &o)) < 0) {
 		history_free(&t.h);
 		history_free(&t.hf);
 		history_free(&t.hh);

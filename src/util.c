@@ -94,6 +94,75 @@ void *xreallocarray(void *p, size_t n, size_t size)
 	return xrealloc(p, n * size);
 }
 
+uint32_t lt_crc32(uint32_t crc, const void *p, size_t n)
+{
+	static uint32_t table[8][256];
+	static int ready;
+	const unsigned char *b = p;
+
+	if (!ready) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+			table[0][i] = c;
+		}
+		for (int t = 1; t < 8; t++)
+			for (uint32_t i = 0; i < 256; i++)
+				table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
+		ready = 1;
+	}
+	crc = ~crc;
+	/* eight bytes a step (slicing-by-8), then the rest one by one */
+	for (; n >= 8; n -= 8, b += 8) {
+		uint32_t lo = crc ^ ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+				     (uint32_t)b[3] << 24);
+
+		crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^
+		      table[4][lo >> 24] ^ table[3][b[4]] ^ table[2][b[5]] ^ table[1][b[6]] ^
+		      table[0][b[7]];
+	}
+	while (n--)
+		crc = table[0][(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+int lt_bsearch_u64(const uint64_t *a, size_t n, uint64_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else if (a[mid] > v)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+char *lt_strcpy(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return dst;
+}
+
+void *xmemdup(const void *p, size_t n)
+{
+	void *q = xmalloc(n ? n : 1);
+
+	if (n)
+		memcpy(q, p, n);
+	return q;
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);

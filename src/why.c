@@ -594,6 +594,8 @@ static void select_nodes(struct snapshot *snap, struct graph *g, const struct wh
 				}
 				yes = t;
 			}
+			if (sel->nskip && lt_bsearch_u64(sel->skip, sel->nskip, g->nodes[i].addr))
+				continue;
 			if (*n == cap) {
 				cap *= 2;
 				*out = xreallocarray(*out, cap, sizeof(**out));
