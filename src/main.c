@@ -513,6 +513,9 @@ static int cmd_dump(const struct options *o)
 		session_close(&se);
 		return EXIT_TARGET;
 	}
+	if (o->heapsnapshot && !snap.census.complete)
+		fprintf(stderr, "leaktop: warning: the walk was incomplete, the export may lack "
+			"objects or labels (%s)\n", snap.census.notes[snap.census.nnotes - 1]);
 	if (o->heapsnapshot && hs.rc < 0)
 		errno = hs.err;  /* flush_stdout says it */
 	else if (o->heapsnapshot || (o->save && strcmp(o->save, "-") == 0))
