@@ -9,12 +9,15 @@ struct census_row {
 	char *type;              /* module.qualname */
 	uint64_t count, gc_tracked, bytes;
 	uint64_t gc_bytes;       /* bytes of the GC-tracked ones */
+	uint64_t buffer_bytes;   /* of bytes, buffers the objects own outside
+				  * their own block (a numpy array's data) */
 };
 
 struct census {
 	struct census_row *rows; /* sorted by bytes, descending */
 	size_t n, cap;
 	uint64_t objects, bytes, gc_tracked;
+	uint64_t buffer_bytes;   /* the rows' buffer_bytes, summed */
 	int complete;
 	char **notes;
 	size_t nnotes;

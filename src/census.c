@@ -40,6 +40,7 @@ struct census_row *census_add(struct census *c, const char *type, uint64_t count
 	r->gc_tracked = gc_tracked;
 	r->bytes = bytes;
 	r->gc_bytes = 0;
+	r->buffer_bytes = 0;
 	return r;
 }
 
@@ -70,6 +71,7 @@ void census_finish(struct census *c)
 			c->rows[out - 1].gc_tracked += c->rows[i].gc_tracked;
 			c->rows[out - 1].bytes += c->rows[i].bytes;
 			c->rows[out - 1].gc_bytes += c->rows[i].gc_bytes;
+			c->rows[out - 1].buffer_bytes += c->rows[i].buffer_bytes;
 			free(c->rows[i].type);
 			continue;
 		}
@@ -86,11 +88,12 @@ void census_finish(struct census *c)
 		c->rows[out++] = c->rows[i];
 	}
 	c->n = out;
-	c->objects = c->bytes = c->gc_tracked = 0;
+	c->objects = c->bytes = c->gc_tracked = c->buffer_bytes = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		c->objects += c->rows[i].count;
 		c->gc_tracked += c->rows[i].gc_tracked;
 		c->bytes += c->rows[i].bytes;
+		c->buffer_bytes += c->rows[i].buffer_bytes;
 	}
 	lt_sort(c->rows, c->n, sizeof(*c->rows), by_bytes);
 }
