@@ -61,7 +61,8 @@ enum pykind {
 	PK_CFUNC,     /* builtin_function_or_method */
 	PK_LRU,       /* functools._lru_cache_wrapper: its cache dict */
 	PK_PARTIAL,   /* functools.partial */
-	PK_TEXTIO,    /* _io.TextIOWrapper: its buffer */
+	PK_TEXTIO,    /* _io.TextIOWrapper: its buffer, codecs and settings */
+	PK_NLDECODER, /* _io.IncrementalNewlineDecoder: the decoder it wraps */
 	PK_KIND_COUNT
 };
 

@@ -474,6 +474,7 @@ static const struct {
 	{ "_io.BufferedWriter", PK_BUFFERED },
 	{ "_io.BufferedRandom", PK_BUFFERED },
 	{ "_io.TextIOWrapper", PK_TEXTIO },
+	{ "_io.IncrementalNewlineDecoder", PK_NLDECODER },
 	{ "bytearray", PK_BYTEARRAY },
 	{ "code", PK_CODE },
 	{ "function", PK_FUNCTION },

@@ -83,9 +83,11 @@ static int array_each(struct pyctx *c, uint64_t items, int64_t n, int stride,
 struct field {
 	const char *name;
 	size_t at;  /* offsetof(struct py_layout, the field's offset) */
+	int plus;   /* bytes after that offset (fields that follow a known one) */
 };
 
-#define F(name, field) { name, offsetof(struct py_layout, field) }
+#define F(name, field) { name, offsetof(struct py_layout, field), 0 }
+#define FP(name, field, plus) { name, offsetof(struct py_layout, field), plus }
 
 static const struct field type_fields[] = {
 	F("__dict__", tp_dict), F("__bases__", tp_bases), F("__mro__", tp_mro),
@@ -126,7 +128,17 @@ static const struct field lru_fields[] = {
 };
 static const struct field partial_fields[] = { F("func", partial_fn), F("args", partial_args), F("keywords", partial_kw) };
 static const struct field buffered_fields[] = { F("raw", buffered_raw) };
-static const struct field textio_fields[] = { F("buffer", textio_buffer) };
+/* TextIOWrapper's buffer, encoding, encoder, decoder, readnl and errors
+ * follow one another on every version (Modules/_io/textio.c). */
+static const struct field textio_fields[] = {
+	F("buffer", textio_buffer), FP("encoding", textio_buffer, 8),
+	FP("(encoder)", textio_buffer, 16), FP("(decoder)", textio_buffer, 24),
+	FP("(readnl)", textio_buffer, 32), FP("errors", textio_buffer, 40),
+};
+/* IncrementalNewlineDecoder: the object header, then decoder and errors. */
+static const struct field nldecoder_fields[] = {
+	FP("(decoder)", ob_type, 8), FP("(errors)", ob_type, 16),
+};
 static const struct field gen_fields[] = {
 	F("__name__", gen_name), F("__qualname__", gen_qualname), F("gi_frame", gen_frame_old),
 };
@@ -145,6 +157,8 @@ static int fields_each(struct pyctx *c, uint64_t obj, const struct field *fields
 		uint64_t ref;
 		int r;
 
+		if (off >= 0)
+			off += fields[i].plus;
 		if (off < 0 || rd_u64(c, obj + (uint64_t)off, &ref) < 0 || !ref)
 			continue;
 		r = emit(s, ref, REF_FIELD, -1, 0, fields[i].name);
@@ -415,6 +429,9 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 		break;
 	case PK_TEXTIO:
 		r = FIELDS(textio_fields);
+		break;
+	case PK_NLDECODER:
+		r = FIELDS(nldecoder_fields);
 		break;
 	case PK_GEN:
 		r = FIELDS(gen_fields);

@@ -18,7 +18,9 @@ only from C, such as the interned-strings dict, which the truth cannot
 reach).  The scenario's own objects are exact: 64
 bytearrays with exactly their getsizeof bytes, and at least the 100,000
 strings and ints, and the 10,000 strings held only from C found by the
-arena scan.
+arena scan.  The newline decoders of the target's open text files (which
+3.8-3.11 do not track: only TextIOWrapper's references reach them) are
+all reached, each as a stream's (decoder).
 """
 import json
 import os
@@ -37,6 +39,7 @@ GROUPS = ("full dump --json exits 0, complete",
           "every core type: >= 98% of the truth's untracked count and bytes",
           "int, float, bytearray: mean size within 2%",
           "totals: objects = tracked + untracked, consistent",
+          "the text streams' newline decoders: exactly the target's (untracked to 3.11)",
           "target running and untraced afterwards")
 
 
@@ -107,6 +110,22 @@ def run_python(tap, py):
                     "objects %d, gc_tracked %d: the untracked 200,000+ are missing"
                     % (doc["census"]["objects"], doc["census"]["gc_tracked"]))
         with tap.point(descs[5]) as p:
+            # Every decoder a text stream holds is found and followed (why
+            # selects what references reach: exactly those); the census may
+            # count more, found in pymalloc's arenas held from C.
+            want = truth["scenario"]["nldecoders"]
+            got = types.get("_io.IncrementalNewlineDecoder", {}).get("count", 0)
+            args = ["why", "--json", target.pid, "_io.IncrementalNewlineDecoder"]
+            rc, out, err = H.run_leaktop(args, timeout=120)
+            p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err, limit=10)))
+            held = json.loads(out)
+            p.check(want >= 7 and held["selected"] == want and got >= want,
+                    "%d reached (%d in the census), the target's streams hold %d"
+                    % (held["selected"], got, want))
+            p.check(all([s.get("via") for s in ch["path"]][-1:] == ["(decoder)"]
+                        for ch in held["chains"]),
+                    "not held as a stream's (decoder): %s" % json.dumps(held["chains"])[:500])
+        with tap.point(descs[6]) as p:
             p.untraced(target.pid)
     finally:
         target.stop()

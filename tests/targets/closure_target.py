@@ -13,6 +13,7 @@ untracked objects per type with their count and sys.getsizeof sum, and the
 exact numbers the scenario created.
 """
 import gc
+import io
 import itertools
 import os
 import sys
@@ -32,6 +33,9 @@ BIG = ["B" * (4096 + i) for i in range(32)]
 # Strings held only from C: itertools.repeat keeps its element in a C field
 # leaktop has no layout for; only the arena scan can find them.
 C_HELD = [itertools.repeat("c-held-%06d" % i) for i in range(10000)]
+# Text files open for reading: each TextIOWrapper holds a newline decoder,
+# which 3.8-3.11 do not track (only the wrapper's references reach it).
+TEXT = [open(os.path.abspath(__file__)) for _ in range(7)]
 gc.collect()          # untracks the tuples of atoms, as a running service would
 for t in TUPLES[:1]:
     assert not gc.is_tracked(t)
@@ -65,6 +69,14 @@ def closure():
     return counts
 
 
+def nldecoders():
+    """The newline decoders the text streams hold (gc.get_referents sees
+    them whether the GC tracks them or not)."""
+    return len({id(r) for w in gc.get_objects() if isinstance(w, io.TextIOWrapper)
+                for r in gc.get_referents(w) if type(r).__name__ == "IncrementalNewlineDecoder"})
+
+
+NLDECODERS = nldecoders()   # before closure() freezes the tracked objects
 untracked = closure()
 truth = {
     "pid": os.getpid(), "version": "%d.%d.%d" % sys.version_info[:3],
@@ -74,6 +86,7 @@ truth = {
         "strings": {"count": 100000, "bytes": sum(sys.getsizeof(s) for s in STRINGS)},
         "ints": {"count": 100000, "bytes": sum(sys.getsizeof(i) for i in INTS)},
         "c_held_strings": 10000,
+        "nldecoders": NLDECODERS,
     },
 }
 publish(TRUTH, truth)
