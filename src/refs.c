@@ -466,8 +466,13 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 	if (r)
 		return r;
 	/* Instance attributes (classes, and C types with a __dict__ such as
-	 * SimpleNamespace or FileIO) and the __slots__ of classes. */
-	if (t->dictoffset || (t->flags & PY_TPFLAGS_MANAGED_DICT)) {
+	 * SimpleNamespace or FileIO) and the __slots__ of classes.  Types,
+	 * functions, modules and class/static methods gave their __dict__
+	 * among their fields already: a second edge would count one
+	 * reference twice (garbage, objects held from C). */
+	if ((t->dictoffset || (t->flags & PY_TPFLAGS_MANAGED_DICT)) && t->kind != PK_TYPE &&
+	    t->kind != PK_FUNCTION && t->kind != PK_MODULE && t->kind != PK_CLASSMETHOD &&
+	    t->kind != PK_STATICMETHOD) {
 		uint64_t dict = 0;
 
 		/* The dict object is the referent (it is followed in turn);
