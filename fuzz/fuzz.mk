@@ -13,18 +13,16 @@ CFLAGS = -g -O1 -fno-omit-frame-pointer -Wall -Wno-unused-parameter $(SAN)
 COV = -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp
 CPPFLAGS = -I$(TOP) -I$(TOP)/include -I. $(shell pkg-config --cflags libdw libunwind-ptrace)
 LIBS = $(shell pkg-config --libs libdw libunwind-ptrace libunwind-generic)
-# The offline target answers the seed's symbols first (fuzz_walk.c).
-WRAP = -Wl,--wrap=target_symbol -Wl,--wrap=target_has_function
 
 LIB_SRC := $(shell sed -n '/^src_libleaktop_a_SOURCES/,/^$$/p' $(TOP)/Makefile.am | \
 	     tr ' \\\t' '\n\n\n' | grep '^src/.*\.c$$')
 LIB_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC))
-FUZZ_OBJ := $(B)/obj/fuzz_walk.o $(B)/obj/seed.o
+FUZZ_OBJ := $(B)/obj/fuzz_walk.o
 
 all: $(B)/fuzz_walk
 
 $(B)/fuzz_walk: $(LIB_OBJ) $(FUZZ_OBJ)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(WRAP) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 # Coverage instrumentation everywhere; libFuzzer's main only at the link.
 $(B)/obj/%.o: $(TOP)/src/%.c | $(B)/obj

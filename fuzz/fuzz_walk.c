@@ -1,13 +1,16 @@
 /* fuzz_walk.c - libFuzzer harness: the walkers on damaged copies of a real heap.
  *
- * LLVMFuzzerInitialize loads the seed named by LEAKTOP_FUZZ_SEED (seed.c)
- * and walks it undamaged, once whole and once only the structures around
- * the objects (interpreters, GC heads, threads, frames, arenas), to learn
- * which words of it the walkers read.  Each input then damages a few words of the image, walks it as
- * `leaktop dump` or `leaktop why` would (snapshot_walk on an offline
- * session: remote_open_offline, the image as its only source, no process,
- * no symbols but the seed's), prints the report to /dev/null, frees
- * everything and undoes the damage.
+ * LLVMFuzzerInitialize opens the seed named by LEAKTOP_FUZZ_SEED, a
+ * snapshot file (`leaktop dump --save`), as the one offline session of the
+ * run (snapfile_session_open: the file's memory its only source, no
+ * process, no symbols but the file's), and walks it undamaged, once whole
+ * and once only the structures around the objects (interpreters, GC heads,
+ * threads, frames, arenas), to learn which words of it the walkers read.
+ * Each input then damages a few words of that memory in place (the file's
+ * private mapping, snapfile_image), takes a snapshot of the session as
+ * `leaktop dump` or `leaktop why` would, prints the report to /dev/null,
+ * frees it and undoes the damage.  The file is not opened again per input:
+ * that would discard the damage (and check every section's CRC again).
  *
  * An input is a 4-byte header and up to MAX_PATCHES 12-byte patches:
  *   header[0]  bit 0 why_analyze as the analyze callback; bit 1 --gc-only
@@ -30,8 +33,8 @@
 #include "reach.h"
 #include "remote.h"
 #include "report.h"
-#include "seed.h"
 #include "retain.h"
+#include "snapfile.h"
 #include "snapshot.h"
 #include "target.h"
 #include "util.h"
@@ -48,7 +51,10 @@
 #define MAX_NAMES 32
 #define WHY_MAX 5
 
-static struct seed sd;
+static struct session ss;        /* the seed's, for the whole run */
+static struct image *im;          /* its memory, damaged in place */
+static unsigned char *base;       /* im->buf + the first segment's off: word 0 */
+static size_t size;               /* bytes from base to the last segment's end */
 static FILE *devnull;
 
 /* Which words a patch picks. */
@@ -67,7 +73,7 @@ static const enum pool pool_choice[8] = { POOL_START, POOL_ROOTS, POOL_READ, POO
 					  POOL_ALL, POOL_ROOTS, POOL_START, POOL_PTR };
 
 struct pool_v {
-	uint32_t *v;   /* word indexes into sd.im.buf */
+	uint32_t *v;   /* word indexes from base */
 	size_t n;
 };
 
@@ -83,31 +89,21 @@ static size_t ntypes;
 static char *names[MAX_NAMES];                  /* type names to select */
 static size_t nnames;
 
-/* Symbols the offline target knows: the seed's.  The harness is linked
- * with --wrap for these two, so arena.c asks here first; the real ones,
- * with no process behind the target, answer "not found". */
-int __real_target_symbol(struct target *t, const char *name, uint64_t *addr);
-int __wrap_target_symbol(struct target *t, const char *name, uint64_t *addr);
-int __real_target_has_function(struct target *t, const char *name);
-int __wrap_target_has_function(struct target *t, const char *name);
-
-int __wrap_target_symbol(struct target *t, const char *name, uint64_t *addr)
+/* The target address of byte off from base (off < size): the MEM
+ * section's bytes are contiguous in the file, segment after segment. */
+static uint64_t img_addr(size_t off)
 {
-	for (int i = 0; i < sd.nsyms; i++) {
-		if (strcmp(sd.syms[i].name, name) == 0 && sd.syms[i].addr) {
-			*addr = sd.syms[i].addr;
-			return 0;
-		}
+	size_t lo = 0, hi = im->nseg, at = (size_t)(base - im->buf) + off;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (im->seg[mid].off <= at)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	return __real_target_symbol(t, name, addr);
-}
-
-int __wrap_target_has_function(struct target *t, const char *name)
-{
-	for (int i = 0; i < sd.nsyms; i++)
-		if (strcmp(sd.syms[i].name, name) == 0)
-			return sd.syms[i].addr != 0;
-	return __real_target_has_function(t, name);
+	return im->seg[lo].addr + (at - im->seg[lo].off);
 }
 
 /* ---- one walk ---- */
@@ -132,32 +128,23 @@ static void why_hook(void *arg, struct session *s, struct snapshot *snap, struct
 	job->done = 1;
 }
 
-/* A session with no process behind it: the seed's layout and facts, its
- * image as the only memory. */
-static void session_offline(struct session *s, const struct run_opts *o)
+/* The session's options for one input (job: why's, when o->why). */
+static void session_set(const struct run_opts *o, struct why_job *job)
 {
-	memset(s, 0, sizeof(*s));
-	image_init(&s->img);
-	s->t.pid = 0;
-	s->t.major = sd.major;
-	s->t.minor = sd.minor;
-	s->t.free_threaded = 0;
-	s->t.runtime_addr = sd.runtime;
-	s->t.mem = remote_open_offline();
-	s->lay = sd.lay;
-	pyctx_init(&s->ctx, s->t.mem, &s->lay);
-	s->ctx.set_dummy = sd.set_dummy;
-	s->owner_layouts = owner_layouts_new(&s->t);
-	/* Before 3.11 the walk reads the version from sys.version: let it. */
-	s->t.micro = sd.minor >= 11 ? sd.micro : -1;
-	if (sd.minor >= 11)
-		snprintf(s->version, sizeof(s->version), "%s", sd.version);
-	s->opts.gc_only = o->gc_only && !o->why;
-	s->opts.group_dicts = o->group_dicts;
-	s->opts.stacks = !o->why;   /* the threads' Python stacks, as dump reads them */
-	s->opts.retainers = s->opts.gc_only ? 0 : RETAIN_MAX;  /* the dominator tree, as dump */
-	if (o->sample && o->sel.kind == WHY_TYPE)
-		session_sample(s, o->sel.type);
+	ss.opts.gc_only = o->gc_only && !o->why;
+	ss.opts.group_dicts = o->group_dicts;
+	ss.opts.stacks = !o->why;   /* the threads' Python stacks, as dump reads them */
+	ss.opts.retainers = ss.opts.gc_only ? 0 : RETAIN_MAX;  /* the dominator tree, as dump */
+	session_sample(&ss, o->sample && o->sel.kind == WHY_TYPE ? o->sel.type : NULL);
+	ss.analyze = o->why ? why_hook : NULL;
+	ss.analyze_arg = o->why ? job : NULL;
+	ss.off->collecting = o->collecting;
+	/* Before 3.11 a live walk reads the version from sys.version (the
+	 * file has it): let this one read it too, from the damaged memory. */
+	if (ss.t.minor < 11) {
+		ss.version[0] = '\0';
+		ss.t.micro = -1;
+	}
 }
 
 /* LEAKTOP_FUZZ_VERBOSE=1: one line per input (reads, time, completeness),
@@ -184,24 +171,15 @@ static void tell(const struct run_opts *o, const struct snapshot *snap, int rc, 
 		rc == 0 && snap->census.nnotes ? snap->census.notes[snap->census.nnotes - 1] : "");
 }
 
-static void walk_once(const struct run_opts *o, const struct remote_source *src)
+static void walk_once(const struct run_opts *o)
 {
-	struct session s;
 	struct snapshot snap;
 	struct why_job job = { .sel = &o->sel };
 	uint64_t t0 = lt_now_us();
 	int rc;
 
-	session_offline(&s, o);
-	if (o->why) {
-		s.analyze = why_hook;
-		s.analyze_arg = &job;
-	}
-	remote_use_source(s.t.mem, src);
-	snapshot_begin(&s, &snap);
-	snap.image.copied_bytes = sd.size;   /* the read budget follows it */
-	snap.image.ranges = sd.im.nseg;
-	rc = snapshot_walk(&s, &snap, o->collecting);
+	session_set(o, &job);
+	rc = session_snapshot(&ss, &snap);
 	tell(o, &snap, rc, t0);
 	if (rc == 0) {
 		if (o->json)
@@ -216,7 +194,12 @@ static void walk_once(const struct run_opts *o, const struct remote_source *src)
 	}
 	if (job.done)
 		why_free(&job.res);
-	session_close(&s);
+	/* What the session keeps from a snapshot to the next (the types met,
+	 * the sample's name) is freed now: libFuzzer takes a run that ends
+	 * with more mallocs than frees for a possible leak, and runs it again
+	 * under LeakSanitizer. */
+	session_sample(&ss, NULL);
+	pyctx_reset(&ss.ctx);
 }
 
 /* ---- the survey: what the undamaged walk reads ---- */
@@ -224,10 +207,10 @@ static void walk_once(const struct run_opts *o, const struct remote_source *src)
 static const unsigned char *survey_find(void *arg, uint64_t addr, size_t len)
 {
 	struct marks *m = arg;
-	const unsigned char *p = image_find(&sd.im, addr, len);
+	const unsigned char *p = image_find(im, addr, len);
 
 	if (p && len) {
-		size_t first = (size_t)(p - sd.im.buf) / 8, last = (size_t)(p - sd.im.buf + len - 1) / 8;
+		size_t first = (size_t)(p - base) / 8, last = (size_t)(p - base + len - 1) / 8;
 
 		m->start[first] = 1;
 		for (size_t w = first; m->any && w <= last; w++)
@@ -238,7 +221,7 @@ static const unsigned char *survey_find(void *arg, uint64_t addr, size_t len)
 
 static int survey_constant(void *arg, uint64_t addr)
 {
-	return 0;
+	return 1;   /* a file's memory: nothing can change it */
 }
 
 static void pool_add(struct pool_v *p, size_t *cap, uint32_t w)
@@ -252,19 +235,19 @@ static void pool_add(struct pool_v *p, size_t *cap, uint32_t w)
 
 static void build_pools(void)
 {
-	size_t nwords = sd.size / 8, caps[NPOOLS] = { 0 };
+	size_t nwords = size / 8, caps[NPOOLS] = { 0 };
 
 	for (size_t w = 0; w < nwords; w++) {
 		uint64_t v;
 
-		memcpy(&v, sd.im.buf + w * 8, 8);
+		memcpy(&v, base + w * 8, 8);
 		if (walked.start[w])
 			pool_add(&pools[POOL_START], &caps[POOL_START], (uint32_t)w);
 		if (roots.start[w])
 			pool_add(&pools[POOL_ROOTS], &caps[POOL_ROOTS], (uint32_t)w);
 		if (walked.any[w])
 			pool_add(&pools[POOL_READ], &caps[POOL_READ], (uint32_t)w);
-		if (!(v & 7) && image_find(&sd.im, v, 8))
+		if (!(v & 7) && image_find(im, v, 8))
 			pool_add(&pools[POOL_PTR], &caps[POOL_PTR], (uint32_t)w);
 		pool_add(&pools[POOL_ALL], &caps[POOL_ALL], (uint32_t)w);
 	}
@@ -294,33 +277,30 @@ static void survey_types(struct session *s)
 static void survey(void)
 {
 	struct run_opts o = { .why = 1, .group_dicts = 1 };
-	struct remote_source src = { survey_find, survey_constant, &walked };
-	struct session s;
+	struct remote_source src = { survey_find, survey_constant, &walked }, file = ss.off->src;
 	struct snapshot snap;
 	struct why_job job = { .sel = &o.sel };
+	uint64_t copied = ss.off->image.copied_bytes;
 
-	walked.start = calloc(sd.size / 8 + 1, 1);
-	walked.any = calloc(sd.size / 8 + 1, 1);
+	walked.start = calloc(size / 8 + 1, 1);
+	walked.any = calloc(size / 8 + 1, 1);
 	why_parse_selector("builtins.dict", &o.sel);
-	session_offline(&s, &o);
-	s.analyze = why_hook;
-	s.analyze_arg = &job;
-	remote_use_source(s.t.mem, &src);
-	snapshot_begin(&s, &snap);
-	snap.image.copied_bytes = sd.size;
-	if (snapshot_walk(&s, &snap, 0) < 0) {
+	session_set(&o, &job);
+	ss.off->src = src;   /* the file's memory, each read marked */
+	if (session_snapshot(&ss, &snap) < 0) {
 		fprintf(stderr, "fuzz_walk: the undamaged seed does not walk: %s\n", lt_last_error());
 		exit(1);
 	}
-	survey_types(&s);
+	ss.off->src = file;
+	survey_types(&ss);
 	fprintf(stderr, "fuzz_walk: seed: Python %d.%d (%s), %zu segments, %zu KiB (%zu KiB read "
-		"live), %llu objects, %zu types, %s\n", sd.major, sd.minor, sd.version, sd.im.nseg,
-		sd.size >> 10, sd.live_bytes >> 10, (unsigned long long)snap.census.objects, ntypes,
+		"live), %llu objects, %zu types, %s\n", ss.t.major, ss.t.minor, ss.version, im->nseg,
+		size >> 10, (size > copied ? size - copied : 0) >> 10,
+		(unsigned long long)snap.census.objects, ntypes,
 		snap.census.complete ? "complete" : "incomplete");
 	snapshot_free(&snap);
 	if (job.done)
 		why_free(&job.res);
-	session_close(&s);
 }
 
 static void ignore_reached(void *arg, uint64_t obj, struct pytype *t)
@@ -329,10 +309,10 @@ static void ignore_reached(void *arg, uint64_t obj, struct pytype *t)
 
 static void mark_word(uint64_t addr)
 {
-	const unsigned char *p = image_find(&sd.im, addr, 8);
+	const unsigned char *p = image_find(im, addr, 8);
 
 	if (p)
-		roots.start[(size_t)(p - sd.im.buf) / 8] = 1;
+		roots.start[(size_t)(p - base) / 8] = 1;
 }
 
 /* The words the structures around the objects are read from: each
@@ -341,23 +321,22 @@ static void mark_word(uint64_t addr)
  * arena table and pool headers. */
 static void survey_roots(void)
 {
-	struct run_opts o = { 0 };
 	struct remote_source src = { survey_find, survey_constant, &roots };
-	const struct py_layout *l = &sd.lay;
-	uint64_t *interp;
-	struct session s;
+	const struct py_layout *l = &ss.lay;
+	uint64_t runtime = ss.t.runtime_addr, *interp;
 	struct reach r;
 	struct arena_stats ast;
 	char note[256];
 	int n;
 
-	roots.start = calloc(sd.size / 8 + 1, 1);
-	session_offline(&s, &o);
-	remote_use_source(s.t.mem, &src);
-	interp = heap_interpreters(&s.ctx, sd.runtime, &n, note, sizeof(note));
+	roots.start = calloc(size / 8 + 1, 1);
+	/* No types known, as a walk begins. */
+	pyctx_reset(&ss.ctx);
+	remote_use_source(ss.ctx.mem, &src);
+	interp = heap_interpreters(&ss.ctx, runtime, &n, note, sizeof(note));
 	for (int i = 0; i < n; i++) {
 		uint64_t gcs = l->is_gc >= 0 ? interp[i] + (uint64_t)l->is_gc :
-			       sd.runtime + (uint64_t)l->rt_gc;
+			       runtime + (uint64_t)l->rt_gc;
 
 		for (int g = 0; g <= 3; g++) {
 			uint64_t head = gcs + (uint64_t)l->gen_head +
@@ -368,14 +347,15 @@ static void survey_roots(void)
 			mark_word(head + (uint64_t)l->gc_prev);
 		}
 	}
-	reach_init(&r, &s.ctx, ignore_reached, NULL);
-	reach_threads(&r, sd.runtime);
+	reach_init(&r, &ss.ctx, ignore_reached, NULL);
+	reach_threads(&r, runtime);
 	reach_free(&r);
 	/* With no types known, the arena walk reads its table and pools, not
 	 * the objects in their blocks. */
-	pyctx_reset(&s.ctx);
-	arena_walk(&s.ctx, &s.t, sd.runtime, ignore_reached, NULL, NULL, &ast, note, sizeof(note));
-	session_close(&s);
+	pyctx_reset(&ss.ctx);
+	arena_walk(&ss.ctx, &ss.t, runtime, ignore_reached, NULL, NULL, &ast, note, sizeof(note));
+	pyctx_reset(&ss.ctx);
+	remote_use_source(ss.ctx.mem, NULL);
 	free(interp);
 }
 
@@ -383,14 +363,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *path = getenv("LEAKTOP_FUZZ_SEED");
-	char err[256];
+	struct snapshot_opts so = { 0 };
+	const struct image_seg *last;
 
 	if (!path || !*path) {
-		fprintf(stderr, "fuzz_walk: set LEAKTOP_FUZZ_SEED to a seed file (fuzz/README.md)\n");
+		fprintf(stderr, "fuzz_walk: set LEAKTOP_FUZZ_SEED to a snapshot file "
+			"(leaktop dump --save; fuzz/README.md)\n");
 		exit(1);
 	}
-	if (seed_load(&sd, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fuzz_walk: %s: %s\n", path, err);
+	if (snapfile_session_open(&ss, path, &so) < 0) {
+		fprintf(stderr, "fuzz_walk: %s\n", lt_last_error());
+		exit(1);
+	}
+	im = snapfile_image(&ss);
+	if (!im || !im->nseg) {
+		fprintf(stderr, "fuzz_walk: %s holds no memory\n", path);
+		exit(1);
+	}
+	/* Words are counted from the first segment's bytes; the last one's
+	 * end is the end of the MEM section. */
+	last = &im->seg[im->nseg - 1];
+	base = im->buf + im->seg[0].off;
+	size = (size_t)(last->off + last->len - im->seg[0].off);
+	if (size / 8 > UINT32_MAX) {
+		fprintf(stderr, "fuzz_walk: %s is too large a seed (%zu MiB)\n", path, size >> 20);
 		exit(1);
 	}
 	devnull = fopen("/dev/null", "w");
@@ -451,7 +447,7 @@ static uint64_t word_at(size_t w)
 {
 	uint64_t v;
 
-	memcpy(&v, sd.im.buf + w * 8, 8);
+	memcpy(&v, base + w * 8, 8);
 	return v;
 }
 
@@ -464,7 +460,7 @@ static size_t pick(enum pool p, uint64_t idx)
 
 static uint64_t value_for(enum value_kind k, size_t w, uint64_t old, uint64_t param)
 {
-	uint64_t self = seed_addr(&sd, w * 8);
+	uint64_t self = img_addr(w * 8);
 	int64_t small = (int64_t)(int8_t)(param & 0xff);
 
 	switch (k) {
@@ -473,7 +469,7 @@ static uint64_t value_for(enum value_kind k, size_t w, uint64_t old, uint64_t pa
 	case V_LITERAL:
 		return param & (1ull << 55) ? param | 0xff00000000000000ull : param;
 	case V_READ_START:
-		return seed_addr(&sd, pick(POOL_START, param) * 8);
+		return img_addr(pick(POOL_START, param) * 8);
 	case V_TYPE:
 		return ntypes ? types[param % ntypes] : old;
 	case V_SELF:
@@ -487,9 +483,9 @@ static uint64_t value_for(enum value_kind k, size_t w, uint64_t old, uint64_t pa
 	case V_COPY:
 		return word_at(pick(POOL_READ, param));
 	case V_ANY_ADDR:
-		return seed_addr(&sd, pick(POOL_ALL, param) * 8);
+		return img_addr(pick(POOL_ALL, param) * 8);
 	case V_SEG_EDGE: {
-		const struct image_seg *g = &sd.im.seg[param % sd.im.nseg];
+		const struct image_seg *g = &im->seg[param % im->nseg];
 
 		return g->addr + g->len - 8 * (uint64_t)((param >> 16) % 4);
 	}
@@ -504,12 +500,12 @@ static uint64_t value_for(enum value_kind k, size_t w, uint64_t old, uint64_t pa
  * nearest {count, known type} pair at or before it. */
 static void describe(size_t w, uint64_t old, uint64_t v)
 {
-	uint64_t addr = seed_addr(&sd, w * 8);
+	uint64_t addr = img_addr(w * 8);
 	const char *name = NULL;
 	size_t k;
 
 	/* The word is a count, and a type follows it: the object's start. */
-	for (size_t i = 0; i < ntypes && !name && (w + 1) * 8 < sd.size; i++)
+	for (size_t i = 0; i < ntypes && !name && (w + 2) * 8 <= size; i++)
 		if (word_at(w + 1) == types[i] && old - 1 < (1ull << 40)) {
 			fprintf(stderr, "fuzz_walk: patch 0x%llx: 0x%llx -> 0x%llx (%s at 0x%llx, +0)\n",
 				(unsigned long long)addr, (unsigned long long)old,
@@ -551,7 +547,7 @@ static void apply(const uint8_t *p, struct undo *u)
 	}
 	u->off = w * 8;
 	u->old = old;
-	memcpy(sd.im.buf + w * 8, &v, 8);
+	memcpy(base + w * 8, &v, 8);
 	if (verbose())
 		describe(w, old, v);
 }
@@ -572,7 +568,7 @@ static void parse_header(const uint8_t *d, size_t n, struct run_opts *o)
 	switch (h[0] >> 6) {
 	case 2:
 		o->sel.kind = WHY_ADDR;
-		o->sel.addr = seed_addr(&sd, pick(POOL_START, which) * 8);
+		o->sel.addr = img_addr(pick(POOL_START, which) * 8);
 		snprintf(o->text, sizeof(o->text), "0x%llx", (unsigned long long)o->sel.addr);
 		break;
 	case 3:
@@ -593,7 +589,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct run_opts o = { 0 };
 	struct undo undo[MAX_PATCHES];
-	struct remote_source src;
 	size_t n = size > HEADER ? (size - HEADER) / PATCH : 0;
 
 	if (n > MAX_PATCHES)
@@ -601,11 +596,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse_header(data, size, &o);
 	for (size_t i = 0; i < n; i++)
 		apply(data + HEADER + i * PATCH, &undo[i]);
-	image_source(&sd.im, &src);
-	walk_once(&o, &src);
+	walk_once(&o);
 	/* Backwards: a word patched twice gets its first old value back. */
 	for (size_t i = n; i-- > 0;)
-		memcpy(sd.im.buf + undo[i].off, &undo[i].old, 8);
+		memcpy(base + undo[i].off, &undo[i].old, 8);
 	lt_error_clear();
 	return 0;
 }

@@ -93,27 +93,4 @@ void image_source(struct image *im, struct remote_source *out);
 size_t image_live_runs(struct image *im, struct remote *mem, unsigned char **buf,
 		       struct image_seg **runs);
 
-/* What a walk of the image needs besides memory, for image_save_seed. */
-#define IMAGE_SEED_SYMS 4
-struct image_seed {
-	const void *layout;         /* struct py_layout, written as bytes */
-	uint32_t layout_size;
-	int major, minor, micro;
-	uint64_t runtime;           /* &_PyRuntime */
-	uint64_t set_dummy;         /* pyctx's set_dummy */
-	const char *version;        /* "3.11.7", may be NULL */
-	const char *table_version;  /* the layout's table_version, may be NULL */
-	struct {
-		const char *name;   /* NULL ends the list */
-		uint64_t addr;      /* 0: absent; a function: 1 when defined */
-	} syms[IMAGE_SEED_SYMS];
-};
-
-/* Development aid for the fuzz harness (fuzz/README.md): write to path the
- * image, the pages mem recorded as read live (remote_record_live; read
- * again now, from the running target) and meta, in the harness's seed
- * format.  mem must have no source set.  Returns 0 or -1 with lt_error. */
-int image_save_seed(struct image *im, struct remote *mem, const struct image_seed *meta,
-		    const char *path);
-
 #endif

@@ -12,6 +12,7 @@
 #ifndef LEAKTOP_SNAPFILE_H
 #define LEAKTOP_SNAPFILE_H
 
+struct image;
 struct session;
 struct snapshot;
 struct snapshot_opts;
@@ -30,5 +31,12 @@ int snapfile_save(struct session *s, const struct snapshot *snap, const char *pa
  * session.  A damaged or truncated file is refused with one line saying
  * what is wrong.  Returns 0, or -1 with lt_error. */
 int snapfile_session_open(struct session *s, const char *path, const struct snapshot_opts *o);
+
+/* The memory of a session snapfile_session_open made, which its snapshots
+ * walk: segments ascending and disjoint, their off into buf, the file's
+ * data (a private writable mapping, so the fuzz harness can damage it in
+ * place; the MEM section's bytes, contiguous).  NULL for any other
+ * session. */
+struct image *snapfile_image(struct session *s);
 
 #endif

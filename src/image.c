@@ -583,36 +583,6 @@ void image_source(struct image *im, struct remote_source *out)
 	out->arg = im;
 }
 
-/* The seed format is the fuzz harness's (fuzz/README.md): a header, the
- * layout's bytes, the symbols, then the segments, each {addr, len, kind,
- * 0} and its bytes; integers as this machine writes them, for the harness
- * built from the same tree. */
-#define SEED_MAGIC "LTSEED\n"
-#define SEED_FORMAT 1u
-#define SEED_NAME 32    /* bytes of a string field or symbol name */
-
-static int put(FILE *f, const void *p, size_t n)
-{
-	return fwrite(p, 1, n, f) == n ? 0 : -1;
-}
-
-static int put_str(FILE *f, const char *s)
-{
-	char buf[SEED_NAME] = "";
-
-	if (s)
-		snprintf(buf, sizeof(buf), "%s", s);
-	return put(f, buf, sizeof(buf));
-}
-
-static int put_seg(FILE *f, uint64_t addr, uint64_t len, uint32_t kind, const void *bytes)
-{
-	uint32_t zero = 0;
-
-	return put(f, &addr, 8) | put(f, &len, 8) | put(f, &kind, 4) | put(f, &zero, 4) |
-	       put(f, bytes, (size_t)len);
-}
-
 size_t image_live_runs(struct image *im, struct remote *mem, unsigned char **buf,
 		       struct image_seg **runs)
 {
@@ -634,44 +604,4 @@ size_t image_live_runs(struct image *im, struct remote *mem, unsigned char **buf
 	free(pages);
 	free(bytes);
 	return nruns;
-}
-
-static int write_seed(FILE *f, struct image *im, const struct image_seed *m,
-		      const unsigned char *live, const struct image_seg *runs, size_t nruns)
-{
-	uint32_t format = SEED_FORMAT, nsyms = 0, nsegs = (uint32_t)(im->nseg + nruns);
-	int32_t ver[3] = { m->major, m->minor, m->micro };
-	int rc;
-
-	while (nsyms < IMAGE_SEED_SYMS && m->syms[nsyms].name)
-		nsyms++;
-	rc = put(f, SEED_MAGIC, 8) | put(f, &format, 4) | put(f, &m->layout_size, 4) |
-	     put(f, ver, sizeof(ver)) | put(f, &m->runtime, 8) | put(f, &m->set_dummy, 8) |
-	     put_str(f, m->version) | put_str(f, m->table_version) | put(f, &nsyms, 4) |
-	     put(f, &nsegs, 4) | put(f, m->layout, m->layout_size);
-	for (uint32_t i = 0; i < nsyms; i++)
-		rc |= put_str(f, m->syms[i].name) | put(f, &m->syms[i].addr, 8);
-	for (size_t i = 0; i < im->nseg; i++)
-		rc |= put_seg(f, im->seg[i].addr, im->seg[i].len, 0, im->buf + im->seg[i].off);
-	for (size_t i = 0; i < nruns; i++)
-		rc |= put_seg(f, runs[i].addr, runs[i].len, 1, live + runs[i].off);
-	return rc;
-}
-
-int image_save_seed(struct image *im, struct remote *mem, const struct image_seed *meta,
-		    const char *path)
-{
-	unsigned char *live;
-	struct image_seg *runs;
-	size_t nruns = image_live_runs(im, mem, &live, &runs);
-	FILE *f = fopen(path, "wb");
-	int rc = f ? write_seed(f, im, meta, live, runs, nruns) : -1;
-
-	if (f && fclose(f) != 0)
-		rc = -1;
-	if (rc < 0)
-		lt_error(LT_ERR_OTHER, "cannot write the seed %s: %s", path, strerror(errno));
-	free(live);
-	free(runs);
-	return rc;
 }

@@ -924,3 +924,10 @@ int snapfile_session_open(struct session *s, const char *path, const struct snap
 		snprintf(s->version, sizeof(s->version), "%s", version);
 	return 0;
 }
+
+struct image *snapfile_image(struct session *s)
+{
+	if (!s->off || s->off->free != offline_free_loaded || !s->off->arg)
+		return NULL;
+	return &((struct loaded *)s->off->arg)->im;
+}

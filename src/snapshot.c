@@ -485,30 +485,9 @@ void snapshot_begin(struct session *s, struct snapshot *snap)
 	pyctx_reset(&s->ctx);
 }
 
-/* Development hook (fuzz/README.md): LEAKTOP_SAVE_IMAGE=FILE writes the
- * image just walked, the pages the walk read live, and what a walk needs
- * from the session and its symbols, as the fuzz harness's seed. */
-static int save_seed(struct session *s, const char *path)
-{
-	struct image_seed m = { .layout = &s->lay, .layout_size = sizeof(s->lay),
-				.major = s->t.major, .minor = s->t.minor, .micro = s->t.micro,
-				.runtime = s->t.runtime_addr, .set_dummy = s->ctx.set_dummy,
-				.version = s->version, .table_version = s->lay.table_version,
-				.syms = { { "arenas", 0 }, { "maxarenas", 0 }, { "_Py_NegativeRefcount", 0 } } };
-	int rc;
-
-	target_symbol(&s->t, "arenas", &m.syms[0].addr);
-	target_symbol(&s->t, "maxarenas", &m.syms[1].addr);
-	m.syms[2].addr = (uint64_t)target_has_function(&s->t, "_Py_NegativeRefcount");
-	rc = image_save_seed(&s->img, s->ctx.mem, &m, path);
-	remote_record_live(s->ctx.mem, 0);
-	return rc;
-}
-
 int session_snapshot(struct session *s, struct snapshot *snap)
 {
 	uint64_t t0 = lt_now_us();
-	const char *seed = getenv("LEAKTOP_SAVE_IMAGE");
 	int collecting;
 
 	if (s->off)
@@ -525,8 +504,6 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	/* The kernel's descriptor table is not in the image: read it now, as
 	 * close to the copy as can be. */
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
-	if (seed && *seed)
-		remote_record_live(s->ctx.mem, 1);
 	if (snapshot_walk(s, snap, collecting) < 0) {
 		drop_native(s);
 		return -1;
@@ -534,10 +511,6 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (snap->stacks_read && s->native)
 		stacks_merge(&snap->stacks, &s->t, s->native, s->nnative);
 	drop_native(s);
-	if (seed && *seed && save_seed(s, seed) < 0) {
-		snapshot_free(snap);
-		return -1;
-	}
 	snap->walk_us = lt_now_us() - t0;
 	return 0;
 }
