@@ -31,4 +31,18 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 	       int (*seen)(void *arg, uint64_t obj), void *arg, struct arena_stats *st, char *why,
 	       size_t whylen);
 
+/* An arena as the memory accounting sees it (memacct.h). */
+struct arena_span {
+	uint64_t start, len;   /* the arena's mapping: [start, start + len) */
+	uint64_t carved;       /* from start to the first pool never handed out */
+	uint64_t used;         /* bytes of its blocks in use: each pool's count
+				* times its block size, from the pool headers */
+};
+
+/* The arenas of every interpreter, each once, ascending, in *out (the
+ * caller frees it; NULL when none); reads the arena tables and the pool
+ * headers only, not the blocks.  Returns how many, or -1 (why says). */
+long arena_list(struct pyctx *c, struct target *t, uint64_t runtime, struct arena_span **out,
+		char *why, size_t whylen);
+
 #endif

@@ -11,6 +11,9 @@ struct census_row {
 	uint64_t gc_bytes;       /* bytes of the GC-tracked ones */
 	uint64_t buffer_bytes;   /* of bytes, buffers the objects own outside
 				  * their own block (a numpy array's data) */
+	uint64_t mapped_bytes;   /* not in bytes: what they map (mmap.mmap) */
+	int object_only;         /* __sizeof__ is Python code: bytes are the
+				  * objects alone (pytype_python_sizeof) */
 };
 
 struct census {
@@ -18,6 +21,7 @@ struct census {
 	size_t n, cap;
 	uint64_t objects, bytes, gc_tracked;
 	uint64_t buffer_bytes;   /* the rows' buffer_bytes, summed */
+	uint64_t mapped_bytes;   /* the rows' mapped_bytes, summed */
 	int complete;
 	char **notes;
 	size_t nnotes;

@@ -59,6 +59,48 @@ int proc_task_exited(pid_t pid, pid_t tid);
 /* Waits up to ms milliseconds for proc_exited(pid); returns it. */
 int proc_wait_exit(pid_t pid, int ms);
 
+/* One mapping of /proc/PID/smaps: its maps line and its resident size. */
+struct proc_smap {
+	uint64_t start, end, offset, inode;
+	char perms[5];       /* "rw-p" */
+	const char *path;    /* "" anonymous, "[heap]" ...; valid during the call only */
+	uint64_t rss;        /* Rss, in bytes (never more than end - start) */
+};
+
+/* Called per mapping, in the order smaps lists them (ascending). */
+typedef void (*proc_smap_fn)(void *arg, const struct proc_smap *m);
+
+/* A streaming parser of smaps text: feed it lines (without their newline;
+ * NULL for a line too long to keep), then end it.  Lines it does not know
+ * are ignored; a mapping whose maps line does not parse is skipped with
+ * the fields after it.  Holds one mapping at a time, whatever the size of
+ * the text. */
+struct proc_smaps_parser {
+	proc_smap_fn fn;
+	void *arg;
+	struct proc_smap cur;
+	int have;            /* cur is a mapping whose fields are being read */
+	uint64_t mappings;   /* passed to fn so far */
+	char path[4096 + 64];
+};
+
+void proc_smaps_begin(struct proc_smaps_parser *p, proc_smap_fn fn, void *arg);
+void proc_smaps_line(struct proc_smaps_parser *p, const char *line, size_t len);
+/* Passes the last mapping; returns the number of mappings passed. */
+uint64_t proc_smaps_end(struct proc_smaps_parser *p);
+/* The whole text at once (unit tests): the number of mappings. */
+uint64_t proc_smaps_parse(const char *text, proc_smap_fn fn, void *arg);
+/* Stream /proc/PID/smaps through fn, in fixed-size reads.  Returns the
+ * number of mappings (> 0), or -1 with lt_error (gone, not allowed, empty,
+ * or interrupted by a signal). */
+long proc_smaps_read(pid_t pid, proc_smap_fn fn, void *arg);
+
+/* A thread's stack pointer, from the text of /proc/PID/task/TID/syscall
+ * ("NR ARGS... SP PC" in a system call, "-1 SP PC" blocked outside one,
+ * "running" when it was running).  0 with *sp set, or -1. */
+int proc_syscall_sp_parse(const char *text, uint64_t *sp);
+int proc_task_sp(pid_t pid, pid_t tid, uint64_t *sp);
+
 /* Resident set size in bytes (VmRSS), 0 if unknown. */
 uint64_t proc_rss_bytes(pid_t pid);
 /* Open descriptors (entries of /proc/PID/fd), -1 if unreadable. */

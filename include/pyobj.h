@@ -66,6 +66,23 @@ enum pykind {
 	PK_KIND_COUNT
 };
 
+/* Extension types whose C __sizeof__ counts more than basicsize, sized
+ * apart from the kind (the walkers treat them by their kind: a StgDict is
+ * still a dict to follow).  The struct offsets are fixed (these structs are
+ * the same on every x86-64 CPython 3.8-3.15 and numpy 1.20-2.x; see
+ * pyobj.c); an object whose fields do not validate gets its basic size. */
+enum pysizer {
+	PZ_NONE = 0,
+	PZ_ARRAY,     /* array.array: allocated * itemsize (a buffer) */
+	PZ_STRUCT,    /* _struct.Struct: its format codes */
+	PZ_ELEMENT,   /* xml.etree.ElementTree.Element (_elementtree): extra, children */
+	PZ_NDARRAY,   /* numpy.ndarray: dims, strides and the data it owns (a buffer) */
+	PZ_MMAP,      /* mmap.mmap: basicsize; its mapping apart (mapped) */
+	PZ_STGDICT,   /* ctypes' StgDict (3.8-3.12): a dict plus its StgDictObject */
+	PZ_CTYPE,     /* classes of ctypes' CType_Type (3.13+): their StgInfo */
+	PZ_DECIMAL,   /* decimal.Decimal (_decimal): coefficient words out of line (a buffer) */
+};
+
 struct pytype {
 	uint64_t addr;
 	char *name;            /* "module.qualname" as Python prints it */
@@ -81,6 +98,11 @@ struct pytype {
 	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
 	signed char nslots;    /* refs' memo: object __slots__ offsets, -1 unknown, -2 too many */
 	signed char has_del;   /* graph's memo: 1 the class defines __del__, -1 not, 0 unknown */
+	signed char py_sizeof; /* memo: 1 __sizeof__ is a Python function, -1 not, 0 unknown */
+	unsigned char sizer;   /* enum pysizer */
+	/* per-snapshot, of bytes: buffers the objects own (pyobj_owned);
+	 * apart from bytes: what they map (mmap) */
+	uint64_t buffer_bytes, mapped_bytes;
 	uint64_t garbage, garbage_bytes;  /* instances found to be cyclic garbage */
 	int32_t slot_off[8];
 };
@@ -140,6 +162,23 @@ int pyobj_instance_dict(struct pyctx *c, uint64_t obj, const struct pytype *t, u
  * values), same return convention. */
 int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,
 		     void *arg);
+
+/* What an object owns outside its own block: `buffer`, a separate
+ * allocation of raw data, part of its sys.getsizeof (numpy.ndarray's data
+ * when it owns it, array.array's and bytearray's items, _io.Buffered*'s
+ * buffer, a long decimal.Decimal's coefficient); `mapped`, a mapping that
+ * getsizeof leaves out (mmap.mmap's length).  Container internals (a
+ * list's item array, a dict's table) are not buffers.  0 with *o set (zeros for types that own none), -1 if
+ * unreadable. */
+struct pyowned {
+	uint64_t buffer, mapped;
+};
+int pyobj_owned(struct pyctx *c, uint64_t obj, const struct pytype *t, struct pyowned *o);
+
+/* 1 when the first __sizeof__ in t's MRO is a Python function (pandas'
+ * Series, DataFrame...): getsizeof would run it, leaktop sizes the object
+ * alone ("object only"); 0 otherwise or unreadable.  Memoized in t. */
+int pytype_python_sizeof(struct pyctx *c, struct pytype *t);
 
 /* A short repr of obj (type t) for people: strings quoted, numbers, the
  * length and first items of simple containers, "<module.qualname object>"

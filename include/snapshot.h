@@ -19,6 +19,7 @@
 #include "graph.h"
 #include "image.h"
 #include "layout.h"
+#include "memacct.h"
 #include "owners.h"
 #include "pyobj.h"
 #include "retain.h"
@@ -115,6 +116,7 @@ struct snapshot {
 	int stacks_read;         /* opts.stacks: the threads' stacks */
 	struct stacks stacks;
 	struct retainers retainers;  /* opts.retainers (known: computed) */
+	struct mem_account memory;   /* where the RSS goes (live only) */
 	/* Set by repeating commands (watch, the view): the start-to-start
 	 * period they use from now on, and whether --max-stopped grew it past
 	 * the asked interval.  0 for one-shot commands. */

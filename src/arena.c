@@ -24,6 +24,10 @@ struct scan {
 	size_t pad;   /* debug builds: the allocator's own header before each object */
 	size_t tail;  /* ... and its guard bytes after it */
 	int (*seen)(void *arg, uint64_t obj);
+	/* arena_list: the arenas' spans, not their objects */
+	int list;
+	struct arena_span *spans;
+	size_t nspans, capspans;
 };
 
 /* Is there an untracked object of type t at obj, filling a block of size bs? */
@@ -137,6 +141,46 @@ static void scan_pool(struct scan *s, uint64_t pool, unsigned char *p)
 	}
 }
 
+/* arena_list: the arena at address, its pools carved up to pool_address;
+ * the bytes of its blocks in use from the pools' headers alone. */
+static void list_arena(struct scan *s, uint64_t address, uint64_t pool_address, unsigned char *p)
+{
+	const struct py_layout *l = s->c->lay;
+	size_t hdr = ((size_t)l->pool_header_size + 15) & ~(size_t)15;
+	struct arena_span *a;
+	uint64_t pool;
+
+	if (s->nspans >= MAX_ARENAS)
+		return;
+	if (s->nspans == s->capspans) {
+		s->capspans = s->capspans ? s->capspans * 2 : 64;
+		s->spans = xreallocarray(s->spans, s->capspans, sizeof(*s->spans));
+	}
+	a = &s->spans[s->nspans++];
+	a->start = address;
+	a->len = s->arena_size;
+	a->carved = pool_address - address;
+	a->used = 0;
+	if (hdr > s->pool_size)
+		return;
+	pool = (address + s->pool_size - 1) & ~(uint64_t)(s->pool_size - 1);
+	for (; pool + s->pool_size <= pool_address; pool += s->pool_size) {
+		uint32_t count, szidx, nextoffset;
+		uint64_t bytes;
+
+		if (remote_read_cached(s->c->mem, pool, p, hdr) < 0)
+			continue;
+		memcpy(&count, p + l->pool_count, 4);
+		memcpy(&szidx, p + l->pool_szidx, 4);
+		memcpy(&nextoffset, p + l->pool_nextoffset, 4);
+		if (!count || szidx >= 64 || nextoffset > s->pool_size || nextoffset < hdr)
+			continue;  /* empty, or not a pool header */
+		/* No more blocks than were ever handed out. */
+		bytes = (uint64_t)count * ((uint64_t)(szidx + 1) << ALIGNMENT_SHIFT);
+		a->used += bytes < nextoffset - hdr ? bytes : nextoffset - hdr;
+	}
+}
+
 static void scan_arenas(struct scan *s, uint64_t arenas, uint32_t maxarenas)
 {
 	const struct py_layout *l = s->c->lay;
@@ -155,6 +199,10 @@ static void scan_arenas(struct scan *s, uint64_t arenas, uint32_t maxarenas)
 		if (pool_address < address || pool_address > address + s->arena_size)
 			continue;
 		s->st->arenas++;
+		if (s->list) {
+			list_arena(s, address, pool_address, pool);
+			continue;
+		}
 		/* Pools start at the first pool boundary; those at and after
 		 * pool_address were never used. */
 		p = (address + s->pool_size - 1) & ~(uint64_t)(s->pool_size - 1);
@@ -164,24 +212,29 @@ static void scan_arenas(struct scan *s, uint64_t arenas, uint32_t maxarenas)
 	free(pool);
 }
 
-int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
-	       int (*seen)(void *arg, uint64_t obj), void *arg, struct arena_stats *st, char *why,
-	       size_t whylen)
+static void scan_init(struct scan *s, struct pyctx *c, struct target *t, struct arena_stats *st)
 {
-	const struct py_layout *l = c->lay;
-	struct scan s = { c, fn, arg, st, 0, 0, 0, 0, seen };
-	uint64_t arenas = 0;
-	uint32_t maxarenas = 0;
-
 	memset(st, 0, sizeof(*st));
-	s.arena_size = c->minor <= 9 ? 256u << 10 : 1u << 20;
-	s.pool_size = c->minor <= 9 ? 4u << 10 : 16u << 10;
+	s->c = c;
+	s->st = st;
+	s->arena_size = c->minor <= 9 ? 256u << 10 : 1u << 20;
+	s->pool_size = c->minor <= 9 ? 4u << 10 : 16u << 10;
 	/* Py_DEBUG builds wrap each block's object: [size, big-endian]
 	 * [API id, 7 guard bytes] object [8 guard bytes]. */
 	if (target_has_function(t, "_Py_NegativeRefcount")) {
-		s.pad = 16;
-		s.tail = 8;
+		s->pad = 16;
+		s->tail = 8;
 	}
+}
+
+/* scan_arenas over the arena table of every interpreter. */
+static int scan_tables(struct scan *s, struct target *t, uint64_t runtime, char *why, size_t whylen)
+{
+	struct pyctx *c = s->c;
+	const struct py_layout *l = c->lay;
+	uint64_t arenas = 0;
+	uint32_t maxarenas = 0;
+
 	if (c->minor <= 11) {
 		uint64_t at;
 
@@ -194,7 +247,7 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 				 "them): objects held only from C are not counted");
 			return -1;
 		}
-		scan_arenas(&s, arenas, maxarenas);
+		scan_arenas(s, arenas, maxarenas);
 		return 0;
 	}
 	/* 3.12+: per interpreter, embedded (3.12) or behind a pointer (3.13+);
@@ -218,8 +271,52 @@ int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
 		}
 		if (remote_read_u64(c->mem, state, &arenas) == 0 && arenas &&
 		    remote_read_cached(c->mem, maxat, &maxarenas, 4) == 0)
-			scan_arenas(&s, arenas, maxarenas);
+			scan_arenas(s, arenas, maxarenas);
 	}
 	free(interps);
 	return n < 0 ? -1 : 0;
+}
+
+int arena_walk(struct pyctx *c, struct target *t, uint64_t runtime, arena_fn fn,
+	       int (*seen)(void *arg, uint64_t obj), void *arg, struct arena_stats *st, char *why,
+	       size_t whylen)
+{
+	struct scan s = { 0 };
+
+	scan_init(&s, c, t, st);
+	s.fn = fn;
+	s.arg = arg;
+	s.seen = seen;
+	return scan_tables(&s, t, runtime, why, whylen);
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct arena_span *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+long arena_list(struct pyctx *c, struct target *t, uint64_t runtime, struct arena_span **out,
+		char *why, size_t whylen)
+{
+	struct scan s = { 0 };
+	struct arena_stats st;
+	size_t n = 0;
+
+	scan_init(&s, c, t, &st);
+	s.list = 1;
+	*out = NULL;
+	if (scan_tables(&s, t, runtime, why, whylen) < 0) {
+		free(s.spans);
+		return -1;
+	}
+	/* Interpreters that share the main one's allocator list its arenas
+	 * again: each once. */
+	lt_sort(s.spans, s.nspans, sizeof(*s.spans), by_start);
+	for (size_t i = 0; i < s.nspans; i++)
+		if (!n || s.spans[i].start >= s.spans[n - 1].start + s.spans[n - 1].len)
+			s.spans[n++] = s.spans[i];
+	*out = s.spans;
+	return (long)n;
 }

@@ -41,6 +41,8 @@ struct census_row *census_add(struct census *c, const char *type, uint64_t count
 	r->bytes = bytes;
 	r->gc_bytes = 0;
 	r->buffer_bytes = 0;
+	r->mapped_bytes = 0;
+	r->object_only = 0;
 	return r;
 }
 
@@ -72,6 +74,8 @@ void census_finish(struct census *c)
 			c->rows[out - 1].bytes += c->rows[i].bytes;
 			c->rows[out - 1].gc_bytes += c->rows[i].gc_bytes;
 			c->rows[out - 1].buffer_bytes += c->rows[i].buffer_bytes;
+			c->rows[out - 1].mapped_bytes += c->rows[i].mapped_bytes;
+			c->rows[out - 1].object_only |= c->rows[i].object_only;
 			free(c->rows[i].type);
 			continue;
 		}
@@ -88,12 +92,13 @@ void census_finish(struct census *c)
 		c->rows[out++] = c->rows[i];
 	}
 	c->n = out;
-	c->objects = c->bytes = c->gc_tracked = c->buffer_bytes = 0;
+	c->objects = c->bytes = c->gc_tracked = c->buffer_bytes = c->mapped_bytes = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		c->objects += c->rows[i].count;
 		c->gc_tracked += c->rows[i].gc_tracked;
 		c->bytes += c->rows[i].bytes;
 		c->buffer_bytes += c->rows[i].buffer_bytes;
+		c->mapped_bytes += c->rows[i].mapped_bytes;
 	}
 	lt_sort(c->rows, c->n, sizeof(*c->rows), by_bytes);
 }

@@ -5,7 +5,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,4 +386,205 @@ long proc_count_fds(pid_t pid)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* ---- smaps: streamed, one mapping held at a time ---- */
+
+/* Bytes of one read() of smaps; a line longer than the parser's path
+ * buffer is not a line smaps writes, and is dropped. */
+#define SMAPS_CHUNK (64 * 1024)
+
+static void smaps_flush(struct proc_smaps_parser *p)
+{
+	if (!p->have)
+		return;
+	p->have = 0;
+	p->mappings++;
+	p->fn(p->arg, &p->cur);
+}
+
+void proc_smaps_begin(struct proc_smaps_parser *p, proc_smap_fn fn, void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->fn = fn;
+	p->arg = arg;
+	p->cur.path = p->path;
+}
+
+/* "start-end perms offset dev inode   path" into p->cur; -1 if it is not one. */
+static int smaps_header(struct proc_smaps_parser *p, const char *line, size_t len)
+{
+	unsigned long long start, end, offset, inode;
+	char perms[8];
+	int pos = 0;
+
+	if (len >= sizeof(p->path))
+		return -1;
+	memcpy(p->path, line, len);
+	p->path[len] = '\0';
+	if (sscanf(p->path, "%llx-%llx %7s %llx %*x:%*x %llu%n", &start, &end, perms, &offset,
+		   &inode, &pos) != 5 || end <= start || strlen(perms) != 4)
+		return -1;
+	while (p->path[pos] == ' ' || p->path[pos] == '\t')
+		pos++;
+	memmove(p->path, p->path + pos, strlen(p->path + pos) + 1);
+	p->cur.start = start;
+	p->cur.end = end;
+	p->cur.offset = offset;
+	p->cur.inode = inode;
+	memcpy(p->cur.perms, perms, 5);
+	p->cur.rss = 0;
+	return 0;
+}
+
+void proc_smaps_line(struct proc_smaps_parser *p, const char *line, size_t len)
+{
+	if (!line || !len)
+		return;
+	if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f')) {
+		/* A maps line: the fields that follow are its own.  (Field
+		 * names start with a capital letter.) */
+		smaps_flush(p);
+		p->have = smaps_header(p, line, len) == 0;
+		return;
+	}
+	if (p->have && len > 4 && memcmp(line, "Rss:", 4) == 0) {
+		uint64_t kb = 0;
+		size_t i = 4;
+
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		for (; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+			kb = kb < (UINT64_MAX / 10 - 10) ? kb * 10 + (uint64_t)(line[i] - '0') : UINT64_MAX;
+		/* Resident bytes never exceed the mapping (hostile or damaged
+		 * text cannot make them). */
+		p->cur.rss = kb > (p->cur.end - p->cur.start) / 1024 ? p->cur.end - p->cur.start : kb * 1024;
+	}
+}
+
+uint64_t proc_smaps_end(struct proc_smaps_parser *p)
+{
+	smaps_flush(p);
+	return p->mappings;
+}
+
+uint64_t proc_smaps_parse(const char *text, proc_smap_fn fn, void *arg)
+{
+	struct proc_smaps_parser *p = xmalloc(sizeof(*p));
+	uint64_t n;
+
+	proc_smaps_begin(p, fn, arg);
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+
+		proc_smaps_line(p, text, len);
+		text += len + (nl ? 1 : 0);
+	}
+	n = proc_smaps_end(p);
+	free(p);
+	return n;
+}
+
+long proc_smaps_read(pid_t pid, proc_smap_fn fn, void *arg)
+{
+	char path[64];
+	struct proc_smaps_parser *p;
+	char *buf;
+	size_t have = 0;
+	int fd, skipping = 0, failed = 0;
+	uint64_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		lt_error(errno == ENOENT || errno == ESRCH ? LT_ERR_GONE : LT_ERR_PERM,
+			 "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	p = xmalloc(sizeof(*p));
+	buf = xmalloc(SMAPS_CHUNK);
+	proc_smaps_begin(p, fn, arg);
+	for (;;) {
+		ssize_t got = read(fd, buf + have, SMAPS_CHUNK - have);
+		char *line = buf, *end, *nl;
+
+		if (got < 0 && errno == EINTR && !lt_stop_requested)
+			continue;
+		if (got < 0 || lt_stop_requested) {
+			failed = lt_stop_requested ? EINTR : errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		end = buf + have + got;
+		while ((nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+			proc_smaps_line(p, skipping ? NULL : line, (size_t)(nl - line));
+			skipping = 0;
+			line = nl + 1;
+		}
+		have = (size_t)(end - line);
+		if (have == SMAPS_CHUNK) {
+			/* A line longer than a chunk: drop it to its end. */
+			skipping = 1;
+			have = 0;
+		} else if (have && line != buf) {
+			memmove(buf, line, have);
+		}
+	}
+	if (have && !skipping && !failed)
+		proc_smaps_line(p, buf, have);   /* the last line had no newline */
+	close(fd);
+	n = proc_smaps_end(p);
+	free(p);
+	free(buf);
+	if (failed) {
+		lt_error(failed == ESRCH ? LT_ERR_GONE : failed == EINTR ? LT_ERR_OTHER : LT_ERR_PERM,
+			 "cannot read %s: %s", path, strerror(failed));
+		return -1;
+	}
+	if (!n) {
+		lt_error(LT_ERR_GONE, "%s is empty: the process has exited", path);
+		return -1;
+	}
+	return n > (uint64_t)LONG_MAX ? LONG_MAX : (long)n;
+}
+
+int proc_syscall_sp_parse(const char *text, uint64_t *sp)
+{
+	unsigned long long w[9];
+	int n = 0;
+	const char *p = text;
+
+	/* "running", or numbers: 9 in a system call, 3 blocked outside one. */
+	while (n < 9 && *p) {
+		char *end;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		errno = 0;
+		w[n] = strtoull(p, &end, 0);
+		if (end == p || errno)
+			return -1;
+		n++;
+		p = end;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p || (n != 9 && n != 3))
+		return -1;
+	*sp = w[n - 2];
+	return *sp ? 0 : -1;
+}
+
+int proc_task_sp(pid_t pid, pid_t tid, uint64_t *sp)
+{
+	char path[80], text[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	if (lt_read_file(path, text, sizeof(text)) <= 0)
+		return -1;
+	return proc_syscall_sp_parse(text, sp);
 }

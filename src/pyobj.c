@@ -528,7 +528,10 @@ static int looks_like_type(struct pyctx *c, uint64_t addr)
 	return (mflags & PY_TPFLAGS_TYPE_SUBCLASS) != 0;
 }
 
-static int match_base(struct pyctx *c, uint64_t addr, const char *const *names, size_t n)
+/* The index in names[] of the first type in addr's base chain named so
+ * (with *bs its tp_basicsize when bs is not NULL), or -1. */
+static int match_base(struct pyctx *c, uint64_t addr, const char *const *names, size_t n,
+		      int64_t *bs_out)
 {
 	uint64_t cur = addr;
 
@@ -544,9 +547,13 @@ static int match_base(struct pyctx *c, uint64_t addr, const char *const *names, 
 		 * (_io.BufferedReader, collections.deque on 3.12+) are. */
 		if (remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0 &&
 		    (!(flags & PY_TPFLAGS_HEAPTYPE) || strchr(name, '.'))) {
-			for (size_t i = 0; i < n; i++)
-				if (strcmp(name, names[i]) == 0)
+			for (size_t i = 0; i < n; i++) {
+				if (strcmp(name, names[i]) == 0) {
+					if (bs_out)
+						*bs_out = bs;
 					return (int)i;
+				}
+			}
 		}
 		cur = base;
 	}
@@ -556,7 +563,7 @@ static int match_base(struct pyctx *c, uint64_t addr, const char *const *names, 
 int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const *names,
 		      size_t n)
 {
-	return match_base(c, t->addr, names, n);
+	return match_base(c, t->addr, names, n, NULL);
 }
 
 static enum pykind kind_of(struct pyctx *c, uint64_t addr)
@@ -566,8 +573,52 @@ static enum pykind kind_of(struct pyctx *c, uint64_t addr)
 
 	for (size_t k = 0; k < LT_ARRAY_SIZE(builtin_kinds); k++)
 		names[k] = builtin_kinds[k].tp_name;
-	i = match_base(c, addr, names, LT_ARRAY_SIZE(names));
+	i = match_base(c, addr, names, LT_ARRAY_SIZE(names), NULL);
 	return i < 0 ? PK_OBJECT : builtin_kinds[i].kind;
+}
+
+/* Extension types with a C __sizeof__ of their own, by tp_name, for the
+ * minor versions where that name and struct hold.  The C type's
+ * tp_basicsize (the first of the chain named so) must be `bs`, or at least
+ * `bs_min`: a type of another module that happens to have the name is left
+ * to its basic size. */
+static const struct {
+	const char *tp_name;
+	enum pysizer sizer;
+	int minor_min, minor_max;
+	int64_t bs, bs_min;
+} sized_types[] = {
+	{ "array.array", PZ_ARRAY, 8, 99, 64, 0 },
+	{ "Struct", PZ_STRUCT, 8, 8, 56, 0 },               /* 3.8's tp_name */
+	{ "_struct.Struct", PZ_STRUCT, 9, 14, 56, 0 },
+	{ "_struct.Struct", PZ_STRUCT, 15, 99, 64, 0 },     /* + init_called */
+	{ "xml.etree.ElementTree.Element", PZ_ELEMENT, 8, 99, 56, 0 },
+	{ "numpy.ndarray", PZ_NDARRAY, 8, 99, 0, 80 },
+	{ "mmap.mmap", PZ_MMAP, 8, 99, 0, 32 },
+	{ "StgDict", PZ_STGDICT, 8, 12, 192, 0 },
+	{ "_ctypes.CType_Type", PZ_CTYPE, 13, 99, 0, 1 },   /* checked against StgInfo below */
+	{ "decimal.Decimal", PZ_DECIMAL, 8, 99, 104, 0 },
+};
+
+static enum pysizer sizer_of(struct pyctx *c, uint64_t addr)
+{
+	const char *names[LT_ARRAY_SIZE(sized_types)];
+	size_t n = 0, idx[LT_ARRAY_SIZE(sized_types)];
+	int64_t bs = 0;
+	int i;
+
+	for (size_t k = 0; k < LT_ARRAY_SIZE(sized_types); k++) {
+		if (c->minor >= sized_types[k].minor_min && c->minor <= sized_types[k].minor_max) {
+			idx[n] = k;
+			names[n++] = sized_types[k].tp_name;
+		}
+	}
+	i = match_base(c, addr, names, n, &bs);
+	if (i < 0)
+		return PZ_NONE;
+	if (sized_types[idx[i]].bs ? bs != sized_types[idx[i]].bs : bs < sized_types[idx[i]].bs_min)
+		return PZ_NONE;
+	return sized_types[idx[i]].sizer;
 }
 
 static char *type_name(struct pyctx *c, uint64_t addr, uint64_t flags, uint64_t namep)
@@ -622,6 +673,7 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 	if (rd_i64(c, addr + (uint64_t)c->lay->tp_dictoffset, &t->dictoffset) < 0)
 		t->dictoffset = 0;
 	t->kind = kind_of(c, addr);
+	t->sizer = (unsigned char)sizer_of(c, addr);
 	t->nslots = -1;
 	t->name = type_name(c, addr, flags, namep);
 	cache_put(c, t);
@@ -975,11 +1027,325 @@ static int64_t size_code(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	return res;
 }
 
-int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
+/* ---- extension types' own __sizeof__ (enum pysizer) ---- */
+
+/* Offsets from the object's start on x86-64, with PyObject_HEAD 16 bytes
+ * and PyObject_VAR_HEAD 24 (every non-free-threaded build, debug ones
+ * too); the same in every CPython 3.8-3.15 (Modules/arraymodule.c,
+ * _struct.c, _elementtree.c, mmapmodule.c, _ctypes/ctypes.h, _decimal.c
+ * and mpdecimal.h, checked against their DWARF) and in numpy's public
+ * PyArrayObject_fields. */
+#define ARRAY_ITEM 24          /* arrayobject: char *ob_item */
+#define ARRAY_ALLOCATED 32     /* Py_ssize_t allocated */
+#define ARRAY_DESCR 40         /* const struct arraydescr *ob_descr */
+#define ARRAYDESCR_ITEMSIZE 4  /* arraydescr: int itemsize, after char typecode[1 or 3] */
+#define STRUCT_LEN 24          /* PyStructObject: Py_ssize_t s_len */
+#define STRUCT_CODES 32        /* formatcode *s_codes, ended by a NULL fmtdef */
+#define FORMATCODE_SIZE 32     /* {fmtdef, offset, size, repeat} */
+#define ELEMENT_EXTRA 40       /* ElementObject: ElementObjectExtra *extra */
+#define EXTRA_SIZE 64          /* {attrib, length, allocated, children, _children[4]} */
+#define EXTRA_CHILDREN_INLINE 32
+#define NDARRAY_FIELDS 16      /* data, nd, dimensions, strides, base, descr, flags */
+#define NPY_ARRAY_OWNDATA 0x0004
+#define NPY_MAXDIMS_ANY 64     /* 32 in numpy 1.x, 64 in 2.x */
+#define MMAP_DATA 16           /* mmap_object: char *data, Py_ssize_t size */
+#define STGDICT_EXTRA 144      /* sizeof(StgDictObject) - sizeof(PyDictObject), 3.8-3.12 */
+#define STGDICT_LENGTH 64
+#define STGDICT_ELEMENTS 88    /* ffi_type_pointer.elements */
+#define STGDICT_FORMAT 168
+#define STGDICT_NDIM 176
+#define STGINFO_LENGTH 24      /* StgInfo (3.13+): after int initialized, size, align */
+#define STGINFO_ELEMENTS 48
+#define DEC_FLAGS 24           /* PyDecObject: hash, then mpd_t {uint8_t flags, */
+#define DEC_ALLOC 56           /* exp, digits, len, alloc, mpd_uint_t *data} */
+#define DEC_DATA 64
+#define MPD_DATAFLAGS 0xe0     /* static, shared or const data: not its own */
+#define MAX_BUFFER ((int64_t)1 << 48)
+#define MAX_STRUCT_CODES (1 << 20)
+#define MAX_FORMAT (1 << 20)
+#define MAX_CTYPES_NDIM 4096
+
+/* Length of the C string at addr, at most max, or -1 (unreadable, longer). */
+static int64_t remote_strlen(struct pyctx *c, uint64_t addr, int64_t max)
+{
+	int64_t len = 0;
+
+	while (len <= max) {
+		char chunk[256];
+		uint64_t a = addr + (uint64_t)len;
+		size_t want = 4096 - (size_t)(a & 4095);
+
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		if (rd(c, a, chunk, want) < 0)
+			return -1;
+		for (size_t i = 0; i < want; i++)
+			if (chunk[i] == '\0')
+				return len + (int64_t)i <= max ? len + (int64_t)i : -1;
+		len += (int64_t)want;
+	}
+	return -1;
+}
+
+/* array.array: its type's basicsize + allocated * descr->itemsize. */
+static int64_t size_array(struct pyctx *c, uint64_t obj, const struct pytype *t,
+			  struct pyowned *o)
+{
+	int64_t n, alloc;
+	uint64_t item, descr;
+	int32_t itemsize;
+
+	if (rd_i64(c, obj + (uint64_t)c->lay->ob_size, &n) < 0 ||
+	    rd_u64(c, obj + ARRAY_ITEM, &item) < 0 ||
+	    rd_i64(c, obj + ARRAY_ALLOCATED, &alloc) < 0 ||
+	    rd_u64(c, obj + ARRAY_DESCR, &descr) < 0 || !descr ||
+	    rd(c, descr + ARRAYDESCR_ITEMSIZE, &itemsize, sizeof(itemsize)) < 0)
+		return -1;
+	if (n < 0 || alloc < n || alloc > MAX_ITEMS || (alloc && !item) ||
+	    (itemsize != 1 && itemsize != 2 && itemsize != 4 && itemsize != 8))
+		return -1;
+	o->buffer = (uint64_t)(alloc * itemsize);
+	return t->basicsize + alloc * itemsize;
+}
+
+/* _struct.Struct: its type's basicsize + a formatcode per code and one
+ * for the terminator (there are at most s_len codes). */
+static int64_t size_struct(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	int64_t len, k = 0;
+	uint64_t codes;
+
+	if (rd_i64(c, obj + STRUCT_LEN, &len) < 0 || rd_u64(c, obj + STRUCT_CODES, &codes) < 0 ||
+	    len < 0 || !codes)
+		return -1;
+	if (len > MAX_STRUCT_CODES)
+		len = MAX_STRUCT_CODES;
+	for (;;) {
+		uint64_t batch[4 * 32];  /* 32 formatcodes */
+		int64_t m = len + 1 - k;
+
+		if (m <= 0)
+			return -1;  /* no terminator among s_len + 1 */
+		if (m > 32)
+			m = 32;
+		if (rd(c, codes + (uint64_t)(k * FORMATCODE_SIZE), batch,
+		       (size_t)m * FORMATCODE_SIZE) < 0)
+			return -1;
+		for (int64_t i = 0; i < m; i++, k++)
+			if (!batch[4 * i])
+				return t->basicsize + (k + 1) * FORMATCODE_SIZE;
+	}
+}
+
+/* _elementtree's Element: its type's basicsize + its extra block + the
+ * children array when it left the extra's inline one. */
+static int64_t size_element(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	uint64_t extra;
+	int64_t x[4];  /* attrib, length, allocated, children */
+
+	if (rd_u64(c, obj + ELEMENT_EXTRA, &extra) < 0)
+		return -1;
+	if (!extra)
+		return t->basicsize;
+	if (rd(c, extra, x, sizeof(x)) < 0 || x[1] < 0 || x[2] < x[1] || x[2] > MAX_ITEMS)
+		return -1;
+	if ((uint64_t)x[3] == extra + EXTRA_CHILDREN_INLINE)
+		return t->basicsize + EXTRA_SIZE;
+	return x[3] ? t->basicsize + EXTRA_SIZE + x[2] * 8 : -1;
+}
+
+static int is_alignment(int64_t a)
+{
+	return a >= 1 && a <= 64 && (a & (a - 1)) == 0;
+}
+
+/* A numpy dtype's item size.  numpy 1.x: int elsize at 32, int alignment
+ * at 36 (after char kind, type, byteorder, flags; int type_num); 2.x:
+ * uint64 flags at 32, npy_intp elsize at 40, alignment at 48.  Which one
+ * it is shows by itself: 2.x's flags use no high bits, so 1.x's alignment
+ * reads 0 there; 1.x's fields pointer is no alignment at 48. */
+static int64_t ndarray_elsize(struct pyctx *c, uint64_t descr)
+{
+	unsigned char b[24];
+	int32_t el1, al1;
+	int64_t el2, al2;
+
+	if (!descr || rd(c, descr + 32, b, sizeof(b)) < 0)
+		return -1;
+	memcpy(&el1, b, 4);
+	memcpy(&al1, b + 4, 4);
+	memcpy(&el2, b + 8, 8);
+	memcpy(&al2, b + 16, 8);
+	if (is_alignment(al1) && el1 >= 0)
+		return el1;
+	if (is_alignment(al2) && el2 >= 0 && el2 <= MAX_BUFFER)
+		return el2;
+	return -1;
+}
+
+/* numpy's array_sizeof: its type's basicsize + dimensions and strides
+ * (npy_intp each) + the data's nbytes when the array owns it. */
+static int64_t size_ndarray(struct pyctx *c, uint64_t obj, const struct pytype *t,
+			    struct pyowned *o)
+{
+	struct {
+		uint64_t data;
+		int32_t nd, pad;
+		uint64_t dims, strides, base, descr;
+		int32_t flags;
+	} f;
+	int64_t nbytes, dims[NPY_MAXDIMS_ANY];
+
+	if (rd(c, obj + NDARRAY_FIELDS, &f, sizeof(f)) < 0 || f.nd < 0 || f.nd > NPY_MAXDIMS_ANY ||
+	    (f.nd && (!f.dims || !f.strides)))
+		return -1;
+	if (!(f.flags & NPY_ARRAY_OWNDATA))
+		return t->basicsize + f.nd * 16;
+	if ((nbytes = ndarray_elsize(c, f.descr)) < 0 ||
+	    (f.nd && rd(c, f.dims, dims, (size_t)f.nd * 8) < 0))
+		return -1;
+	for (int i = 0; i < f.nd; i++) {
+		if (dims[i] < 0 || dims[i] > MAX_BUFFER)
+			return -1;
+		if (dims[i] && nbytes > MAX_BUFFER / dims[i])
+			return -1;
+		nbytes *= dims[i];
+	}
+	o->buffer = (uint64_t)nbytes;
+	return t->basicsize + f.nd * 16 + nbytes;
+}
+
+/* mmap.mmap: __sizeof__ is object's (plus a tag name on Windows only);
+ * the mapping, while open, is its size. */
+static int size_mmap(struct pyctx *c, uint64_t obj, struct pyowned *o)
+{
+	int64_t f[2];  /* data, size */
+
+	if (rd(c, obj + MMAP_DATA, f, sizeof(f)) < 0 || f[1] < 0 || f[1] > MAX_BUFFER)
+		return -1;
+	o->mapped = f[0] ? (uint64_t)f[1] : 0;
+	return 0;
+}
+
+/* What StgDict's and StgInfo's __sizeof__ add: the format string, the
+ * shape and the ffi elements array (length + 1 pointers). */
+static int64_t ctypes_extra(struct pyctx *c, uint64_t at, int32_t length_off,
+			    int32_t elements_off, int32_t format_off, int32_t ndim_off)
+{
+	int64_t length, res = 0;
+	uint64_t elements, format;
+	int32_t ndim;
+
+	if (rd_i64(c, at + (uint64_t)length_off, &length) < 0 ||
+	    rd_u64(c, at + (uint64_t)elements_off, &elements) < 0 ||
+	    rd_u64(c, at + (uint64_t)format_off, &format) < 0 ||
+	    rd(c, at + (uint64_t)ndim_off, &ndim, sizeof(ndim)) < 0 ||
+	    length < 0 || length > MAX_ITEMS || ndim < 0 || ndim > MAX_CTYPES_NDIM)
+		return -1;
+	if (format) {
+		int64_t n = remote_strlen(c, format, MAX_FORMAT);
+
+		if (n < 0)
+			return -1;
+		res += n + 1;
+	}
+	res += (int64_t)ndim * 8;
+	if (elements)
+		res += (length + 1) * 8;
+	return res;
+}
+
+/* ctypes' StgDict (3.8-3.12): _PyDict_SizeOf (its basicsize already
+ * holds the StgDictObject) + the StgDictObject's size once more (as
+ * PyCStgDict_sizeof counts it) + what it points to. */
+static int64_t size_stgdict(struct pyctx *c, uint64_t obj, int64_t dict_size)
+{
+	int64_t x = ctypes_extra(c, obj, STGDICT_LENGTH, STGDICT_ELEMENTS, STGDICT_FORMAT,
+				 STGDICT_NDIM);
+
+	return x < 0 ? -1 : dict_size + STGDICT_EXTRA + x;
+}
+
+/* A class whose metaclass derives from ctypes' CType_Type (3.13+):
+ * CType_Type.__sizeof__ is the metaclass's basicsize (+ items) and what
+ * the StgInfo points to; the StgInfo is the metaclass's type data, after
+ * the PyHeapTypeObject aligned to 16. */
+static int64_t size_ctype(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	int64_t info_off = (c->lay->heaptype_size + 15) & ~(int64_t)15;
+	int32_t format_off = c->minor == 13 ? 136 : 144, ndim_off = format_off + 8;
+	int64_t n, size, x;
+	int32_t initialized;
+
+	if (c->lay->heaptype_size <= 0 || t->basicsize < info_off + ndim_off + 4 ||
+	    rd_i64(c, obj + (uint64_t)c->lay->ob_size, &n) < 0 || (n = lt_abs_count(n)) < 0 ||
+	    n > MAX_ITEMS || rd(c, obj + (uint64_t)info_off, &initialized, 4) < 0 ||
+	    (initialized != 0 && initialized != 1))
+		return -1;
+	size = t->basicsize + n * t->itemsize;
+	if (!initialized)
+		return size;  /* an abstract class: no StgInfo */
+	x = ctypes_extra(c, obj + (uint64_t)info_off, STGINFO_LENGTH, STGINFO_ELEMENTS, format_off,
+			 ndim_off);
+	return x < 0 ? -1 : size + x;
+}
+
+/* decimal.Decimal: its type's basicsize + the coefficient's words when
+ * they outgrew the inline ones (mpd_isdynamic_data). */
+static int64_t size_decimal(struct pyctx *c, uint64_t obj, const struct pytype *t,
+			    struct pyowned *o)
+{
+	uint8_t flags;
+	int64_t alloc;
+	uint64_t data;
+
+	if (rd_u8(c, obj + DEC_FLAGS, &flags) < 0 || rd_i64(c, obj + DEC_ALLOC, &alloc) < 0 ||
+	    rd_u64(c, obj + DEC_DATA, &data) < 0 || alloc < 1 || alloc > MAX_ITEMS || !data)
+		return -1;
+	if (flags & MPD_DATAFLAGS)
+		return t->basicsize;
+	o->buffer = (uint64_t)alloc * 8;
+	return t->basicsize + alloc * 8;
+}
+
+/* The size by t->sizer, given `size` by the kind; -1 when the fields do
+ * not validate (the caller keeps `size` then, and owns nothing). */
+static int64_t size_sized(struct pyctx *c, uint64_t obj, const struct pytype *t, int64_t size,
+			  struct pyowned *o)
+{
+	if (c->lay->ob_type != 8 || c->lay->ob_size != 16)
+		return -1;  /* not the object header the offsets assume */
+	switch ((enum pysizer)t->sizer) {
+	case PZ_ARRAY:
+		return size_array(c, obj, t, o);
+	case PZ_STRUCT:
+		return size_struct(c, obj, t);
+	case PZ_ELEMENT:
+		return size_element(c, obj, t);
+	case PZ_NDARRAY:
+		return size_ndarray(c, obj, t, o);
+	case PZ_MMAP:
+		return size_mmap(c, obj, o) < 0 ? -1 : size;
+	case PZ_STGDICT:
+		return t->kind == PK_DICT ? size_stgdict(c, obj, size) : -1;
+	case PZ_CTYPE:
+		return t->kind == PK_TYPE ? size_ctype(c, obj, t) : -1;
+	case PZ_DECIMAL:
+		return size_decimal(c, obj, t, o);
+	case PZ_NONE:
+	default:
+		return -1;
+	}
+}
+
+static int64_t sizeof_owned(struct pyctx *c, uint64_t obj, const struct pytype *t,
+			    struct pyowned *o)
 {
 	const struct py_layout *l = c->lay;
 	int64_t size, n;
 
+	o->buffer = o->mapped = 0;
 	switch (t->kind) {
 	case PK_BYTEARRAY:
 		if (rd_i64(c, obj + (uint64_t)l->bytearray_alloc, &n) < 0 || n < 0 || n > MAX_ITEMS)
@@ -1045,6 +1411,17 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	}
 	if (size < 0)
 		return -1;
+	if (t->kind == PK_BYTEARRAY || t->kind == PK_BUFFERED)
+		o->buffer = (uint64_t)(size - t->basicsize);  /* its bytes' separate block */
+	if (t->sizer != PZ_NONE) {
+		struct pyowned own = { 0, 0 };
+		int64_t sized = size_sized(c, obj, t, size, &own);
+
+		if (sized >= 0) {
+			size = sized;
+			*o = own;
+		}
+	}
 	if (t->kind == PK_TYPE) {
 		uint64_t flags;
 
@@ -1056,6 +1433,64 @@ int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
 			return size + (c->minor == 11 || c->minor == 12 ? l->gc_head_size : 0);
 	}
 	return size + preheader(c, t);
+}
+
+int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t)
+{
+	struct pyowned o;
+
+	return sizeof_owned(c, obj, t, &o);
+}
+
+int pyobj_owned(struct pyctx *c, uint64_t obj, const struct pytype *t, struct pyowned *o)
+{
+	o->buffer = o->mapped = 0;
+	if (t->kind != PK_BYTEARRAY && t->kind != PK_BUFFERED && t->sizer != PZ_ARRAY &&
+	    t->sizer != PZ_NDARRAY && t->sizer != PZ_MMAP && t->sizer != PZ_DECIMAL)
+		return 0;
+	if (sizeof_owned(c, obj, t, o) < 0) {
+		o->buffer = o->mapped = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int pytype_python_sizeof(struct pyctx *c, struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t mro, item, dict, v;
+	int64_t n;
+
+	if (t->py_sizeof)
+		return t->py_sizeof > 0;
+	t->py_sizeof = -1;
+	/* A static type's MRO holds static types only, whose __sizeof__ is C. */
+	if (!(t->flags & PY_TPFLAGS_HEAPTYPE) ||
+	    rd_u64(c, t->addr + (uint64_t)l->tp_mro, &mro) < 0 || !mro ||
+	    rd_i64(c, mro + (uint64_t)l->ob_size, &n) < 0 || n < 0 || n > MAX_TYPE_DEPTH * 64)
+		return 0;
+	for (int64_t i = 0; i < n; i++) {
+		uint64_t vt, flags, namep;
+		char name[16];
+
+		if (rd_u64(c, mro + (uint64_t)l->tuple_items + (uint64_t)(8 * i), &item) < 0)
+			return 0;
+		/* 3.12+ keeps static builtin types' dicts elsewhere: skip them */
+		if (rd_u64(c, item + (uint64_t)l->tp_dict, &dict) < 0 || !dict ||
+		    pydict_get_str(c, dict, "__sizeof__", &v) < 0)
+			continue;
+		/* A Python function: of the static type "function".  Read
+		 * without the type cache, which the census may be iterating. */
+		if (rd_u64(c, v + (uint64_t)l->ob_type, &vt) == 0 &&
+		    rd_u64(c, vt + (uint64_t)l->tp_flags, &flags) == 0 &&
+		    !(flags & PY_TPFLAGS_HEAPTYPE) &&
+		    rd_u64(c, vt + (uint64_t)l->tp_name, &namep) == 0 &&
+		    remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0 &&
+		    strcmp(name, "function") == 0)
+			t->py_sizeof = 1;
+		break;
+	}
+	return t->py_sizeof > 0;
 }
 
 /* ---- short reprs ---- */

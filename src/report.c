@@ -3,6 +3,7 @@
 #include "report.h"
 #include "json.h"
 #include "layout.h"
+#include "memacct.h"
 #include "snapshot.h"
 #include "history.h"
 #include "util.h"
@@ -66,6 +67,7 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 		fprintf(out, "%4zu:  %10" PRIu64 "  %12" PRIu64 "  %s\n", i + 1, c->rows[i].count,
 			c->rows[i].bytes, c->rows[i].type);
 	fprintf(out, "Total  %10" PRIu64 "  %12" PRIu64 "  (%zu types)\n", c->objects, c->bytes, c->n);
+	memacct_text(out, &s->memory);
 	report_retainers_text(out, s, top > 0 && top < 10 ? top : 10);
 	report_garbage_text(out, s, top);
 	report_gens_text(out, s, top);
@@ -659,6 +661,8 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_u64(&j, "objects", c->objects);
 	json_u64(&j, "bytes", c->bytes);
 	json_u64(&j, "gc_tracked", c->gc_tracked);
+	json_u64(&j, "buffer_bytes", c->buffer_bytes);
+	json_u64(&j, "mapped_bytes", c->mapped_bytes);
 	json_bool(&j, "complete", c->complete);
 	if (h) {
 		const struct hist_snap *now = history_latest(h);
@@ -684,6 +688,12 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 		json_u64(&j, "gc_tracked", c->rows[i].gc_tracked);
 		json_u64(&j, "bytes", c->rows[i].bytes);
 		json_u64(&j, "gc_tracked_bytes", c->rows[i].gc_bytes);
+		if (c->rows[i].buffer_bytes)
+			json_u64(&j, "buffer_bytes", c->rows[i].buffer_bytes);
+		if (c->rows[i].mapped_bytes)
+			json_u64(&j, "mapped_bytes", c->rows[i].mapped_bytes);
+		if (c->rows[i].object_only)
+			json_str(&j, "sizeof", "object only");
 		if (st) {
 			json_delta(&j, "delta", st->d_count, st->d_bytes);
 			json_delta(&j, "delta_total", st->d_base_count, st->d_base_bytes);
@@ -710,6 +720,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_garbage(&j, s);
 	json_gens(&j, s);
 	json_fds(&j, s);
+	memacct_json(&j, &s->memory);
 	if (!h)
 		json_retainers(&j, s);
 	if (s->stacks_read)

@@ -4,6 +4,7 @@
 #include "attach.h"
 #include "arena.h"
 #include "heap.h"
+#include "memacct.h"
 #include "proc.h"
 #include "reach.h"
 #include "remote.h"
@@ -206,6 +207,16 @@ static void count_sized(struct walk_state *w, uint64_t obj, struct pytype *t, in
 	t->bytes += (uint64_t)size;
 	if (tracked)
 		t->gc_bytes += (uint64_t)size;
+	if (obj - w->snap->memory.static_lo < w->snap->memory.static_len)
+		w->snap->memory.static_objects += (uint64_t)size;  /* in the interpreter's data */
+	{
+		struct pyowned own;
+
+		if (pyobj_owned(w->c, obj, t, &own) == 0) {
+			t->buffer_bytes += own.buffer;
+			t->mapped_bytes += own.mapped;
+		}
+	}
 	owners_visit(w->ol, w->c, &w->snap->owners, obj, t);
 	if (w->group_dicts && (t->flags & PY_TPFLAGS_HEAPTYPE) && t->kind != PK_TYPE)
 		note_instance_dict(w, obj, t);
@@ -504,10 +515,13 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	/* The kernel's descriptor table is not in the image: read it now, as
 	 * close to the copy as can be. */
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
+	/* So is where its resident memory lies (memacct.h). */
+	memacct_read(&snap->memory, s);
 	if (snapshot_walk(s, snap, collecting) < 0) {
 		drop_native(s);
 		return -1;
 	}
+	memacct_finish(&snap->memory, &snap->census);
 	if (snap->stacks_read && s->native)
 		stacks_merge(&snap->stacks, &s->t, s->native, s->nnative);
 	drop_native(s);
@@ -620,9 +634,15 @@ int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 	}
 
 	PYCTX_FOREACH_TYPE(c, t) {
-		if (t->count)
-			census_add(&snap->census, t->name, t->count, t->gc_tracked, t->bytes)->gc_bytes =
-				t->gc_bytes;
+		if (t->count) {
+			struct census_row *r = census_add(&snap->census, t->name, t->count,
+							  t->gc_tracked, t->bytes);
+
+			r->gc_bytes = t->gc_bytes;
+			r->buffer_bytes = t->buffer_bytes;
+			r->mapped_bytes = t->mapped_bytes;
+			r->object_only = pytype_python_sizeof(c, t);
+		}
 		if (t->dicts) {
 			/* Moved out of builtins.dict into a row of their own;
 			 * census_finish merges the negative row into it. */

@@ -276,7 +276,8 @@ static int take_snapshot(struct tui *t)
 	snap.period_s = t->period;
 	snap.period_grown = t->period > t->interval;
 	history_add(&t->h, &snap.census, snap.taken_at, t0, snap.pause_us,
-		    t->file ? 0 : proc_rss_bytes(t->pid), snap.fds_read ? (long)snap.fds.n : -1);
+		    t->file ? 0 : snap.memory.known ? snap.memory.rss : proc_rss_bytes(t->pid),
+		    snap.fds_read ? (long)snap.fds.n : -1);
 	if (snap.fds_read) {
 		struct census fc;
 
@@ -482,6 +483,8 @@ static void draw_header(struct tui *t)
 	char objs[64], bytes[32], rss[32], sp1[512], sp2[512], line[1024];
 	uint64_t el = (lt_now_us() - t->started_us) / 1000000;
 	size_t n;
+	const struct mem_account *mem;
+	int room, bw, sw, cells[MEM_NPARTS];
 
 	attron(A_BOLD);
 	if (t->file)
@@ -514,19 +517,36 @@ static void draw_header(struct tui *t)
 	}
 	put(1, 0, COLS, line);
 
-	n = history_series_totals(&t->h, 16, series, NULL);
-	spark(t, sp1, sizeof(sp1), series, n, 16);
-	n = history_series_totals(&t->h, 16, NULL, series);
-	spark(t, sp2, sizeof(sp2), series, n, 16);
 	snprintf(objs, sizeof(objs), "%llu", now ? (unsigned long long)now->objects : 0ull);
 	human(bytes, sizeof(bytes), now ? now->bytes : 0);
 	human(rss, sizeof(rss), now ? now->rss_bytes : 0);
-	move(2, 0);
-	label_value(t, "objects ", objs, sp1);
-	label_value(t, "  bytes ", bytes, sp2);
-	label_value(t, "  RSS ", rss, NULL);
-	label_value(t, "  fds ", "", NULL);
 	snprintf(line, sizeof(line), "%ld", now ? now->nfds : -1L);
+	/* The sparklines (16 snapshots) and the RSS bar (memacct.h: a
+	 * letter per part, in proportion) share what the numbers leave of
+	 * the line: at 80 columns about 8 snapshots and 10 cells. */
+	mem = t->have_last && t->last.memory.known ? &t->last.memory : NULL;
+	room = COLS - 1 - (int)(strlen("objects   bytes   RSS   fds ") + strlen(objs) +
+				 strlen(bytes) + strlen(rss) + strlen(line));
+	bw = !mem ? 0 : room >= 2 * 17 + 21 ? 20 : room >= 11 ? 10 : 0;
+	sw = (room - (bw ? bw + 1 : 0)) / 2 - 1;
+	sw = sw > 16 ? 16 : sw < 3 ? 0 : sw;
+	n = history_series_totals(&t->h, 16, series, NULL);
+	spark(t, sp1, sizeof(sp1), series, n, (size_t)sw);
+	n = history_series_totals(&t->h, 16, NULL, series);
+	spark(t, sp2, sizeof(sp2), series, n, (size_t)sw);
+	move(2, 0);
+	label_value(t, "objects ", objs, sw ? sp1 : NULL);
+	label_value(t, "  bytes ", bytes, sw ? sp2 : NULL);
+	label_value(t, "  RSS ", rss, NULL);
+	if (bw && memacct_bar(mem, bw, cells) == bw) {
+		addstr(" ");
+		attron(A_REVERSE);
+		for (int i = 0; i < MEM_NPARTS; i++)
+			for (int k = 0; k < cells[i]; k++)
+				addch((chtype)mem_part_letter((enum mem_part)i));
+		attroff(A_REVERSE);
+	}
+	label_value(t, "  fds ", "", NULL);
 	addstr(line);
 
 	/* Status line: filter being typed, pause, exit, messages. */
@@ -1217,7 +1237,7 @@ static void draw_help(struct tui *t)
 		"  g             cyclic garbage        t           threads' stacks",
 		"  r             retainers: what freeing each frees; Enter: chain, contents",
 		"  arrows, PgUp/PgDn, Home/End  move;  Up/Down in a handle detail: chain of fd",
-		"",
+		"  RSS bar: o objects b buffers p pymalloc free m malloc f files s stacks a anon",
 		"A detail view names why objects are alive: the shortest chains from a",
 		"module, a thread's frame (t shows it) or C, as `leaktop why` prints them.",
 		"CHANGE is since the previous snapshot, SINCE BASE since the baseline (the",

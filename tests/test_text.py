@@ -78,7 +78,7 @@ def parse(out):
     # and indented rows.
     res["sections"] = {}
     while rest and not rest[0].startswith("open descriptors"):
-        m = re.match(r"^(retainers|cyclic garbage|suspended generators)", rest[0])
+        m = re.match(r"^(memory|retainers|cyclic garbage|suspended generators)", rest[0])
         if not m:
             break
         body = []

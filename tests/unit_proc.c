@@ -1,6 +1,8 @@
 /* unit_proc.c - /proc parsers and interpreter names, on fixture text. */
 #include "config.h"
+#include "census.h"
 #include "fds.h"
+#include "memacct.h"
 #include "net.h"
 #include "proc.h"
 #include "target.h"
@@ -391,6 +393,95 @@ static void test_fdinfo(void)
 	TAP_OK(fd_kind_of("socket:[1]", 0, 0) == FDK_SOCK, "socket kind");
 }
 
+struct smaps_seen {
+	struct proc_smap v[8];
+	char paths[8][64];
+	size_t n;
+};
+
+static void smaps_keep(void *arg, const struct proc_smap *m)
+{
+	struct smaps_seen *s = arg;
+
+	if (s->n < 8) {
+		s->v[s->n] = *m;
+		snprintf(s->paths[s->n], sizeof(s->paths[0]), "%s", m->path);
+		s->v[s->n].path = s->paths[s->n];
+		s->n++;
+	}
+}
+
+static void test_smaps(void)
+{
+	static const char text[] =
+		"55d0c5a00000-55d0c5a01000 r--p 00000000 fe:00 18624   /usr/bin/python3.11\n"
+		"Size:                  4 kB\n"
+		"Rss:                   4 kB\n"
+		"Pss:                   2 kB\n"
+		"VmFlags: rd mr mw me \n"
+		"55d0c6000000-55d0c6200000 rw-p 00000000 00:00 0     [heap]\n"
+		"Rss:                1544 kB\n"
+		"deadbeef-not a mapping\n"
+		"Rss:                   8 kB\n"
+		"7f2345ae7000-7f2345ae8000 rw-p 00000000 00:00 0 \n"
+		"Rss:              999999 kB\n"
+		"7f2345ae9000-7f2345aea000 rw-p 00000000 00:00 0      /tmp/a file (deleted)\n"
+		"Rss:                   4 kB";
+	struct smaps_seen s = { .n = 0 };
+	struct mem_account m = { 0 };
+	struct census c = { 0 };
+	int cells[MEM_NPARTS];
+	uint64_t sp = 0, n;
+
+	n = proc_smaps_parse(text, smaps_keep, &s);
+	TAP_EQ_U(n, 4, "smaps: four mappings (a line that is none is skipped with its fields)");
+	TAP_EQ_U(s.v[0].rss, 4096, "smaps: Rss in bytes");
+	TAP_EQ_S(s.v[0].path, "/usr/bin/python3.11", "smaps: the path");
+	TAP_EQ_U(s.v[1].rss, 1544 * 1024, "smaps: a bad maps line's fields are not the mapping before's");
+	TAP_EQ_S(s.v[2].path, "", "smaps: anonymous");
+	TAP_EQ_U(s.v[2].rss, 4096, "smaps: Rss never more than the mapping");
+	TAP_EQ_S(s.v[3].path, "/tmp/a file (deleted)", "smaps: path with spaces");
+	TAP_EQ_U(s.v[3].rss, 4096, "smaps: the last line without its newline");
+
+	TAP_OK(proc_syscall_sp_parse("230 0x1 0x1 0x7ffdec6c4ba0 0x0 0x0 0x0 0x7ffdec6c4b60 "
+				     "0x7ff6bc8ed545\n", &sp) == 0 && sp == 0x7ffdec6c4b60ull,
+	       "syscall: SP of a thread in a system call");
+	TAP_OK(proc_syscall_sp_parse("-1 0x7ffd00001000 0x401000\n", &sp) == 0 &&
+	       sp == 0x7ffd00001000ull, "syscall: SP of one blocked outside a system call");
+	TAP_OK(proc_syscall_sp_parse("running\n", &sp) < 0, "syscall: running: no SP");
+	TAP_OK(proc_syscall_sp_parse("1 2 3 4\n", &sp) < 0, "syscall: a count of words it never has");
+
+	/* 100 resident: heap 60 (arenas 20, used 15), files 30, stacks 4, other 6. */
+	m.known = 1;
+	m.rss = 100;
+	m.arena_rss = 20;
+	m.arena_used = 15;
+	m.heap_rss = 40;
+	m.file_rss = 30;
+	m.stack_rss = 4;
+	m.anon_rss = 6;
+	c.bytes = 50;
+	c.buffer_bytes = 10;
+	memacct_finish(&m, &c);
+	TAP_OK(m.part[MEM_OBJECTS] == 40 && m.part[MEM_BUFFERS] == 10 &&
+	       m.part[MEM_PYMALLOC_FREE] == 5 && m.part[MEM_MALLOC_OTHER] == 5 &&
+	       m.part[MEM_FILES] == 30 && m.part[MEM_STACKS] == 4 && m.part[MEM_ANON_OTHER] == 6 &&
+	       !m.nnotes, "memacct: the parts of a heap that holds its objects");
+	TAP_EQ_U(memacct_bar(&m, 10, cells), 10, "memacct: a bar of 10 cells");
+	TAP_OK(cells[MEM_OBJECTS] == 4 && cells[MEM_FILES] == 3 && cells[MEM_BUFFERS] == 1,
+	       "memacct: cells in proportion");
+	memset(m.part, 0, sizeof(m.part));
+	c.bytes = 70;   /* 60 objects + 10 buffers + 5 free: 15 more than the heap */
+	memacct_finish(&m, &c);
+	TAP_OK(m.borrowed == 6 && m.part[MEM_ANON_OTHER] == 0 && m.unresident == 9 &&
+	       m.part[MEM_OBJECTS] == 51 && m.part[MEM_MALLOC_OTHER] == 0 && m.nnotes == 2,
+	       "memacct: objects beyond the heap take other anonymous memory, then are cut, said");
+	n = 0;
+	for (int i = 0; i < MEM_NPARTS; i++)
+		n += m.part[i];
+	TAP_EQ_U(n, 100, "memacct: the parts still add up to the RSS");
+}
+
 int main(void)
 {
 	test_net();
@@ -402,5 +493,6 @@ int main(void)
 	test_maps();
 	test_status();
 	test_names();
+	test_smaps();
 	return tap_done();
 }

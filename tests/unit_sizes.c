@@ -167,6 +167,101 @@ int main(void)
 	remote_cache_drop(mem);
 	TAP_OK(pyobj_sizeof(&c, ADDR(obj), &t) == -1, "object: absurd ob_size is refused");
 
+	/* numpy.ndarray: basicsize + nd * 16 + the owned data's nbytes; the
+	 * dtype's elsize where numpy 1.x (int at 32, alignment at 36) and 2.x
+	 * (npy_intp at 40, alignment at 48) keep it */
+	{
+		uint64_t descr[8], dims[2] = { 3, 5 };
+		struct pyowned own;
+		int32_t el = 8, al = 8;
+		int64_t el2 = 16, al2 = 8;
+
+		memset(obj, 0, sizeof(obj));
+		memset(descr, 0, sizeof(descr));
+		memcpy((char *)descr + 32, &el, 4);        /* 1.x */
+		memcpy((char *)descr + 36, &al, 4);
+		obj[2] = ADDR(keys);                       /* data */
+		obj[3] = 2;                                /* nd */
+		obj[4] = ADDR(dims);
+		obj[5] = ADDR(dims);                       /* strides: any readable */
+		obj[7] = ADDR(descr);
+		obj[8] = 0x0004 | 0x0001;                  /* OWNDATA | C_CONTIGUOUS */
+		t = type_of(PK_OBJECT, 96, 0, 0);
+		t.flags &= ~PY_TPFLAGS_HAVE_GC;            /* ndarray is not GC */
+		t.sizer = PZ_NDARRAY;
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 96 + 2 * 16 + 15 * 8,
+			 "ndarray (numpy 1.x dtype): dims, strides and owned data");
+		TAP_OK(pyobj_owned(&c, ADDR(obj), &t, &own) == 0 && own.buffer == 15 * 8 &&
+		       own.mapped == 0, "ndarray: its owned data is a buffer");
+		memset(descr, 0, sizeof(descr));
+		descr[4] = 0x01;                           /* 2.x: uint64 flags */
+		memcpy((char *)descr + 40, &el2, 8);
+		memcpy((char *)descr + 48, &al2, 8);
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 96 + 2 * 16 + 15 * 16,
+			 "ndarray (numpy 2.x dtype): elsize read where 2.x keeps it");
+		obj[8] = 0x0001;                           /* a view */
+		remote_cache_drop(mem);
+		TAP_OK(pyobj_sizeof(&c, ADDR(obj), &t) == 96 + 32 &&
+		       pyobj_owned(&c, ADDR(obj), &t, &own) == 0 && own.buffer == 0,
+		       "ndarray: a view owns no data");
+		obj[8] = 0x0004;
+		obj[3] = 65;                               /* nd beyond NPY_MAXDIMS */
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 96, "ndarray: absurd nd falls back to basicsize");
+		obj[3] = 2;
+		dims[0] = (uint64_t)1 << 40;               /* nbytes overflow */
+		dims[1] = (uint64_t)1 << 40;
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 96, "ndarray: absurd dims fall back to basicsize");
+		TAP_OK(pyobj_owned(&c, ADDR(obj), &t, &own) == 0 && own.buffer == 0,
+		       "ndarray: no buffer when the fields do not validate");
+	}
+
+	/* array.array: basicsize + allocated * descr->itemsize; validated */
+	{
+		int32_t ad[4] = { 'd', 8, 0, 0 };          /* typecode, itemsize */
+
+		memset(obj, 0, sizeof(obj));
+		obj[2] = 5;                                /* ob_size */
+		obj[3] = ADDR(keys);                       /* ob_item */
+		obj[4] = 8;                                /* allocated */
+		obj[5] = ADDR(ad);
+		t = type_of(PK_OBJECT, 64, 0, 0);
+		t.sizer = PZ_ARRAY;
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 64 + 64 + 16, "array.array: allocated items");
+		obj[4] = 4;                                /* allocated < ob_size */
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 64 + 16,
+			 "array.array: allocated < len falls back to basicsize");
+		obj[4] = 8;
+		ad[1] = 3;                                 /* no such itemsize */
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 64 + 16,
+			 "array.array: itemsize 3 falls back to basicsize");
+	}
+
+	/* _struct.Struct: a formatcode (32 bytes) per code and the terminator */
+	{
+		uint64_t codes[16];
+
+		memset(obj, 0, sizeof(obj));
+		memset(codes, 0, sizeof(codes));
+		codes[0] = codes[4] = 0x1000;              /* two codes, then NULL */
+		obj[3] = 12;                               /* s_len */
+		obj[4] = ADDR(codes);
+		t = type_of(PK_OBJECT, 56, 0, 0);
+		t.sizer = PZ_STRUCT;
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 56 + 3 * 32 + 16, "Struct: codes and terminator");
+		obj[3] = 1;                                /* fewer items than codes */
+		remote_cache_drop(mem);
+		TAP_EQ_U(pyobj_sizeof(&c, ADDR(obj), &t), 56 + 16,
+			 "Struct: no terminator within s_len + 1 falls back to basicsize");
+	}
+
 	pyctx_free(&c);
 	remote_close(mem);
 	return tap_done();
