@@ -1,6 +1,7 @@
 /* metrics.c - snapshots as Prometheus text. */
 #include "config.h"
 #include "metrics.h"
+#include "memacct.h"
 #include "fds.h"
 #include "snapshot.h"
 #include "util.h"
@@ -116,12 +117,19 @@ static int taken_at(const struct snapshot *s, double *v)
 	return 1;
 }
 
+static int rss_bytes(const struct snapshot *s, double *v)
+{
+	*v = (double)s->memory.rss;
+	return s->memory.known;
+}
+
 static const struct {
 	const char *name, *help;
 	int (*get)(const struct snapshot *s, double *v);
 } scalars[] = {
 	{ "leaktop_objects_all", "Python objects in all.", objects_all },
 	{ "leaktop_bytes_all", "Bytes of Python objects in all.", bytes_all },
+	{ "leaktop_rss_bytes", "Resident memory of the process (the sum of smaps' Rss).", rss_bytes },
 	{ "leaktop_garbage_objects",
 	  "Cyclic garbage: objects no root reaches that the collector has not freed.",
 	  garbage_objects },
@@ -162,6 +170,16 @@ void metrics_write(FILE *out, const struct snapshot *const *snaps, size_t n, siz
 			fputs("leaktop_descriptors", out);
 			labels(out, snaps[k], "kind", fd_kind_name((enum fd_kind)kind));
 			fprintf(out, " %" PRIu64 "\n", count[kind]);
+		}
+	}
+	head(out, "leaktop_memory_bytes", "The resident memory (RSS) by where it goes; the parts add up to it.");
+	for (size_t k = 0; k < n; k++) {
+		const struct mem_account *m = &snaps[k]->memory;
+
+		for (int p = 0; m->known && p < MEM_NPARTS; p++) {
+			fputs("leaktop_memory_bytes", out);
+			labels(out, snaps[k], "part", mem_part_name((enum mem_part)p));
+			fprintf(out, " %" PRIu64 "\n", m->part[p]);
 		}
 	}
 	for (size_t i = 0; i < LT_ARRAY_SIZE(scalars); i++) {

@@ -8,8 +8,8 @@ format; checked on every interpreter:
   `promtool check metrics` when Debian's prometheus package is installed);
 - it is the last snapshot's census: objects and bytes per type for the top
   types, the rest summed as type="other", the totals, descriptors by kind,
-  garbage, pause and time, labelled with pid, command and python version,
-  equal to the JSON of the same snapshot;
+  garbage, pause and time, the RSS and its parts, labelled with pid,
+  command and python version, equal to the JSON of the same snapshot;
 - the growing holders are among leaktop_retained_bytes;
 - no temporary file is left beside it; an unwritable path is one line on
   stderr and exit 1; the target runs untraced afterwards;
@@ -72,7 +72,8 @@ def parse(text):
 
 
 def series(samples, name, **want):
-    return {dict(k[1]).get("type") or dict(k[1]).get("kind") or dict(k[1]).get("holder"): v
+    return {dict(k[1]).get("type") or dict(k[1]).get("kind") or dict(k[1]).get("holder") or
+            dict(k[1]).get("part"): v
             for k, v in samples.items()
             if k[0] == name and all(dict(k[1]).get(a) == b for a, b in want.items())}
 
@@ -161,6 +162,13 @@ def run_python(tap, py):
                 kinds = series(samples, "leaktop_descriptors", **base)
                 p.check(sum(kinds.values()) == len(last["fds"]),
                         "descriptors %r, the JSON lists %d" % (kinds, len(last["fds"])))
+                parts = series(samples, "leaktop_memory_bytes", **base)
+                rss = series(samples, "leaktop_rss_bytes", **base).get(None)
+                mem = last.get("memory") or {}
+                p.check(mem and rss == mem["rss"] and sum(parts.values()) == rss and
+                        {q["name"]: q["bytes"] for q in mem["parts"]} ==
+                        {k: int(v) for k, v in parts.items()},
+                        "memory parts %r, rss %r, the JSON %r" % (parts, rss, mem.get("parts")))
                 held = series(samples, "leaktop_retained_bytes", **base)
                 p.check(all(h in held for h in target.truth["growing"]),
                         "holders %s lack %s" % (sorted(held), target.truth["growing"]))
