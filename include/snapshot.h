@@ -144,15 +144,6 @@ int session_open_offline(struct session *s, const struct target *t, const struct
 int session_snapshot(struct session *s, struct snapshot *snap);
 void snapshot_free(struct snapshot *snap);
 
-/* The two halves of a snapshot after the copy, for sources other than a
- * stop (the fuzz harness's synthetic images): snapshot_begin clears snap;
- * snapshot_walk walks whatever s->ctx.mem answers, collecting (1: a
- * collection was running) adding its note.  Every loop is bounded by a
- * budget of reads that follows the memory's size: past it, or on a
- * signal, the walk ends with census.complete 0 and a note saying where.
- * Returns 0 or -1 with lt_error (snap freed). */
-void snapshot_begin(struct session *s, struct snapshot *snap);
-int snapshot_walk(struct session *s, struct snapshot *snap, int collecting);
 /* The start-to-start period for the next snapshot: the asked interval,
  * grown so that a stop as long as the last one takes at most max_stopped_pct
  * percent of it. */

@@ -93,6 +93,16 @@ static void offline_free(struct session_offline *off)
 	free(off);
 }
 
+/* The two halves of a snapshot after the copy (a stop's, or an offline
+ * session's memory): snapshot_begin clears snap; snapshot_walk walks
+ * whatever s->ctx.mem answers, collecting (1: a collection was running)
+ * adding its note.  Every loop is bounded by a budget of reads that
+ * follows the memory's size: past it, or on a signal, the walk ends with
+ * census.complete 0 and a note saying where.  Returns 0 or -1 with
+ * lt_error (snap freed). */
+static void snapshot_begin(struct session *s, struct snapshot *snap);
+static int snapshot_walk(struct session *s, struct snapshot *snap, int collecting);
+
 /* A snapshot of an offline session: its memory walked, its facts as
  * recorded (the descriptors copied: each snapshot owns its table). */
 static int offline_snapshot(struct session *s, struct snapshot *snap)
@@ -485,7 +495,7 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	return collecting;
 }
 
-void snapshot_begin(struct session *s, struct snapshot *snap)
+static void snapshot_begin(struct session *s, struct snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
 	owner_set_init(&snap->owners);
@@ -551,7 +561,7 @@ static void budget_check(struct pyctx *c, const char *phase, const char **where)
 		*where = phase;
 }
 
-int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
+static int snapshot_walk(struct session *s, struct snapshot *snap, int collecting)
 {
 	struct pyctx *c = &s->ctx;
 	struct heap_stats st;
