@@ -118,6 +118,16 @@ struct pyctx {
 	uint64_t set_dummy;     /* &_PySet_Dummy: marks deleted set slots */
 };
 
+/* What a numpy.ndarray (t->sizer PZ_NDARRAY) refers to: the array it is a
+ * view of, its dtype, and for an array of objects that owns its
+ * contiguous data the items (nitems pointers at items; 0 otherwise).
+ * Returns 0, or -1 when its fields cannot be read. */
+struct pyndarray_refs {
+	uint64_t base, descr, items;
+	int64_t nitems;
+};
+int pyndarray_refs(struct pyctx *c, uint64_t obj, struct pyndarray_refs *out);
+
 void pyctx_init(struct pyctx *c, struct remote *mem, const struct py_layout *lay);
 /* Forget all types (addresses may be reused between snapshots). */
 void pyctx_reset(struct pyctx *c);

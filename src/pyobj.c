@@ -1047,6 +1047,7 @@ static int64_t size_code(struct pyctx *c, uint64_t obj, const struct pytype *t)
 #define EXTRA_CHILDREN_INLINE 32
 #define NDARRAY_FIELDS 16      /* data, nd, dimensions, strides, base, descr, flags */
 #define NPY_ARRAY_OWNDATA 0x0004
+#define NPY_ARRAY_C_CONTIGUOUS 0x0001
 #define NPY_MAXDIMS_ANY 64     /* 32 in numpy 1.x, 64 in 2.x */
 #define MMAP_DATA 16           /* mmap_object: char *data, Py_ssize_t size */
 #define STGDICT_EXTRA 144      /* sizeof(StgDictObject) - sizeof(PyDictObject), 3.8-3.12 */
@@ -1182,6 +1183,39 @@ static int64_t ndarray_elsize(struct pyctx *c, uint64_t descr)
 	if (is_alignment(al2) && el2 >= 0 && el2 <= MAX_BUFFER)
 		return el2;
 	return -1;
+}
+
+int pyndarray_refs(struct pyctx *c, uint64_t obj, struct pyndarray_refs *out)
+{
+	struct {
+		uint64_t data;
+		int32_t nd, pad;
+		uint64_t dims, strides, base, descr;
+		int32_t flags;
+	} f;
+	char kind;
+	int64_t n = 1, dims[NPY_MAXDIMS_ANY];
+
+	memset(out, 0, sizeof(*out));
+	if (rd(c, obj + NDARRAY_FIELDS, &f, sizeof(f)) < 0 || f.nd < 0 || f.nd > NPY_MAXDIMS_ANY)
+		return -1;
+	out->base = f.base;
+	out->descr = f.descr;
+	/* An array of objects (its dtype's kind 'O', at the same place in
+	 * numpy 1.x and 2.x) that owns its C-contiguous data: its items are
+	 * references numpy has no traverse for. */
+	if (!f.descr || !f.data || !(f.flags & NPY_ARRAY_OWNDATA) ||
+	    !(f.flags & NPY_ARRAY_C_CONTIGUOUS) || rd(c, f.descr + 24, &kind, 1) < 0 || kind != 'O' ||
+	    ndarray_elsize(c, f.descr) != 8 || (f.nd && rd(c, f.dims, dims, (size_t)f.nd * 8) < 0))
+		return 0;
+	for (int i = 0; i < f.nd; i++) {
+		if (dims[i] < 0 || (dims[i] && n > MAX_ITEMS / dims[i]))
+			return 0;
+		n *= dims[i];
+	}
+	out->items = f.data;
+	out->nitems = n;
+	return 0;
 }
 
 /* numpy's array_sizeof: its type's basicsize + dimensions and strides

@@ -79,11 +79,13 @@ static int is_static_type(struct pyctx *c, uint64_t obj, const struct pytype *t)
 }
 
 /* An object with no references to follow: not a GC type, not one whose
- * fields refs.c reads (code, static types), no instance dict. */
+ * fields refs.c reads (code, static types, newline decoders, numpy
+ * arrays), no instance dict. */
 static int is_leaf(const struct pytype *t)
 {
 	return !(t->flags & (PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_HEAPTYPE)) && t->kind != PK_CODE &&
-	       t->kind != PK_TYPE && !t->dictoffset;
+	       t->kind != PK_TYPE && t->kind != PK_NLDECODER && t->sizer != PZ_NDARRAY &&
+	       !t->dictoffset;
 }
 
 /* LSD radix sort of items by address, 16 bits a pass (user space is 47). */

@@ -463,6 +463,20 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 	default:
 		break;
 	}
+	if (!r && t->sizer == PZ_NDARRAY) {
+		/* numpy arrays are not GC objects: nothing else reaches what
+		 * they hold */
+		struct pyndarray_refs a;
+
+		if (pyndarray_refs(c, obj, &a) == 0) {
+			if (a.base)
+				r = emit(s, a.base, REF_FIELD, -1, 0, "base");
+			if (!r && a.descr)
+				r = emit(s, a.descr, REF_FIELD, -1, 0, "dtype");
+			if (!r && a.nitems)
+				r = array_each(c, a.items, a.nitems, 8, s, REF_INDEX, 0);
+		}
+	}
 	if (r)
 		return r;
 	/* Instance attributes (classes, and C types with a __dict__ such as

@@ -13,6 +13,8 @@ pandas (Debian's python3-pandas on its python3.11; the others skip):
   interned strings, objects found in pymalloc's arenas);
 - numpy.ndarray carries its owned data as buffer_bytes, and pandas' own
   classes are marked sizeof "object only";
+- the 1,000 objects in a numpy array of objects are reached through it
+  (numpy has no traverse: leaktop reads the items), by MARKERS[i];
 - the target runs untraced afterwards.
 """
 import json
@@ -25,6 +27,7 @@ import harness as H  # noqa: E402
 
 GROUPS = ("objects and owned buffers within 5% of the target's own accounting",
           "ndarray data as buffer_bytes; pandas' classes sized 'object only'",
+          "the items of a numpy array of objects are reached through it",
           "target running and untraced afterwards")
 
 
@@ -63,6 +66,15 @@ def run_python(tap, py):
             frame = rows.get("pandas.core.frame.DataFrame", {})
             p.check(frame.get("sizeof") == "object only", "DataFrame %r" % frame)
         with tap.point(descs[2]) as p:
+            args = ["why", "--json", target.pid, "__main__.Marker"]
+            rc, out, err = H.run_leaktop(args, timeout=300)
+            p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err, limit=10)))
+            w = json.loads(out)
+            path = [st.get("via") for st in w["chains"][0]["path"]] if w["chains"] else []
+            p.check(w["selected"] == truth["markers"] and w["chains"][0]["count"] == w["selected"]
+                    and path[1:2] == ["MARKERS"] and path[-1].startswith("["),
+                    "selected %d of %d, path %s" % (w["selected"], truth["markers"], path))
+        with tap.point(descs[3]) as p:
             p.untraced(target.pid)
             target.assert_alive_progressing()
 

@@ -4,7 +4,8 @@
 usage: pandas_target.py TRUTH HEARTBEAT
 
 Builds a DataFrame of ROWS rows (integers, floats, strings, a categorical),
-a derived Series and a string Index, then counts what it holds as a tool
+a derived Series, a string Index and a numpy array of 1,000 Marker
+objects, then counts what it holds as a tool
 inside the process would: the closure over gc.get_referents() from every
 object the collector lists, each sized by sys.getsizeof, except that a
 class whose __sizeof__ is Python code (pandas' own: DataFrame's runs
@@ -41,6 +42,15 @@ FRAME = pd.DataFrame({
 })
 DOUBLED = FRAME["price"] * 2
 KEYS = pd.Index(["key-%d" % i for i in range(20000)])
+
+
+class Marker(object):
+    pass
+
+
+# A numpy array of objects: numpy has no traverse, only leaktop's reading
+# of its items reaches them.
+MARKERS = np.array([Marker() for _ in range(1000)], dtype=object)
 
 
 def python_sizeof(tp, memo={}):
@@ -87,6 +97,6 @@ def accounting():
 
 total, count = accounting()
 publish(TRUTH, {"pandas": pd.__version__, "numpy": np.__version__, "bytes": total,
-                "objects": count, "rows": ROWS})
+                "objects": count, "rows": ROWS, "markers": len(MARKERS)})
 del total, count
 sleep_until_orphaned(open_heartbeat(HEARTBEAT))
