@@ -98,14 +98,14 @@ def damaged_files(good, tmp):
     put("a newer format", data[:8] + b"\x09\x00\x00\x00" + data[12:])
     rnd = random.Random(len(data))
     head = data.index(b"MEM ") + 64
-    for k in range(6):
+    for k in range(3):
         blob = bytearray(data)
         # the sections before the memory: facts, layout, symbols, tables
         for _ in range(8):
             i = rnd.randrange(16, head)
             blob[i] = rnd.randrange(256)
         put("bytes changed before the memory (%d)" % k, bytes(blob))
-    for k in range(3):
+    for k in range(2):
         blob = bytearray(data)
         for _ in range(2000):
             i = rnd.randrange(head, len(blob))
@@ -138,7 +138,6 @@ def check_grown(p, d, t1, t2, new_source):
     p.check(row["bytes_delta"] == t2["item_bytes"] - t1["item_bytes"],
             "bytes_delta %d, the target %d" % (row["bytes_delta"],
                                                t2["item_bytes"] - t1["item_bytes"]))
-    p.check(d["types"][0]["type"] == ITEM, "first row %s" % d["types"][0]["type"])
     store = [h for h in d["holders"] if h["path"] == "__main__.STORE"]
     p.check(store and store[0]["len_old"] == t1["store_len"] and
             store[0]["len_new"] == t2["store_len"], "holders %s" % d["holders"][:3])
@@ -192,14 +191,11 @@ def run_python(tap, py):
                 p.check(any("snapshot file" in n for n in saved["census"]["notes"]),
                         "no note names the file: %s" % saved["census"]["notes"])
             with tap.point(descs[1]) as p:
-                args = ["dump", "--save", "-", pid]
-                rc, out, err = H.run_leaktop(args, timeout=120)
-                p.require(rc == 0 and out[:6] == "LTSNAP", "\n".join(
-                    H.describe_run(args, rc, out[:200], err)))
-                # run_leaktop decodes: take the bytes again, raw
                 proc = subprocess.run([H.leaktop_path(), "dump", "--save", "-", str(pid)],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       env=H.leaktop_env(), timeout=120)
+                p.require(proc.returncode == 0 and proc.stdout[:8] == b"LTSNAP\r\n",
+                          "dump --save - %s: %r" % (proc.returncode, proc.stderr[-300:]))
                 rc, out, err = run_stdin(["dump", "--json", "-"], proc.stdout)
                 p.require(rc == 0, "dump - : %s" % err.decode(errors="replace")[-500:])
                 p.check(types(json.loads(out)) == types(saved), "stdin's census differs")
@@ -263,9 +259,12 @@ def run_python(tap, py):
                 finally:
                     tm.kill()
             with tap.point(descs[5]) as p:
-                for label, path in damaged_files(old, tmp) + [("a directory", tmp)]:
-                    for cmd in (["dump"], ["why", None]):
-                        args = cmd[:1] + [path] + ([ITEM] if len(cmd) > 1 else [])
+                # dump reads a file as every reading command does (why too,
+                # once: its chains walk a hostile heap further)
+                files = damaged_files(old, tmp) + [("a directory", tmp)]
+                for k, (label, path) in enumerate(files):
+                    why = "hostile" in label and k == len(files) - 2
+                    for args in [["dump", path]] + ([["why", path, ITEM]] if why else []):
                         rc, out, err = H.run_leaktop(args, timeout=120)
                         hostile = "hostile" in label
                         ok = (rc in (0, 1) if hostile else one_line_error(rc, err))
