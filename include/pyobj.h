@@ -152,6 +152,10 @@ int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const
  * header and pre-header.  -1 if unreadable. */
 int64_t pyobj_sizeof(struct pyctx *c, uint64_t obj, const struct pytype *t);
 
+/* The name of the __slots__ member at offset off of type (or of its
+ * bases) into buf, "(slot)" when none is found. */
+void pyobj_slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, size_t n);
+
 /* A str object as UTF-8 into buf (at most max-1 bytes, always terminated).
  * Returns the byte length or -1 if obj is not a readable str. */
 long pystr_read(struct pyctx *c, uint64_t obj, char *buf, size_t max);

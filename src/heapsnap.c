@@ -216,31 +216,6 @@ static void put_named_edge(struct hs *h, int type, const char *name, uint32_t to
 	put_edge(h, type, str_intern(&h->st, name), to_ordinal);
 }
 
-/* Name of the __slots__ member at offset off of type (or its bases). */
-static void read_slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, size_t n)
-{
-	const struct py_layout *l = c->lay;
-
-	snprintf(buf, n, "(slot)");
-	for (int depth = 0; type && depth < 32; depth++) {
-		uint64_t members = pyobj_field(c, type, l->tp_members);
-
-		for (int i = 0; members && i < 256; i++) {
-			uint64_t m = members + (uint64_t)i * (uint64_t)l->member_size, name;
-			int64_t moff;
-
-			if (remote_read_u64(c->mem, m, &name) < 0 || !name ||
-			    remote_read(c->mem, m + (uint64_t)l->member_offset, &moff, 8) < 0)
-				break;
-			if (moff == off) {
-				remote_read_cstr(c->mem, name, buf, n);
-				return;
-			}
-		}
-		type = pyobj_field(c, type, l->tp_base);
-	}
-}
-
 static uint32_t slot_label(struct hs *h, uint64_t type, int64_t off)
 {
 	struct slotcache *sc = &h->slots;
@@ -267,7 +242,7 @@ static uint32_t slot_label(struct hs *h, uint64_t type, int64_t off)
 	     i = (i + 1) & (sc->cap - 1))
 		if (sc->v[i].type == type && sc->v[i].off == off)
 			return sc->v[i].str;
-	read_slot_name(h->c, type, off, name, sizeof(name));
+	pyobj_slot_name(h->c, type, off, name, sizeof(name));
 	sc->v[i].type = type ? type : 1;
 	sc->v[i].off = off;
 	sc->v[i].str = str_intern(&h->st, name);

@@ -1185,14 +1185,18 @@ static int64_t ndarray_elsize(struct pyctx *c, uint64_t descr)
 	return -1;
 }
 
+/* PyArrayObject_fields after the object header (numpy's public C API,
+ * the same in 1.x and 2.x). */
+struct ndarray_fields {
+	uint64_t data;
+	int32_t nd, pad;
+	uint64_t dims, strides, base, descr;
+	int32_t flags;
+};
+
 int pyndarray_refs(struct pyctx *c, uint64_t obj, struct pyndarray_refs *out)
 {
-	struct {
-		uint64_t data;
-		int32_t nd, pad;
-		uint64_t dims, strides, base, descr;
-		int32_t flags;
-	} f;
+	struct ndarray_fields f;
 	char kind;
 	int64_t n = 1, dims[NPY_MAXDIMS_ANY];
 
@@ -1223,12 +1227,7 @@ int pyndarray_refs(struct pyctx *c, uint64_t obj, struct pyndarray_refs *out)
 static int64_t size_ndarray(struct pyctx *c, uint64_t obj, const struct pytype *t,
 			    struct pyowned *o)
 {
-	struct {
-		uint64_t data;
-		int32_t nd, pad;
-		uint64_t dims, strides, base, descr;
-		int32_t flags;
-	} f;
+	struct ndarray_fields f;
 	int64_t nbytes, dims[NPY_MAXDIMS_ANY];
 
 	if (rd(c, obj + NDARRAY_FIELDS, &f, sizeof(f)) < 0 || f.nd < 0 || f.nd > NPY_MAXDIMS_ANY ||
@@ -1745,4 +1744,28 @@ struct pytype *pyobj_type(struct pyctx *c, uint64_t obj)
 	if (!obj || rd_u64(c, obj + (uint64_t)c->lay->ob_type, &type) < 0)
 		return NULL;
 	return pytype_get(c, type);
+}
+
+void pyobj_slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, size_t n)
+{
+	const struct py_layout *l = c->lay;
+
+	snprintf(buf, n, "(slot)");
+	for (int depth = 0; type && depth < 32; depth++) {
+		uint64_t members = pyobj_field(c, type, l->tp_members);
+
+		for (int i = 0; members && i < 256; i++) {
+			uint64_t m = members + (uint64_t)(i * l->member_size), name;
+			int64_t moff;
+
+			if (remote_read_u64(c->mem, m, &name) < 0 || !name ||
+			    remote_read(c->mem, m + (uint64_t)l->member_offset, &moff, 8) < 0)
+				break;
+			if (moff == off) {
+				remote_read_cstr(c->mem, name, buf, n);
+				return;
+			}
+		}
+		type = pyobj_field(c, type, l->tp_base);
+	}
 }

@@ -23,6 +23,21 @@
  * stack; let the target finish it, briefly, this many times. */
 #define GC_RETRIES 20
 
+/* Once the layout is known, live or not: the object reader, the set
+ * dummy key (_PySet_Dummy points to it), the descriptor holders, the
+ * version when the target said it. */
+static void session_ready(struct session *s)
+{
+	uint64_t at;
+
+	pyctx_init(&s->ctx, s->t.mem, &s->lay);
+	if (target_symbol(&s->t, "_PySet_Dummy", &at) == 0)
+		remote_read_u64(s->t.mem, at, &s->ctx.set_dummy);
+	s->owner_layouts = owner_layouts_new(&s->t);
+	if (s->t.micro >= 0)
+		snprintf(s->version, sizeof(s->version), "%d.%d.%d", s->t.major, s->t.minor, s->t.micro);
+}
+
 int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 {
 	memset(s, 0, sizeof(*s));
@@ -40,25 +55,13 @@ int session_open(struct session *s, pid_t pid, const struct snapshot_opts *o)
 		target_close(&s->t);
 		return -1;
 	}
-	pyctx_init(&s->ctx, s->t.mem, &s->lay);
-	{
-		uint64_t at;
-
-		/* _PySet_Dummy is a pointer to the dummy key of deleted set slots. */
-		if (target_symbol(&s->t, "_PySet_Dummy", &at) == 0)
-			remote_read_u64(s->t.mem, at, &s->ctx.set_dummy);
-	}
-	s->owner_layouts = owner_layouts_new(&s->t);
-	if (s->t.micro >= 0)
-		snprintf(s->version, sizeof(s->version), "%d.%d.%d", s->t.major, s->t.minor, s->t.micro);
+	session_ready(s);
 	return 0;
 }
 
 int session_open_offline(struct session *s, const struct target *t, const struct py_layout *lay,
 			 struct session_offline *off, const struct snapshot_opts *o)
 {
-	uint64_t at;
-
 	memset(s, 0, sizeof(*s));
 	s->opts = *o;
 	s->opts.no_block = 0;
@@ -73,12 +76,7 @@ int session_open_offline(struct session *s, const struct target *t, const struct
 		session_close(s);
 		return -1;
 	}
-	pyctx_init(&s->ctx, s->t.mem, &s->lay);
-	if (target_symbol(&s->t, "_PySet_Dummy", &at) == 0)
-		remote_read_u64(s->t.mem, at, &s->ctx.set_dummy);
-	s->owner_layouts = owner_layouts_new(&s->t);
-	if (s->t.micro >= 0)
-		snprintf(s->version, sizeof(s->version), "%d.%d.%d", s->t.major, s->t.minor, s->t.micro);
+	session_ready(s);
 	return 0;
 }
 

@@ -109,31 +109,6 @@ static int labels_want(struct labels *ls, uint32_t node)
 	return 1;
 }
 
-/* Name of the __slots__ member at offset off of type (or its bases). */
-static void slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, size_t n)
-{
-	const struct py_layout *l = c->lay;
-
-	snprintf(buf, n, "(slot)");
-	for (int depth = 0; type && depth < 32; depth++) {
-		uint64_t members = pyobj_field(c, type, l->tp_members);
-
-		for (int i = 0; members && i < 256; i++) {
-			uint64_t m = members + (uint64_t)(i * l->member_size), name;
-			int64_t moff;
-
-			if (remote_read_u64(c->mem, m, &name) < 0 || !name ||
-			    remote_read(c->mem, m + (uint64_t)l->member_offset, &moff, 8) < 0)
-				break;
-			if (moff == off) {
-				remote_read_cstr(c->mem, name, buf, n);
-				return;
-			}
-		}
-		type = pyobj_field(c, type, l->tp_base);
-	}
-}
-
 static void name_label(struct pyctx *c, const struct ref_label *lab, struct label *out)
 {
 	struct pytype *kt;
@@ -163,7 +138,7 @@ static void name_label(struct pyctx *c, const struct ref_label *lab, struct labe
 		}
 		break;
 	case REF_SLOT:
-		slot_name(c, lab->key, lab->index, out->text, sizeof(out->text));
+		pyobj_slot_name(c, lab->key, lab->index, out->text, sizeof(out->text));
 		break;
 	case REF_LOCAL:
 		pycode_local_name(c, lab->key, lab->index, out->text, sizeof(out->text));
