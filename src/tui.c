@@ -519,7 +519,10 @@ static void draw_header(struct tui *t)
 
 	snprintf(objs, sizeof(objs), "%llu", now ? (unsigned long long)now->objects : 0ull);
 	human(bytes, sizeof(bytes), now ? now->bytes : 0);
-	human(rss, sizeof(rss), now ? now->rss_bytes : 0);
+	if (now && now->rss_bytes)
+		human(rss, sizeof(rss), now->rss_bytes);
+	else
+		snprintf(rss, sizeof(rss), "-");  /* a snapshot file: not recorded */
 	snprintf(line, sizeof(line), "%ld", now ? now->nfds : -1L);
 	/* The sparklines (16 snapshots) and the RSS bar (memacct.h: a
 	 * letter per part, in proportion) share what the numbers leave of
