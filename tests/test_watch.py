@@ -9,6 +9,7 @@ Grower as growing; and when the target exits, watch must say so and end.
 """
 import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -102,16 +103,27 @@ def run_python(tap, py):
     finally:
         target.stop()
     with tap.point(descs[4]) as p:
-        short = H.start_target(py, "growth_target.py", 2.5, timeout=60)
+        # The target is killed once watch has printed a snapshot: on a
+        # loaded machine (the sanitizer build) a timer could end it first.
+        short = H.start_target(py, "growth_target.py", 0, timeout=60)
+        watch = H._track(subprocess.Popen(
+            [H.leaktop_path(), "watch", "--json", "--interval", "0.5", str(short.pid)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=H.leaktop_env()))
         try:
-            args = ["watch", "--json", "--interval", "0.5", short.pid]
-            rc, out, err = H.run_leaktop(args, timeout=30)
-            p.check(rc == 1, "exit status %s, want 1" % rc)
-            p.check(len(out.splitlines()) >= 1, "no snapshot before the exit")
+            first = watch.stdout.readline()
+            short.stop()
+            try:
+                rest, err = watch.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                rest, err = b"", b"(still running 60 s after the target exited)"
+            err = err.decode("utf-8", "replace")
+            p.check(watch.returncode == 1, "exit status %s, want 1" % watch.returncode)
+            p.check(first.strip(), "no snapshot before the exit")
             lines = err.strip().splitlines()
             p.check(len(lines) == 1 and "exited" in lines[0],
                     "stderr %r, want one line saying the target exited" % err)
         finally:
+            H._reap(watch)
             short.stop()
 
 
