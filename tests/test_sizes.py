@@ -70,7 +70,7 @@ def run_python(tap, py):
         for d in descs:
             tap.skip(d, py.skip_reason)
         return
-    with H.start_target(py, "sizes_target.py", "stdlib", timeout=120) as target:
+    with H.start_target(py, "sizes_target.py", "stdlib", timeout=300) as target:
         truth, pid = target.truth, target.pid
         doc = None
         with tap.point(descs[0]) as p:
@@ -123,7 +123,7 @@ def run_python(tap, py):
 
 
 def numpy(p, py):
-    with H.start_target(py, "sizes_target.py", "numpy", timeout=120) as target:
+    with H.start_target(py, "sizes_target.py", "numpy", timeout=300) as target:
         truth = target.truth
         if not truth.get("numpy"):
             p.skip("numpy not installed for this interpreter")
