@@ -193,6 +193,9 @@ int pyobj_owned(struct pyctx *c, uint64_t obj, const struct pytype *t, struct py
  * Series, DataFrame...): getsizeof would run it, leaktop sizes the object
  * alone ("object only"); 0 otherwise or unreadable.  Memoized in t. */
 int pytype_python_sizeof(struct pyctx *c, struct pytype *t);
+/* The first class of t's MRO whose dict defines name: 1 with its value,
+ * 0 when none does (static types: never). */
+int pytype_mro_find(struct pyctx *c, const struct pytype *t, const char *name, uint64_t *value);
 
 /* A short repr of obj (type t) for people: strings quoted, numbers, the
  * length and first items of simple containers, "<module.qualname object>"

@@ -289,26 +289,10 @@ void graph_finish(struct graph *g)
 /* Does the class of t define __del__ (t or a class in its MRO)? */
 static int has_del(struct pyctx *c, struct pytype *t)
 {
-	const struct py_layout *l = c->lay;
-	uint64_t mro, item, dict, v;
-	int64_t n;
+	uint64_t v;
 
-	if (t->has_del)
-		return t->has_del > 0;
-	t->has_del = -1;
-	if (!(t->flags & PY_TPFLAGS_HEAPTYPE) ||
-	    remote_read_u64(c->mem, t->addr + (uint64_t)l->tp_mro, &mro) < 0 || !mro ||
-	    remote_read(c->mem, mro + (uint64_t)l->ob_size, &n, 8) < 0 || n < 0 || n > 4096)
-		return 0;
-	for (int64_t i = 0; i < n; i++) {
-		if (remote_read_u64(c->mem, mro + (uint64_t)l->tuple_items + (uint64_t)(8 * i), &item) < 0 ||
-		    remote_read_u64(c->mem, item + (uint64_t)l->tp_dict, &dict) < 0 || !dict)
-			break;
-		if (pydict_get_str(c, dict, "__del__", &v) == 0) {
-			t->has_del = 1;
-			break;
-		}
-	}
+	if (!t->has_del)
+		t->has_del = pytype_mro_find(c, t, "__del__", &v) ? 1 : -1;
 	return t->has_del > 0;
 }
 

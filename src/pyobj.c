@@ -1488,41 +1488,47 @@ int pyobj_owned(struct pyctx *c, uint64_t obj, const struct pytype *t, struct py
 	return 0;
 }
 
-int pytype_python_sizeof(struct pyctx *c, struct pytype *t)
+int pytype_mro_find(struct pyctx *c, const struct pytype *t, const char *name, uint64_t *value)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t mro, item, dict, v;
+	uint64_t mro, item, dict;
 	int64_t n;
 
-	if (t->py_sizeof)
-		return t->py_sizeof > 0;
-	t->py_sizeof = -1;
-	/* A static type's MRO holds static types only, whose __sizeof__ is C. */
+	/* A static type's MRO holds static types only: nothing defined in
+	 * Python there. */
 	if (!(t->flags & PY_TPFLAGS_HEAPTYPE) ||
 	    rd_u64(c, t->addr + (uint64_t)l->tp_mro, &mro) < 0 || !mro ||
 	    rd_i64(c, mro + (uint64_t)l->ob_size, &n) < 0 || n < 0 || n > MAX_TYPE_DEPTH * 64)
 		return 0;
 	for (int64_t i = 0; i < n; i++) {
-		uint64_t vt, flags, namep;
-		char name[16];
-
 		if (rd_u64(c, mro + (uint64_t)l->tuple_items + (uint64_t)(8 * i), &item) < 0)
 			return 0;
 		/* 3.12+ keeps static builtin types' dicts elsewhere: skip them */
-		if (rd_u64(c, item + (uint64_t)l->tp_dict, &dict) < 0 || !dict ||
-		    pydict_get_str(c, dict, "__sizeof__", &v) < 0)
-			continue;
-		/* A Python function: of the static type "function".  Read
-		 * without the type cache, which the census may be iterating. */
-		if (rd_u64(c, v + (uint64_t)l->ob_type, &vt) == 0 &&
-		    rd_u64(c, vt + (uint64_t)l->tp_flags, &flags) == 0 &&
-		    !(flags & PY_TPFLAGS_HEAPTYPE) &&
-		    rd_u64(c, vt + (uint64_t)l->tp_name, &namep) == 0 &&
-		    remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0 &&
-		    strcmp(name, "function") == 0)
-			t->py_sizeof = 1;
-		break;
+		if (rd_u64(c, item + (uint64_t)l->tp_dict, &dict) == 0 && dict &&
+		    pydict_get_str(c, dict, name, value) == 0)
+			return 1;
 	}
+	return 0;
+}
+
+int pytype_python_sizeof(struct pyctx *c, struct pytype *t)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t v, vt, flags, namep;
+	char name[16];
+
+	if (t->py_sizeof)
+		return t->py_sizeof > 0;
+	t->py_sizeof = -1;
+	/* The first __sizeof__ is a Python function: of the static type
+	 * "function".  Read without the type cache, which the census may be
+	 * iterating. */
+	if (pytype_mro_find(c, t, "__sizeof__", &v) &&
+	    rd_u64(c, v + (uint64_t)l->ob_type, &vt) == 0 &&
+	    rd_u64(c, vt + (uint64_t)l->tp_flags, &flags) == 0 && !(flags & PY_TPFLAGS_HEAPTYPE) &&
+	    rd_u64(c, vt + (uint64_t)l->tp_name, &namep) == 0 &&
+	    remote_read_cstr(c->mem, namep, name, sizeof(name)) > 0 && strcmp(name, "function") == 0)
+		t->py_sizeof = 1;
 	return t->py_sizeof > 0;
 }
 
