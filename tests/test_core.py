@@ -210,7 +210,7 @@ def kernel_core(p, py, target):
 
 def run_python(tap, py):
     descs = ["core: %s [%s]" % (g, py.label) for g in GROUPS]
-    skip = py.skip_reason or (None if GCORE else "gdb's gcore is not installed")
+    skip = py.skip_reason or H.missing_tool("gcore", "gdb")
     if skip:
         for d in descs:
             tap.skip(d, skip)

@@ -291,7 +291,7 @@ def test_permission(tap, target):
         tap.skip(desc, "not running as root")
         return
     if not setpriv:
-        tap.skip(desc, "setpriv not found")
+        tap.skip(desc, H.missing_tool("setpriv", "util-linux"))
         return
     prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
     tmpdirs = []
@@ -316,8 +316,8 @@ def test_already_traced(tap, target):
     desc2 = "already traced: target runs untraced once strace detached"
     strace = shutil.which("strace")
     if not strace:
-        tap.skip(desc, "strace not found")
-        tap.skip(desc2, "strace not found")
+        tap.skip(desc, H.missing_tool("strace"))
+        tap.skip(desc2, H.missing_tool("strace"))
         return
     errf = tempfile.TemporaryFile()
     tracer = H._track(subprocess.Popen(

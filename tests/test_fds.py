@@ -155,7 +155,7 @@ def check_growth(tap, descs, py):
             p.check(re.search(r"handles \d+: .*\.csv \+\d+", out), "no handle growth line in:\n%s" % out)
         with tap.point(descs[7]) as p:
             if not shutil.which("tmux"):
-                p.skip("tmux not installed")
+                p.skip(H.missing_tool("tmux"))
             name = "fds-%d" % leak.pid
             tm = ["tmux", "-L", "leaktop-test"]
             subprocess.check_call(tm + ["new-session", "-d", "-s", name, "-x", "100", "-y", "30",

@@ -45,7 +45,7 @@ EDGE_FIELDS = ["type", "name_or_index", "to_node"]
 EDGE_TYPES = ["context", "element", "property", "internal", "hidden", "shortcut", "weak"]
 KEYS = ["snapshot", "nodes", "edges", "trace_function_infos", "trace_tree", "samples",
         "locations", "strings"]
-MEMLAB_SKIP = "memlab not installed: run scripts/setup-memlab"
+MEMLAB_SKIP = H.MissingTool("memlab is not installed (scripts/check runs scripts/setup-memlab)")
 CHECK_JS = os.path.join(H.HERE, "memlab_check.js")
 
 

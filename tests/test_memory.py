@@ -90,7 +90,7 @@ def text_block(out):
 
 def header_bar(p, target):
     if not shutil.which("tmux"):
-        p.skip("tmux not installed")
+        p.skip(H.missing_tool("tmux"))
     sock = "leaktop-mem-%d" % os.getpid()
     name = "mem%d" % target.pid
     env = H.leaktop_env({})

@@ -116,7 +116,7 @@ class Namespace(object):
     def start(self):
         for tool in ("unshare", "nsenter"):
             if not shutil.which(tool):
-                self.skip = "%s not installed (util-linux)" % tool
+                self.skip = H.missing_tool(tool, "util-linux")
                 return
         r = subprocess.run(["unshare", "--net", "true"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
@@ -240,7 +240,7 @@ def check_target(tap, descs, target):
         p.check(n == 6, "%d of the target's sockets listed, want 6" % n)
     with tap.point(descs[2]) as p:
         if prefix is None:
-            p.skip("strace not installed")
+            p.skip(H.missing_tool("strace"))
         p.require(rc == 0 and os.path.exists(trace), "no trace (exit status %s)" % rc)
         probs, nopen, ndetach = strace_order(trace, target.pid)
         for prob in probs:

@@ -41,7 +41,7 @@ def run_python(tap, py):
         truth = target.truth
         if not truth.get("pandas"):
             for d in descs:
-                tap.skip(d, "pandas is not installed for this interpreter")
+                tap.skip(d, H.missing_debian_module(py, "pandas", "python3-pandas"))
             return
         args = ["dump", "--json", target.pid]
         rc, out, err = H.run_leaktop(args, timeout=300)

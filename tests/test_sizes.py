@@ -126,7 +126,7 @@ def numpy(p, py):
     with H.start_target(py, "sizes_target.py", "numpy", timeout=300) as target:
         truth = target.truth
         if not truth.get("numpy"):
-            p.skip("numpy not installed for this interpreter")
+            p.skip(H.missing_debian_module(py, "numpy", "python3-numpy"))
         # numpy's import leaves a few arrays held only from C: the target
         # cannot see them, leaktop finds them in the arenas.  Take them from
         # a dump before the target makes its arrays.

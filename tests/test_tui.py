@@ -285,7 +285,7 @@ def main(tap, pythons):
     if not shutil.which("tmux"):
         for py in pythons:
             for g in GROUPS:
-                tap.skip("tui: %s [%s]" % (g, py.label), "tmux not installed")
+                tap.skip("tui: %s [%s]" % (g, py.label), H.missing_tool("tmux"))
         return
     for py in pythons:
         run_python(tap, py)

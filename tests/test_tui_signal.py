@@ -79,7 +79,7 @@ def main(tap, pythons):
     for py in pythons:
         desc = "tui: %s [%s]" % (GROUP, py.label)
         if not shutil.which("tmux"):
-            tap.skip(desc, "tmux not installed")
+            tap.skip(desc, H.missing_tool("tmux"))
         elif py.skip_reason:
             tap.skip(desc, py.skip_reason)
         else:

@@ -24,6 +24,7 @@ interpreter under test.  Environment knobs:
 """
 
 import atexit
+import fcntl
 import glob
 import json
 import os
@@ -44,6 +45,38 @@ TARGETS_DIR = os.path.join(TESTS_DIR, "targets")
 
 SKIP_STRIPPED = "stripped build, no DWARF and no built-in layout table for its version"
 SKIP_FREE_THREADED = "free-threaded builds not supported yet"
+
+
+class MissingTool(str):
+    """A skip reason naming something scripts/check installs: under CI=true
+    the point fails instead, so a setup that misses a package is seen."""
+
+
+def census_difference(a, b, limit=6):
+    """'' when two censuses ({type: row}) agree, else their first differing
+    rows, type by type, to say which types moved."""
+    diff = sorted(t for t in set(a) | set(b) if a.get(t) != b.get(t))
+    if not diff:
+        return ""
+    return "%d types differ, first: %s" % (len(diff), "; ".join(
+        "%s %s vs %s" % (t, a.get(t), b.get(t)) for t in diff[:limit]))
+
+
+def missing_tool(tool, package=None):
+    """None when `tool` is on PATH, else the MissingTool reason to skip."""
+    if shutil.which(tool):
+        return None
+    return MissingTool("%s is not installed (scripts/check installs %s)" % (tool, package or tool))
+
+
+def missing_debian_module(py, module, package):
+    """The reason to skip a point that needs `module`: a MissingTool for
+    Debian's own interpreter (scripts/check installs `package` for it), a
+    plain reason for the others, which have no such package."""
+    if py.path.startswith("/usr/bin/") and not py.root:
+        return MissingTool("%s is not installed for %s (scripts/check installs %s)"
+                           % (module, py.path, package))
+    return "%s is not installed for this interpreter" % module
 
 
 # ---------------------------------------------------------------------------
@@ -317,6 +350,19 @@ def interpreter_roots():
     return [l for l in out.splitlines() if os.path.isdir(l)]
 
 
+def _mount_proc(root):
+    """/proc in the root, once: scripts/check mounts it before the suite and
+    unmounts it after; a test run by hand mounts it here, under a lock so
+    that tests started together do not mount it twice."""
+    proc = os.path.join(root, "proc")
+    if not os.path.isdir(proc) or os.path.ismount(proc):
+        return
+    with open(os.path.join(root, ".leaktop-proc.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.ismount(proc):
+            subprocess.run(["mount", "-t", "proc", "proc", proc], stderr=subprocess.DEVNULL)
+
+
 def _root_pythons():
     """Each interpreter of each root, once in a chroot, once in a mount
     namespace.  A chroot needs /proc inside for the targets' own truth."""
@@ -324,9 +370,7 @@ def _root_pythons():
     if os.geteuid() != 0 or os.environ.get("LEAKTOP_TEST_ROOTS") == "0":
         return found
     for root in interpreter_roots():
-        proc = os.path.join(root, "proc")
-        if os.path.isdir(proc) and not os.path.exists(os.path.join(proc, "self")):
-            subprocess.run(["mount", "-t", "proc", "proc", proc], stderr=subprocess.DEVNULL)
+        _mount_proc(root)
         seen = set()
         for p in sorted(glob.glob(os.path.join(root, "usr", "bin", "python3.*"))):
             if not re.match(r"^python3\.\d+d?$", os.path.basename(p)):
@@ -762,7 +806,7 @@ class Point(object):
         if etype is not None and not issubclass(etype, Exception):
             return False                      # KeyboardInterrupt, watchdog
         if etype is _Skip:
-            self.tap.skip(self.desc, str(exc))
+            self.tap.skip(self.desc, exc.args[0] if exc.args else "")
             return True
         if etype is not None:
             if issubclass(etype, AssertionError):
@@ -813,6 +857,8 @@ class TAP(object):
         self._diag(diags)
 
     def skip(self, desc, reason):
+        if isinstance(reason, MissingTool) and os.environ.get("CI") == "true":
+            return self.not_ok(desc, [reason + ": in CI a missing tool fails, not skips"])
         self.n += 1
         self._emit("ok %d - %s # SKIP %s" % (self.n, _clean_desc(desc),
                                              reason.replace("\n", " ")))

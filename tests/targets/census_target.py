@@ -20,6 +20,9 @@ import json
 import os
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import sleep_until_orphaned  # noqa: E402
+
 TRUTH = sys.argv[1]
 SCENARIO = sys.argv[2]
 HEARTBEAT = sys.argv[3] if len(sys.argv) > 3 else None
@@ -228,13 +231,4 @@ if SCENARIO == "collecting":
 
     threading.Thread(target=churn, daemon=True).start()
 
-# Sleep loop: ints and bytes only, no frames, no GC-tracked objects.
-ppid = os.getppid()
-beat = 0
-while True:
-    if hb_fd >= 0:
-        beat += 1
-        os.pwrite(hb_fd, b"%20d\n" % beat, 0)
-    time.sleep(0.1)
-    if os.getppid() != ppid:
-        os._exit(0)
+sleep_until_orphaned(hb_fd)
