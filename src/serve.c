@@ -178,7 +178,7 @@ int serve_run(const char *listen_spec, const pid_t *pids, size_t n, const struct
 	char url[128];
 	char *text = NULL;
 	size_t len = 0, open_n = 0;
-	int lfd, rc = 0;
+	int lfd, rc = 0, ready = 0;
 
 	so.retainers = so.gc_only ? 0 : RETAIN_MAX;
 	for (size_t i = 0; i < n; i++) {
@@ -206,8 +206,6 @@ int serve_run(const char *listen_spec, const pid_t *pids, size_t n, const struct
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	printf("leaktop: serving %s for %zu process%s\n", url, n, n == 1 ? "" : "es");
-	fflush(stdout);
 	while (!lt_stop_requested) {
 		uint64_t next = lt_now_us() + (uint64_t)(interval_s * 1e6);
 		size_t alive = 0;
@@ -220,6 +218,12 @@ int serve_run(const char *listen_spec, const pid_t *pids, size_t n, const struct
 			lt_error(LT_ERR_GONE, "every process served has exited");
 			rc = -1;
 			break;
+		}
+		if (!ready) {
+			/* The readiness signal: from here a request has an answer. */
+			printf("leaktop: serving %s for %zu process%s\n", url, n, n == 1 ? "" : "es");
+			fflush(stdout);
+			ready = 1;
 		}
 		while (!lt_stop_requested && lt_now_us() < next) {
 			struct pollfd p = { lfd, POLLIN, 0 };
