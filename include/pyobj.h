@@ -63,6 +63,7 @@ enum pykind {
 	PK_PARTIAL,   /* functools.partial */
 	PK_TEXTIO,    /* _io.TextIOWrapper: its buffer, codecs and settings */
 	PK_NLDECODER, /* _io.IncrementalNewlineDecoder: the decoder it wraps */
+	PK_WEAKREF,   /* weakref.ref and the proxies: only their callback is held */
 	PK_KIND_COUNT
 };
 
@@ -97,6 +98,7 @@ struct pytype {
 	signed char sampled;   /* walker's memo: 1 collect samples, -1 not, 0 unknown */
 	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
 	signed char nslots;    /* refs' memo: object __slots__ offsets, -1 unknown, -2 too many */
+	signed char cscan;     /* refs' memo: words of the body to scan, -1 unknown */
 	signed char has_del;   /* graph's memo: 1 the class defines __del__, -1 not, 0 unknown */
 	signed char py_sizeof; /* memo: 1 __sizeof__ is a Python function, -1 not, 0 unknown */
 	unsigned char sizer;   /* enum pysizer */

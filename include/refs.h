@@ -31,6 +31,9 @@ enum ref_how {
 	REF_SLOT,        /* __slots__ member at offset `index` of type `key` */
 	REF_LOCAL,       /* local/cell variable `index` of the frame running code `key` */
 	REF_STACK,       /* a value on the evaluation stack of code `key` */
+	REF_CFIELD,      /* a word at offset `index` of an object of C type `key`
+			  * that leaktop knows no layout for: found by the
+			  * conservative scan, named by tp_members if it can be */
 };
 
 struct ref_label {
@@ -41,6 +44,10 @@ struct ref_label {
 };
 
 typedef int (*ref_label_fn)(void *arg, uint64_t ref, const struct ref_label *how);
+
+/* 1 when objects of type t can refer to others (refs_each may emit
+ * something for them), 0 for leaves: str, int, float, bytes ... */
+int refs_may_hold(const struct pytype *t);
 
 /* refs_each with how each referent is held. */
 int refs_each_labelled(struct pyctx *c, uint64_t obj, struct pytype *t, ref_label_fn fn,

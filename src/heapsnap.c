@@ -301,6 +301,7 @@ static void put_labelled_edge(struct hs *h, const struct ref_label *lab, uint32_
 		put_named_edge(h, ET_PROPERTY, text, to);
 		return;
 	case REF_SLOT:
+	case REF_CFIELD:
 		put_edge(h, ET_PROPERTY, slot_label(h, lab->key, lab->index), to);
 		return;
 	case REF_LOCAL:

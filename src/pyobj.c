@@ -492,6 +492,13 @@ static const struct {
 	{ "builtin_function_or_method", PK_CFUNC },
 	{ "functools._lru_cache_wrapper", PK_LRU },
 	{ "functools.partial", PK_PARTIAL },
+	/* 3.8-3.11 name them so; 3.12+ weakref.ReferenceType and so on */
+	{ "weakref", PK_WEAKREF },
+	{ "weakproxy", PK_WEAKREF },
+	{ "weakcallableproxy", PK_WEAKREF },
+	{ "weakref.ReferenceType", PK_WEAKREF },
+	{ "weakref.ProxyType", PK_WEAKREF },
+	{ "weakref.CallableProxyType", PK_WEAKREF },
 	{ "float", PK_FLOAT },
 	{ "bytes", PK_BYTES },
 	{ "bool", PK_BOOL },
@@ -675,6 +682,7 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 	t->kind = kind_of(c, addr);
 	t->sizer = (unsigned char)sizer_of(c, addr);
 	t->nslots = -1;
+	t->cscan = -1;
 	t->name = type_name(c, addr, flags, namep);
 	cache_put(c, t);
 	return t;
@@ -1756,7 +1764,9 @@ void pyobj_slot_name(struct pyctx *c, uint64_t type, int64_t off, char *buf, siz
 {
 	const struct py_layout *l = c->lay;
 
-	snprintf(buf, n, "(slot)");
+	/* A __slots__ member always has its name; a word the conservative
+	 * scan found may have none. */
+	snprintf(buf, n, "(C field +0x%llx)", (unsigned long long)off);
 	for (int depth = 0; type && depth < 32; depth++) {
 		uint64_t members = pyobj_field(c, type, l->tp_members);
 

@@ -78,14 +78,10 @@ static int is_static_type(struct pyctx *c, uint64_t obj, const struct pytype *t)
 	       !(flags & PY_TPFLAGS_HEAPTYPE);
 }
 
-/* An object with no references to follow: not a GC type, not one whose
- * fields refs.c reads (code, static types, newline decoders, numpy
- * arrays), no instance dict. */
+/* An object with no references to follow (refs.c decides). */
 static int is_leaf(const struct pytype *t)
 {
-	return !(t->flags & (PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_HEAPTYPE)) && t->kind != PK_CODE &&
-	       t->kind != PK_TYPE && t->kind != PK_NLDECODER && t->sizer != PZ_NDARRAY &&
-	       !t->dictoffset;
+	return !refs_may_hold(t);
 }
 
 /* LSD radix sort of items by address, 16 bits a pass (user space is 47). */

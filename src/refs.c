@@ -7,6 +7,7 @@
 #include "refs.h"
 #include "pyobj.h"
 #include "remote.h"
+#include "util.h"
 
 #include <stddef.h>
 
@@ -135,6 +136,9 @@ static const struct field textio_fields[] = {
 	FP("(encoder)", textio_buffer, 16), FP("(decoder)", textio_buffer, 24),
 	FP("(readnl)", textio_buffer, 32), FP("errors", textio_buffer, 40),
 };
+/* PyWeakReference: the header, wr_object (weak: never an edge), then
+ * wr_callback, which the weakref object holds. */
+static const struct field weakref_fields[] = { FP("__callback__", ob_type, 16) };
 /* IncrementalNewlineDecoder: the object header, then decoder and errors. */
 static const struct field nldecoder_fields[] = {
 	FP("(decoder)", ob_type, 8), FP("(errors)", ob_type, 16),
@@ -347,6 +351,155 @@ static int slots_each(struct pyctx *c, uint64_t obj, struct pytype *t, const str
 	return 0;
 }
 
+/* The items of a deque: ob_size of them from leftblock[leftindex], in
+ * blocks of 64 slots linked by rightlink (Modules/_collectionsmodule.c:
+ * leftblock and rightblock precede leftindex on every version). */
+#define DEQUE_BLOCKLEN 64
+static int deque_each(struct pyctx *c, uint64_t obj, const struct sink *s)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t block, data[DEQUE_BLOCKLEN];
+	int64_t n, left;
+	int r;
+
+	if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0 ||
+	    remote_read_cached(c->mem, obj + (uint64_t)l->deque_leftindex, &left, 8) < 0 ||
+	    rd_u64(c, obj + (uint64_t)l->deque_leftindex - 16, &block) < 0 ||
+	    n < 0 || n > MAX_ITEMS || left < 0 || left >= DEQUE_BLOCKLEN ||
+	    l->deque_block_size != (DEQUE_BLOCKLEN + 2) * 8)
+		return -1;
+	for (int64_t i = 0; i < n;) {
+		int64_t m = DEQUE_BLOCKLEN - left < n - i ? DEQUE_BLOCKLEN - left : n - i;
+
+		if (!block || remote_read_cached(c->mem, block + 8 + (uint64_t)left * 8, data,
+						 (size_t)m * 8) < 0)
+			return -1;
+		for (int64_t k = 0; k < m; k++) {
+			if (data[k] && (r = emit(s, data[k], REF_INDEX, i + k, 0, NULL)) != 0)
+				return r;
+		}
+		i += m;
+		left = 0;
+		if (i < n && rd_u64(c, block + 8 + DEQUE_BLOCKLEN * 8, &block) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the conservative scan ----
+ * An object of a C type leaktop has no layout for (an extension type:
+ * Cython, PyO3, C; or a builtin it does not list) is read word by word
+ * over its body; a word that is the address of an object is a reference,
+ * as its tp_traverse would visit it.  Left out: the header, the instance
+ * dict and the weakref list (not a reference), and the __slots__ that
+ * slots_each gives. */
+
+/* The largest body scanned (basicsize plus var-sized items). */
+#define SCAN_MAX_BYTES (64 * 1024)
+
+static int scanned_type(const struct pytype *t)
+{
+	return t->kind == PK_OBJECT && t->sizer == PZ_NONE && t->basicsize > 16;
+}
+
+int refs_may_hold(const struct pytype *t)
+{
+	return (t->flags & (PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_HEAPTYPE)) || t->kind == PK_CODE ||
+	       t->kind == PK_TYPE || t->kind == PK_NLDECODER || t->kind == PK_WEAKREF ||
+	       t->sizer == PZ_NDARRAY || t->dictoffset || scanned_type(t);
+}
+
+/* A word is taken for an object only if it looks like one in every way
+ * the copy can tell: aligned, a live reference count, a type that is a
+ * type, a size that reads; a tracked GC object must be linked both ways
+ * into its list.  Interior pointers and pointers to C data fail. */
+static int plausible_object(struct pyctx *c, uint64_t ref)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t type, gc[2], back;
+	int64_t refcnt;
+	struct pytype *t;
+
+	if (!ref || (ref & 7) || ref < 4096 || ref >> 47 ||
+	    remote_read_cached(c->mem, ref + (uint64_t)l->ob_refcnt, &refcnt, 8) < 0 ||
+	    refcnt <= 0 || rd_u64(c, ref + (uint64_t)l->ob_type, &type) < 0 ||
+	    !(t = pytype_get(c, type)))
+		return 0;
+	if (!(t->flags & PY_TPFLAGS_HAVE_GC) || t->kind == PK_TYPE)
+		return pyobj_sizeof(c, ref, t) >= 0;
+	if (remote_read_cached(c->mem, ref - (uint64_t)l->gc_head_size + (uint64_t)l->gc_next,
+			       &gc[0], 8) < 0)
+		return 0;
+	if (!gc[0])
+		return pyobj_sizeof(c, ref, t) >= 0;  /* an untracked GC object */
+	gc[0] &= ~(uint64_t)3;
+	return rd_u64(c, gc[0] + (uint64_t)l->gc_prev, &back) == 0 &&
+	       (back & ~(uint64_t)3) == ref - (uint64_t)l->gc_head_size;
+}
+
+/* A word of the body that is not a reference the scan should report. */
+static int excluded(const struct pytype *t, int64_t off, int64_t weaklist, int nslots)
+{
+	if (off == t->dictoffset || off == weaklist)
+		return 1;
+	for (int i = 0; i < nslots; i++)
+		if (t->slot_off[i] == off)
+			return 1;
+	return 0;
+}
+
+static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
+{
+	const struct py_layout *l = c->lay;
+	/* tp_weaklistoffset precedes tp_iter, tp_iternext, tp_methods and
+	 * tp_members in PyTypeObject on every version */
+	int64_t weaklist = 0, end = t->basicsize, n = 0;
+	uint64_t words[SCAN_MAX_BYTES / 8];
+	int64_t from = l->ob_type + 8;
+	int nslots;
+
+	if (t->itemsize) {
+		from += 8;  /* ob_size */
+		if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0)
+			return -1;
+		n = n < 0 ? -n : n;
+		if (n > SCAN_MAX_BYTES / t->itemsize)
+			n = SCAN_MAX_BYTES / t->itemsize;
+		end += n * t->itemsize;
+	}
+	end = (end > SCAN_MAX_BYTES ? SCAN_MAX_BYTES : end) & ~(int64_t)7;
+	if (end <= from)
+		return 0;
+	if (remote_read_cached(c->mem, t->addr + (uint64_t)l->tp_members - 32, &weaklist, 8) < 0)
+		weaklist = 0;
+	if ((t->flags & PY_TPFLAGS_HEAPTYPE) && t->nslots == -1)
+		find_slots(c, t);
+	nslots = t->nslots == -2 ? (int)LT_ARRAY_SIZE(t->slot_off) : t->nslots;
+	if (t->cscan < 0) {
+		/* Once per type: is any word of the body left to scan?  A
+		 * class statement's instances have none (dict, weakref list
+		 * and __slots__ only). */
+		t->cscan = t->itemsize != 0;
+		for (int64_t off = from; off + 8 <= t->basicsize && !t->cscan; off += 8)
+			t->cscan = !excluded(t, off, weaklist, nslots);
+	}
+	if (!t->cscan)
+		return 0;
+	if (remote_read_cached(c->mem, obj + (uint64_t)from, words + from / 8,
+			       (size_t)(end - from)) < 0)
+		return -1;
+	for (int64_t off = from; off < end; off += 8) {
+		uint64_t w = words[off / 8];
+		int r;
+
+		if (w == obj || excluded(t, off, weaklist, nslots) || !plausible_object(c, w))
+			continue;
+		if ((r = emit(s, w, REF_CFIELD, off, t->addr, NULL)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
 {
 	const struct py_layout *l = c->lay;
@@ -432,6 +585,16 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 		break;
 	case PK_NLDECODER:
 		r = FIELDS(nldecoder_fields);
+		break;
+	case PK_WEAKREF:
+		r = FIELDS(weakref_fields);
+		break;
+	case PK_DEQUE:
+		r = deque_each(c, obj, s);
+		break;
+	case PK_OBJECT:
+		if (scanned_type(t))
+			r = cfields_each(c, obj, t, s);
 		break;
 	case PK_GEN:
 		r = FIELDS(gen_fields);

@@ -138,6 +138,7 @@ static void name_label(struct pyctx *c, const struct ref_label *lab, struct labe
 		}
 		break;
 	case REF_SLOT:
+	case REF_CFIELD:
 		pyobj_slot_name(c, lab->key, lab->index, out->text, sizeof(out->text));
 		break;
 	case REF_LOCAL:

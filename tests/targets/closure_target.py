@@ -30,8 +30,8 @@ INTS = [10 ** 6 + i for i in range(100000)]
 FLOATS = {"f%d" % i: i / 7.0 for i in range(5000)}
 TUPLES = [(i, "t%d" % i) for i in range(3000)]
 BIG = ["B" * (4096 + i) for i in range(32)]
-# Strings held only from C: itertools.repeat keeps its element in a C field
-# leaktop has no layout for; only the arena scan can find them.
+# Strings held from C: itertools.repeat keeps its element in a C field
+# leaktop has no layout for; the conservative scan of its body finds them.
 C_HELD = [itertools.repeat("c-held-%06d" % i) for i in range(10000)]
 # Text files open for reading: each TextIOWrapper holds a newline decoder,
 # which 3.8-3.11 do not track (only the wrapper's references reach it).
