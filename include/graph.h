@@ -75,6 +75,10 @@ struct graph {
 };
 
 void graph_init(struct graph *g, struct pyctx *c, int full);
+/* A test hook: every node ("N ADDR TYPE") followed by its edges ("E FROM
+ * TO"), addresses in hex, into a new file at path (never an existing one);
+ * for the tests' recall against gc.get_referents(). */
+void graph_write_edges(const struct graph *g, const char *path);
 void graph_free(struct graph *g);
 /* Bytes the graph holds now (for the notes). */
 size_t graph_bytes(const struct graph *g);

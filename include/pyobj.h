@@ -64,6 +64,7 @@ enum pykind {
 	PK_TEXTIO,    /* _io.TextIOWrapper: its buffer, codecs and settings */
 	PK_NLDECODER, /* _io.IncrementalNewlineDecoder: the decoder it wraps */
 	PK_WEAKREF,   /* weakref.ref and the proxies: only their callback is held */
+	PK_LRULINK,   /* functools._lru_list_elem: what it holds, its lru_cache gives */
 	PK_KIND_COUNT
 };
 
@@ -99,6 +100,7 @@ struct pytype {
 	signed char owner_class; /* owners' memo: class + 1, -1 none, 0 unknown */
 	signed char nslots;    /* refs' memo: object __slots__ offsets, -1 unknown, -2 too many */
 	signed char cscan;     /* refs' memo: words of the body to scan, -1 unknown */
+	int32_t factory_off;   /* refs' memo: defaultdict's default_factory, -1 unknown, 0 none */
 	signed char has_del;   /* graph's memo: 1 the class defines __del__, -1 not, 0 unknown */
 	signed char py_sizeof; /* memo: 1 __sizeof__ is a Python function, -1 not, 0 unknown */
 	unsigned char sizer;   /* enum pysizer */
@@ -149,6 +151,9 @@ struct pytype *pytype_find(struct pyctx *c, uint64_t addr);
  * (tp_name; heap types only when module-qualified), or -1. */
 int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const *names,
 		      size_t n);
+/* pytype_match_base, with the matched type's tp_basicsize. */
+int pytype_match_base_size(struct pyctx *c, const struct pytype *t, const char *const *names,
+			   size_t n, int64_t *basicsize);
 
 /* sys.getsizeof(obj) for a GC object of type t: __sizeof__ plus the GC
  * header and pre-header.  -1 if unreadable. */

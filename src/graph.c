@@ -5,9 +5,13 @@
 #include "remote.h"
 #include "util.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define REGION_SHIFT 20
 #define GRAIN_SHIFT 4
@@ -284,6 +288,26 @@ void graph_finish(struct graph *g)
 	free(g->edges);
 	g->edges = NULL;
 	g->ecap = 0;
+}
+
+void graph_write_edges(const struct graph *g, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (uint32_t i = 0; i < g->n; i++) {
+		const struct graph_node *nd = &g->nodes[i];
+
+		fprintf(f, "N %" PRIx64 " %s\n", nd->addr, nd->t ? nd->t->name : "(frame)");
+		for (uint32_t k = g->first[i]; k < g->first[i + 1]; k++)
+			fprintf(f, "E %" PRIx64 " %" PRIx64 "\n", nd->addr, g->nodes[g->adj[k]].addr);
+	}
+	fclose(f);
 }
 
 /* Does the class of t define __del__ (t or a class in its MRO)? */

@@ -459,6 +459,7 @@ static const struct {
 	{ "list", PK_LIST },
 	{ "tuple", PK_TUPLE },
 	{ "dict", PK_DICT },
+	{ "frozendict", PK_DICT },    /* 3.15: a dict with its hash after it */
 	{ "set", PK_SET },
 	{ "frozenset", PK_SET },
 	{ "type", PK_TYPE },
@@ -499,6 +500,7 @@ static const struct {
 	{ "weakref.ReferenceType", PK_WEAKREF },
 	{ "weakref.ProxyType", PK_WEAKREF },
 	{ "weakref.CallableProxyType", PK_WEAKREF },
+	{ "functools._lru_list_elem", PK_LRULINK },
 	{ "float", PK_FLOAT },
 	{ "bytes", PK_BYTES },
 	{ "bool", PK_BOOL },
@@ -571,6 +573,12 @@ int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const
 		      size_t n)
 {
 	return match_base(c, t->addr, names, n, NULL);
+}
+
+int pytype_match_base_size(struct pyctx *c, const struct pytype *t, const char *const *names,
+			   size_t n, int64_t *basicsize)
+{
+	return match_base(c, t->addr, names, n, basicsize);
 }
 
 static enum pykind kind_of(struct pyctx *c, uint64_t addr)
@@ -683,6 +691,7 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 	t->sizer = (unsigned char)sizer_of(c, addr);
 	t->nslots = -1;
 	t->cscan = -1;
+	t->factory_off = -1;
 	t->name = type_name(c, addr, flags, namep);
 	cache_put(c, t);
 	return t;

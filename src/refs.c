@@ -124,17 +124,24 @@ static const struct field descr_fields[] = {
 	F("__objclass__", descr_type), F("__name__", descr_name), F("__qualname__", descr_qualname),
 };
 static const struct field cfunc_fields[] = { F("__self__", cfunc_self), F("__module__", cfunc_module) };
+/* lru_cache_object starts with its `root` link (the header, then prev and
+ * next: borrowed, unnamed so that the scan leaves them out); the cached
+ * results are its own, reached through the links (lru_each). */
 static const struct field lru_fields[] = {
 	F("__wrapped__", lru_func), F("(cache)", lru_cache), F("(kwd_mark)", lru_kwd_mark),
+	FP(NULL, ob_type, 8), FP(NULL, ob_type, 16),
 };
 static const struct field partial_fields[] = { F("func", partial_fn), F("args", partial_args), F("keywords", partial_kw) };
 static const struct field buffered_fields[] = { F("raw", buffered_raw) };
 /* TextIOWrapper's buffer, encoding, encoder, decoder, readnl and errors
- * follow one another on every version (Modules/_io/textio.c). */
+ * follow one another on every version (Modules/_io/textio.c); raw (the
+ * FileIO under the buffer, for its fast path) is 136 bytes past buffer
+ * from 3.8 to 3.15. */
 static const struct field textio_fields[] = {
 	F("buffer", textio_buffer), FP("encoding", textio_buffer, 8),
 	FP("(encoder)", textio_buffer, 16), FP("(decoder)", textio_buffer, 24),
 	FP("(readnl)", textio_buffer, 32), FP("errors", textio_buffer, 40),
+	FP("raw", textio_buffer, 136),
 };
 /* PyWeakReference: the header, wr_object (weak: never an edge), then
  * wr_callback, which the weakref object holds. */
@@ -153,17 +160,23 @@ static const struct field oldframe_fields[] = {
 static const struct field frame_fields[] = { F("f_back", frame_back) };
 #undef F
 
+/* The offset of a field in this layout, or -1. */
+static int32_t field_offset(const struct pyctx *c, const struct field *f)
+{
+	int32_t off = *(const int32_t *)((const char *)c->lay + f->at);
+
+	return off < 0 ? -1 : off + f->plus;
+}
+
 static int fields_each(struct pyctx *c, uint64_t obj, const struct field *fields, size_t n,
 		       const struct sink *s)
 {
 	for (size_t i = 0; i < n; i++) {
-		int32_t off = *(const int32_t *)((const char *)c->lay + fields[i].at);
+		int32_t off = field_offset(c, &fields[i]);
 		uint64_t ref;
 		int r;
 
-		if (off >= 0)
-			off += fields[i].plus;
-		if (off < 0 || rd_u64(c, obj + (uint64_t)off, &ref) < 0 || !ref)
+		if (off < 0 || !fields[i].name || rd_u64(c, obj + (uint64_t)off, &ref) < 0 || !ref)
 			continue;
 		r = emit(s, ref, REF_FIELD, -1, 0, fields[i].name);
 		if (r)
@@ -172,7 +185,11 @@ static int fields_each(struct pyctx *c, uint64_t obj, const struct field *fields
 	return 0;
 }
 
-#define FIELDS(table) fields_each(c, obj, table, sizeof(table) / sizeof(table[0]), s)
+#define FIELDS(table) fields_each(c, obj, table, LT_ARRAY_SIZE(table), s)
+/* The named fields, then the rest of the body by the conservative scan:
+ * the C types whose fields a release adds to (a property's name, a
+ * builtin method's class, lru_cache's CacheInfo type ...). */
+#define FIELDS_THEN_SCAN(table) fields_then_scan(c, obj, t, table, LT_ARRAY_SIZE(table), s)
 
 struct kv_forward {
 	const struct sink *s;
@@ -437,18 +454,29 @@ static int plausible_object(struct pyctx *c, uint64_t ref)
 	       (back & ~(uint64_t)3) == ref - (uint64_t)l->gc_head_size;
 }
 
-/* A word of the body that is not a reference the scan should report. */
-static int excluded(const struct pytype *t, int64_t off, int64_t weaklist, int nslots)
+/* Words of the body the scan leaves alone: given already, or no reference. */
+struct skip {
+	int64_t weaklist;
+	int nslots;
+	const int32_t *known;   /* the named fields' offsets */
+	size_t nknown;
+};
+
+static int excluded(const struct pytype *t, int64_t off, const struct skip *sk)
 {
-	if (off == t->dictoffset || off == weaklist)
+	if (off == t->dictoffset || off == sk->weaklist)
 		return 1;
-	for (int i = 0; i < nslots; i++)
+	for (int i = 0; i < sk->nslots; i++)
 		if (t->slot_off[i] == off)
+			return 1;
+	for (size_t i = 0; i < sk->nknown; i++)
+		if (sk->known[i] == off)
 			return 1;
 	return 0;
 }
 
-static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
+static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s,
+			const int32_t *known, size_t nknown)
 {
 	const struct py_layout *l = c->lay;
 	/* tp_weaklistoffset precedes tp_iter, tp_iternext, tp_methods and
@@ -456,7 +484,7 @@ static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const s
 	int64_t weaklist = 0, end = t->basicsize, n = 0;
 	uint64_t words[SCAN_MAX_BYTES / 8];
 	int64_t from = l->ob_type + 8;
-	int nslots;
+	struct skip sk = { 0, 0, known, nknown };
 
 	if (t->itemsize) {
 		from += 8;  /* ob_size */
@@ -474,14 +502,15 @@ static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const s
 		weaklist = 0;
 	if ((t->flags & PY_TPFLAGS_HEAPTYPE) && t->nslots == -1)
 		find_slots(c, t);
-	nslots = t->nslots == -2 ? (int)LT_ARRAY_SIZE(t->slot_off) : t->nslots;
+	sk.weaklist = weaklist;
+	sk.nslots = t->nslots == -2 ? (int)LT_ARRAY_SIZE(t->slot_off) : t->nslots;
 	if (t->cscan < 0) {
 		/* Once per type: is any word of the body left to scan?  A
 		 * class statement's instances have none (dict, weakref list
 		 * and __slots__ only). */
 		t->cscan = t->itemsize != 0;
 		for (int64_t off = from; off + 8 <= t->basicsize && !t->cscan; off += 8)
-			t->cscan = !excluded(t, off, weaklist, nslots);
+			t->cscan = !excluded(t, off, &sk);
 	}
 	if (!t->cscan)
 		return 0;
@@ -492,12 +521,136 @@ static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const s
 		uint64_t w = words[off / 8];
 		int r;
 
-		if (w == obj || excluded(t, off, weaklist, nslots) || !plausible_object(c, w))
+		if (w == obj || excluded(t, off, &sk) || !plausible_object(c, w))
 			continue;
 		if ((r = emit(s, w, REF_CFIELD, off, t->addr, NULL)) != 0)
 			return r;
 	}
 	return 0;
+}
+
+static int fields_then_scan(struct pyctx *c, uint64_t obj, struct pytype *t,
+			    const struct field *fields, size_t n, const struct sink *s)
+{
+	int32_t known[16];
+	size_t nknown = 0;
+	int r = fields_each(c, obj, fields, n, s);
+
+	for (size_t i = 0; i < n && nknown < LT_ARRAY_SIZE(known); i++)
+		if ((known[nknown] = field_offset(c, &fields[i])) >= 0)
+			nknown++;
+	return r ? r : cfields_each(c, obj, t, s, known, nknown);
+}
+
+/* A bounded lru_cache's keys and results: as lru_cache_tp_traverse visits
+ * them (3.14+ both, earlier the results), from the wrapper along its
+ * circular list of links (root.next, each link's next until back at the
+ * root; a link is the header, prev, next, hash, key, result), the links
+ * themselves holding nothing of their own in the graph.  Bounded by the
+ * cache dict's size. */
+static int lru_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t link, cache, kr[2];
+	int64_t n = 0, max = 0;
+	int r = fields_then_scan(c, obj, t, lru_fields, LT_ARRAY_SIZE(lru_fields), s);
+
+	if (r || rd_u64(c, obj + (uint64_t)l->lru_cache, &cache) < 0 || !cache ||
+	    remote_read_cached(c->mem, cache + (uint64_t)l->dict_used, &max, 8) < 0 ||
+	    max < 0 || max > MAX_ITEMS || rd_u64(c, obj + (uint64_t)l->ob_type + 16, &link) < 0)
+		return r;
+	for (; link && link != obj && n <= max; n++) {
+		if (remote_read_cached(c->mem, link + (uint64_t)l->ob_type + 32, kr, sizeof(kr)) < 0)
+			return -1;
+		if ((kr[0] && (r = emit(s, kr[0], REF_FIELD, -1, 0, "(cached key)")) != 0) ||
+		    (kr[1] && (r = emit(s, kr[1], REF_FIELD, -1, 0, "(cached result)")) != 0))
+			return r;
+		if (rd_u64(c, link + (uint64_t)l->ob_type + 16, &link) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* collections.defaultdict's default_factory: the field after the dict
+ * (Modules/_collectionsmodule.c), found once per type. */
+static int factory_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
+{
+	static const char *const names[] = { "collections.defaultdict" };
+	uint64_t factory;
+
+	if (t->factory_off < 0) {
+		int64_t bs = 0;
+
+		t->factory_off = pytype_match_base_size(c, t, names, 1, &bs) == 0 && bs > 8 ?
+				 (int32_t)(bs - 8) : 0;
+	}
+	if (!t->factory_off || rd_u64(c, obj + (uint64_t)t->factory_off, &factory) < 0 || !factory)
+		return 0;
+	return emit(s, factory, REF_FIELD, -1, 0, "default_factory");
+}
+
+/* Words of a block that are objects, as the conservative scan takes them. */
+static int block_each(struct pyctx *c, uint64_t at, int64_t len, const struct sink *s,
+		      const char *name)
+{
+	uint64_t words[SCAN_MAX_BYTES / 8];
+	int r;
+
+	len = (len > SCAN_MAX_BYTES ? SCAN_MAX_BYTES : len) & ~(int64_t)7;
+	if (len <= 0 || remote_read_cached(c->mem, at, words, (size_t)len) < 0)
+		return 0;
+	for (int64_t i = 0; i < len / 8; i++)
+		if (plausible_object(c, words[i]) && (r = emit(s, words[i], REF_FIELD, -1, 0, name)))
+			return r;
+	return 0;
+}
+
+/* An extension module's state, which its m_traverse visits: types,
+ * exceptions, caches.  To 3.14 md_def and md_state follow md_dict, and the
+ * size is the def's m_size (after PyModuleDef_Base: the header, m_init,
+ * m_index, m_copy; then m_name and m_doc).  3.15 keeps md_state right
+ * after md_dict and md_state_size after md_name and md_token_is_def. */
+static int module_state_each(struct pyctx *c, uint64_t obj, const struct sink *s)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t def, state;
+	int64_t size;
+
+	if (c->minor >= 15) {
+		if (rd_u64(c, obj + (uint64_t)l->module_dict + 8, &state) < 0 || !state ||
+		    remote_read_cached(c->mem, obj + (uint64_t)l->module_name + 16, &size, 8) < 0 ||
+		    size <= 0)
+			return 0;
+	} else if (rd_u64(c, obj + (uint64_t)l->module_dict + 8, &def) < 0 || !def ||
+		   rd_u64(c, obj + (uint64_t)l->module_dict + 16, &state) < 0 || !state ||
+		   remote_read_cached(c->mem, def + (uint64_t)l->ob_type + 8 + 40, &size, 8) < 0 ||
+		   size <= 0) {
+		return 0;
+	}
+	return block_each(c, state, size, s, "(module state)");
+}
+
+/* xml.etree's C Element: tag, text and tail (the last two tagged in their
+ * low bit), then `extra`: attrib, length, allocated, children
+ * (Modules/_elementtree.c, every version). */
+static int element_each(struct pyctx *c, uint64_t obj, const struct sink *s)
+{
+	static const char *const names[] = { "tag", "text", "tail" };
+	uint64_t hdr = obj + (uint64_t)c->lay->ob_type + 8, v[4], extra[4];
+	int r;
+
+	if (remote_read_cached(c->mem, hdr, v, sizeof(v)) < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if ((v[i] & ~(uint64_t)1) && (r = emit(s, v[i] & ~(uint64_t)1, REF_FIELD, -1, 0, names[i])))
+			return r;
+	if (!v[3] || remote_read_cached(c->mem, v[3], extra, sizeof(extra)) < 0)
+		return 0;
+	if (extra[0] && (r = emit(s, extra[0], REF_FIELD, -1, 0, "attrib")))
+		return r;
+	if ((int64_t)extra[1] < 0 || extra[1] > extra[2] || extra[2] > MAX_ITEMS)
+		return -1;
+	return array_each(c, extra[3], (int64_t)extra[1], 8, s, REF_INDEX, 0);
 }
 
 static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
@@ -508,6 +661,10 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 	uint64_t items;
 	int r = 0;
 
+	/* An instance of a heap type holds its type (subtype_traverse and
+	 * the heap types of extension modules visit it). */
+	if ((t->flags & PY_TPFLAGS_HEAPTYPE) && (r = emit(s, t->addr, REF_FIELD, -1, 0, "__class__")))
+		return r;
 	switch (t->kind) {
 	case PK_LIST:
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0 ||
@@ -523,6 +680,8 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 	case PK_DICT:
 	case PK_ODICT:
 		r = pydict_each(c, obj, forward_kv, &f);
+		if (!r && t->kind == PK_DICT)
+			r = factory_each(c, obj, t, s);
 		break;
 	case PK_SET:
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->set_mask, &n, 8) < 0 ||
@@ -542,49 +701,51 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 		}
 		break;
 	case PK_FUNCTION:
-		r = FIELDS(function_fields);
+		r = FIELDS_THEN_SCAN(function_fields);  /* 3.14's __annotate__ ... */
 		break;
 	case PK_CODE:
 		r = FIELDS(code_fields);
 		break;
 	case PK_CELL:
-		r = FIELDS(cell_fields);
+		r = FIELDS_THEN_SCAN(cell_fields);
 		break;
 	case PK_METHOD:
-		r = FIELDS(method_fields);
+		r = FIELDS_THEN_SCAN(method_fields);
 		break;
 	case PK_MODULE:
 		r = FIELDS(module_fields);
+		if (!r)
+			r = module_state_each(c, obj, s);
 		break;
 	case PK_PROPERTY:
-		r = FIELDS(property_fields);
+		r = FIELDS_THEN_SCAN(property_fields);
 		break;
 	case PK_CLASSMETHOD:
-		r = FIELDS(classmethod_fields);
+		r = FIELDS_THEN_SCAN(classmethod_fields);
 		break;
 	case PK_STATICMETHOD:
-		r = FIELDS(staticmethod_fields);
+		r = FIELDS_THEN_SCAN(staticmethod_fields);
 		break;
 	case PK_DESCR:
-		r = FIELDS(descr_fields);
+		r = FIELDS_THEN_SCAN(descr_fields);
 		break;
 	case PK_CFUNC:
-		r = FIELDS(cfunc_fields);
+		r = FIELDS_THEN_SCAN(cfunc_fields);
 		break;
 	case PK_LRU:
-		r = FIELDS(lru_fields);
+		r = lru_each(c, obj, t, s);
 		break;
 	case PK_PARTIAL:
-		r = FIELDS(partial_fields);
+		r = FIELDS_THEN_SCAN(partial_fields);
 		break;
 	case PK_BUFFERED:
-		r = FIELDS(buffered_fields);
+		r = FIELDS_THEN_SCAN(buffered_fields);
 		break;
 	case PK_TEXTIO:
-		r = FIELDS(textio_fields);
+		r = FIELDS_THEN_SCAN(textio_fields);
 		break;
 	case PK_NLDECODER:
-		r = FIELDS(nldecoder_fields);
+		r = FIELDS_THEN_SCAN(nldecoder_fields);
 		break;
 	case PK_WEAKREF:
 		r = FIELDS(weakref_fields);
@@ -593,8 +754,10 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 		r = deque_each(c, obj, s);
 		break;
 	case PK_OBJECT:
-		if (scanned_type(t))
-			r = cfields_each(c, obj, t, s);
+		if (t->sizer == PZ_ELEMENT)
+			r = element_each(c, obj, s);
+		else if (scanned_type(t))
+			r = cfields_each(c, obj, t, s, NULL, 0);
 		break;
 	case PK_GEN:
 		r = FIELDS(gen_fields);

@@ -607,6 +607,8 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 		join_handles(s, &w, snap);
 	if (rc == 0 && w.follow) {
 		graph_finish(&g);
+		if (getenv("LEAKTOP_TEST_EDGES") && *getenv("LEAKTOP_TEST_EDGES"))
+			graph_write_edges(&g, getenv("LEAKTOP_TEST_EDGES"));
 		graph_garbage(&g, &snap->garbage);
 		snap->garbage_known = !g.overflow && !st.corrupt && !w.reach.overflow && !spent;
 		if (s->analyze || s->opts.retainers)

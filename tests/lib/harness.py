@@ -521,10 +521,11 @@ def leaktop_shell():
     return leaktop_path()
 
 
-def run_leaktop(args, timeout=60, prefix=None, binary=None):
-    """Run leaktop; returns (rc, stdout, stderr).  rc is None on timeout."""
+def run_leaktop(args, timeout=60, prefix=None, binary=None, env=None):
+    """Run leaktop (with `env` added to its environment); returns (rc,
+    stdout, stderr).  rc is None on timeout."""
     cmd = list(prefix or []) + [binary or leaktop_path()] + [str(a) for a in args]
-    env = leaktop_env()
+    env = leaktop_env(env)
     if prefix:
         # A prefix may trace leaktop (strace): LeakSanitizer cannot run
         # under ptrace, so a sanitizer build leaves leaks alone there.

@@ -1,11 +1,14 @@
-"""Shared by the test targets: publishing the truth, sleeping quietly.
+"""Shared by the test targets: publishing the truth, what a holder alone
+reaches (reach), sleeping quietly.
 
 Import after `sys.path.insert(0, os.path.dirname(__file__))`: targets run
 with python -I, which keeps their own directory off sys.path.
 """
+import gc
 import json
 import os
 import time
+from types import CodeType
 
 
 def open_heartbeat(path):
@@ -31,6 +34,37 @@ def publish(truth_path, truth):
     with open(truth_path + ".tmp", "w") as f:
         f.write(json.dumps(truth))
     os.rename(truth_path + ".tmp", truth_path)
+
+
+def referents(o):
+    """What o refers to.  gc.get_referents leaves out what cannot make a
+    cycle, but holds it all the same: the str keys of a dict, and the
+    constants of a code object (which has no traverse before 3.13)."""
+    out = gc.get_referents(o)
+    if type(o) is dict:
+        out = out + list(o.keys())
+    elif type(o) is CodeType:
+        # stored attributes only: co_varnames and others are made anew
+        # on each access from 3.11 (a fresh object would count as kept)
+        out = out + [o.co_consts, o.co_names, o.co_name, o.co_filename,
+                     getattr(o, "co_qualname", None)]
+    return out
+
+
+def reach(start, avoid=None):
+    """Ids of everything reachable from start, without entering avoid;
+    {id: object}."""
+    seen = {}
+    stack = [o for o in start if o is not avoid]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen[id(o)] = o
+        for r in referents(o):
+            if r is not avoid and id(r) not in seen:
+                stack.append(r)
+    return seen
 
 
 # One-byte bytes for the heartbeat's digits, made at import (before any

@@ -24,10 +24,9 @@ import gc
 import os
 import sys
 import time
-from types import CodeType
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import open_heartbeat, publish  # noqa: E402
+from _common import open_heartbeat, publish, reach  # noqa: E402
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 HOLDERS = ("REGISTRY", "SHARED_A", "SHARED_B", "CACHE", "HANDLER")
@@ -58,37 +57,6 @@ SHARED_A = [Blob(i) for i in range(20000)]
 SHARED_B = list(SHARED_A)
 CACHE = {"key-%d" % i: os.urandom(64 * 1024) for i in range(40)}
 HANDLER = make_handler()
-
-
-def referents(o):
-    """What o refers to.  gc.get_referents leaves out what cannot make a
-    cycle, but holds it all the same: the str keys of a dict, and the
-    constants of a code object (which has no traverse before 3.13)."""
-    out = gc.get_referents(o)
-    if type(o) is dict:
-        out = out + list(o.keys())
-    elif type(o) is CodeType:
-        # stored attributes only: co_varnames and others are made anew
-        # on each access from 3.11 (a fresh object would count as kept)
-        out = out + [o.co_consts, o.co_names, o.co_name, o.co_filename,
-                     getattr(o, "co_qualname", None)]
-    return out
-
-
-def reach(start, avoid=None):
-    """Ids of everything reachable from start, without entering avoid;
-    {id: object}."""
-    seen = {}
-    stack = [o for o in start if o is not avoid]
-    while stack:
-        o = stack.pop()
-        if id(o) in seen:
-            continue
-        seen[id(o)] = o
-        for r in referents(o):
-            if r is not avoid and id(r) not in seen:
-                stack.append(r)
-    return seen
 
 
 def truth():
