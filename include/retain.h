@@ -53,6 +53,9 @@ struct retainers {
 	struct retainer *v;      /* most retained first */
 	size_t n;
 	uint64_t reachable_bytes, reachable_objects;  /* what the roots reach */
+	/* Reached only from objects held from C (no module or thread reaches
+	 * them): how many, their bytes, and how many such roots. */
+	uint64_t from_c_objects, from_c_bytes, from_c_roots;
 	int known;               /* computed (the full graph was walked) */
 };
 

@@ -96,6 +96,14 @@ void report_retainers_text(FILE *out, const struct snapshot *s, int top)
 			s->census.bytes ? 100.0 * (double)x->retained_bytes / (double)s->census.bytes : 0.0,
 			type, x->path);
 	}
+	{
+		char bytes[32];
+
+		report_human_bytes(bytes, sizeof(bytes), r->from_c_bytes);
+		fprintf(out, "held from C: %" PRIu64 " objects, %s, reached only through %" PRIu64
+			" objects with more references than leaktop sees\n", r->from_c_objects, bytes,
+			r->from_c_roots);
+	}
 }
 
 void report_garbage_text(FILE *out, const struct snapshot *s, int top)
@@ -491,8 +499,14 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 
 	if (!r->known) {
 		json_null(j, "retainers");
+		json_null(j, "held_from_c");
 		return;
 	}
+	json_begin_object(j, "held_from_c");
+	json_u64(j, "objects", r->from_c_objects);
+	json_u64(j, "bytes", r->from_c_bytes);
+	json_u64(j, "roots", r->from_c_roots);
+	json_end_object(j);
 	json_begin_array(j, "retainers");
 	for (size_t k = 0; k < r->n && k < RETAIN_MAX; k++) {
 		const struct retainer *x = &r->v[k];

@@ -376,6 +376,17 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 	}
 	out->reachable_bytes = bytes[g->n];
 	out->reachable_objects = objects[g->n];
+	for (uint32_t i = 2; i <= count; i++) {
+		uint32_t w = vertex[i];
+
+		if (w < g->n && g->nodes[w].t && p->root_of[w] != GRAPH_NONE &&
+		    g->roots[p->root_of[w]].kind == ROOT_EXTERNAL) {
+			out->from_c_objects++;
+			out->from_c_bytes += own[w];
+		}
+	}
+	for (size_t r = 0; r < g->nroots; r++)
+		out->from_c_roots += g->roots[r].kind == ROOT_EXTERNAL;
 	cand = xmalloc(n1 * sizeof(*cand));
 	holders = name_holders(c, g);
 	for (uint32_t i = 2; i <= count; i++) {
