@@ -65,6 +65,7 @@ enum pykind {
 	PK_NLDECODER, /* _io.IncrementalNewlineDecoder: the decoder it wraps */
 	PK_WEAKREF,   /* weakref.ref and the proxies: only their callback is held */
 	PK_LRULINK,   /* functools._lru_list_elem: what it holds, its lru_cache gives */
+	PK_SIMPLEQUEUE, /* _queue.SimpleQueue: 3.13+ keeps its items in a ring buffer */
 	PK_KIND_COUNT
 };
 

@@ -501,6 +501,7 @@ static const struct {
 	{ "weakref.ProxyType", PK_WEAKREF },
 	{ "weakref.CallableProxyType", PK_WEAKREF },
 	{ "functools._lru_list_elem", PK_LRULINK },
+	{ "_queue.SimpleQueue", PK_SIMPLEQUEUE },
 	{ "float", PK_FLOAT },
 	{ "bytes", PK_BYTES },
 	{ "bool", PK_BOOL },

@@ -422,7 +422,7 @@ static int scanned_type(const struct pytype *t)
 int refs_may_hold(const struct pytype *t)
 {
 	return (t->flags & (PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_HEAPTYPE)) || t->kind == PK_CODE ||
-	       t->kind == PK_TYPE || t->kind == PK_NLDECODER || t->kind == PK_WEAKREF ||
+	       t->kind == PK_TYPE || t->kind == PK_NLDECODER || t->kind == PK_WEAKREF || t->kind == PK_SIMPLEQUEUE ||
 	       t->sizer == PZ_NDARRAY || t->dictoffset || scanned_type(t);
 }
 
@@ -567,6 +567,30 @@ static int lru_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struc
 			return r;
 		if (rd_u64(c, link + (uint64_t)l->ob_type + 16, &link) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* _queue.SimpleQueue from 3.13: after the header a bool (a word), then the
+ * ring buffer: put_idx, get_idx, items, items_cap, num_items; the items
+ * from get_idx on, wrapping (Modules/_queuemodule.c).  Earlier releases
+ * keep a list, which the scan finds. */
+static int simplequeue_each(struct pyctx *c, uint64_t obj, struct pytype *t, const struct sink *s)
+{
+	int64_t v[5];  /* put_idx, get_idx, items, items_cap, num_items */
+	uint64_t item;
+	int r;
+
+	if (c->minor < 13)
+		return cfields_each(c, obj, t, s, NULL, 0);
+	if (remote_read_cached(c->mem, obj + (uint64_t)c->lay->ob_type + 16, v, sizeof(v)) < 0 ||
+	    v[3] <= 0 || v[3] > MAX_ITEMS || v[1] < 0 || v[1] >= v[3] || v[4] < 0 || v[4] > v[3])
+		return -1;
+	for (int64_t i = 0; i < v[4]; i++) {
+		if (rd_u64(c, (uint64_t)v[2] + (uint64_t)((v[1] + i) % v[3]) * 8, &item) < 0)
+			return -1;
+		if (item && (r = emit(s, item, REF_INDEX, i, 0, NULL)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -752,6 +776,9 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 		break;
 	case PK_DEQUE:
 		r = deque_each(c, obj, s);
+		break;
+	case PK_SIMPLEQUEUE:
+		r = simplequeue_each(c, obj, t, s);
 		break;
 	case PK_OBJECT:
 		if (t->sizer == PZ_ELEMENT)

@@ -36,6 +36,7 @@ GROUPS = ("edges: >= 99.9% of gc.get_referents() of every tracked object",
           "weak references: only the callback is an edge, never the referent",
           "holders: a deque, a dict of weakref callbacks, an lru_cache, a list retain "
           "exactly what the target says; weak containers no Item",
+          "why: every Item ends at a module, none held from C",
           "target running and untraced afterwards")
 RECALL = 0.999
 # Retained objects and bytes: the decorator's closure (lru_cache's
@@ -134,6 +135,17 @@ def run_python(tap, py):
                     p.check(items in (None, want["items"]), "__main__.%s holds %s Items, the "
                             "target %d" % (name, items, want["items"]))
             with tap.point(descs[3]) as p:
+                args = ["why", "--json", "--max", "1000", target.pid, "__main__.Item"]
+                rc, out, err = H.run_leaktop(args, timeout=300)
+                p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+                w = json.loads(out)
+                roots = collections.Counter()
+                for ch in w["chains"]:
+                    roots[ch["root"]["kind"]] += ch["count"]
+                p.check(w["selected"] == truth["items"] and roots["module"] == w["selected"],
+                        "%d Items (the target %d), by root: %s" % (w["selected"], truth["items"],
+                                                                 dict(roots)))
+            with tap.point(descs[4]) as p:
                 p.untraced(target.pid)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

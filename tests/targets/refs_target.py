@@ -245,6 +245,7 @@ truth = {
     "types": {"%x" % k: v for k, v in names.items()},
     "weakly_held": ["%x" % id(o) for o in WEAKLY_HELD],
     "holders": retained(sys._getframe()),
+    "items": sum(1 for o in gc.get_objects() if type(o) is Item),
 }
 del edges, names
 publish(TRUTH, truth)
