@@ -82,10 +82,11 @@ void census_finish(struct census *c)
 		c->rows[out++] = c->rows[i];
 	}
 	c->n = out;
-	/* A row moved away entirely (unsigned sums wrap back to 0) goes. */
+	/* A row moved away entirely (unsigned sums wrap back to 0) goes; a
+	 * holder's row with no length (an Event, a logger) stays by its bytes. */
 	out = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		if (!c->rows[i].count) {
+		if (!c->rows[i].count && !c->rows[i].bytes) {
 			free(c->rows[i].type);
 			continue;
 		}

@@ -269,7 +269,9 @@ size_t history_stats(const struct history *h, enum stat_sort sort, struct type_s
 		struct hist_point b = base ? point_of(base, id) : p;
 		struct type_stat *st;
 
-		if (!p.count && !q.count && !b.count)
+		/* A holder that is no container (an Event, a logger, a
+		 * session) has no length: its bytes say it is there. */
+		if (!p.count && !q.count && !b.count && !p.bytes && !q.bytes && !b.bytes)
 			continue;
 		st = &v[n++];
 		st->id = id;

@@ -836,8 +836,11 @@ void report_holder_text(char *buf, size_t max, const struct holder_line *x)
 
 	report_human_bytes(bytes, sizeof(bytes), x->retained_bytes);
 	signed_human(rate, sizeof(rate), (int64_t)x->bytes_per_s);
-	snprintf(buf, max, "%s %s: %" PRIu64 " items (%+.0f/s), retains %s (%s/s)", x->path, x->type,
-		 x->len, x->len_per_s, bytes, rate);
+	if (!x->len && !x->d_len)  /* no container: an Event, a logger, a session */
+		snprintf(buf, max, "%s %s: retains %s (%s/s)", x->path, x->type, bytes, rate);
+	else
+		snprintf(buf, max, "%s %s: %" PRIu64 " items (%+.0f/s), retains %s (%s/s)", x->path,
+			 x->type, x->len, x->len_per_s, bytes, rate);
 }
 
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,

@@ -117,7 +117,7 @@ def holder_rows(screen):
 
 def holders(tap, py, desc):
     with tap.point(desc) as p, H.start_target(py, "holders_target.py", timeout=60) as target:
-        fast, slow = target.truth["growing"]
+        fast = target.truth["growing"][0]
         churn = target.truth["churning"]
         t = Tmux("holders-%d" % target.pid, "%s top --interval 0.5 %d"
                  % (H.leaktop_shell(), target.pid), {"TERM": "xterm-256color", "LANG": "C.UTF-8"})

@@ -3,8 +3,9 @@
 
 usage: holders_target.py TRUTH HEARTBEAT
 
-Every 0.1 s the main loop appends 40 Entry objects to FAST and puts 10 in
-SLOW (a dict), while CHURN, a dict of the same Entry type, is refilled to
+Every 0.1 s the main loop appends 40 Entry objects to FAST, puts 10 in
+SLOW (a dict) and adds 3 to SESSION's log (SESSION is no container: an
+object whose attribute grows), while CHURN, a dict of the same Entry type, is refilled to
 100 entries in even half-seconds of the clock and to 300 in odd ones: it
 comes and goes, it does not accumulate.  The truth names the holders and
 their rates, in Entry objects per second.
@@ -25,13 +26,22 @@ class Entry(object):
         self.n = i + 100000
 
 
+class Session(object):
+    """No container itself: what it accumulates is in an attribute."""
+
+    def __init__(self):
+        self.log = []
+
+
 FAST = []
 SLOW = {}
 CHURN = {}
+SESSION = Session()
 
 
 def main(hb):
-    publish(TRUTH, {"growing": ["__main__.FAST", "__main__.SLOW"], "churning": "__main__.CHURN",
+    publish(TRUTH, {"growing": ["__main__.FAST", "__main__.SLOW", "__main__.SESSION"],
+                    "churning": "__main__.CHURN",
                     "per_s": {"__main__.FAST": 400, "__main__.SLOW": 100}})
     ppid, tick = os.getppid(), 0
     while os.getppid() == ppid:
@@ -39,6 +49,7 @@ def main(hb):
         FAST.extend(Entry(tick * 100 + k) for k in range(40))
         for k in range(10):
             SLOW[tick * 100 + k] = Entry(k)
+        SESSION.log.extend(Entry(k) for k in range(3))
         want = 100 if int(time.time() * 2) % 2 == 0 else 300
         if len(CHURN) != want:
             CHURN.clear()
