@@ -67,6 +67,7 @@ struct graph {
 	size_t ne, ecap;
 	uint32_t cur;           /* node whose references are being added */
 	uint32_t *first, *adj;  /* after graph_finish: adj[first[i] .. first[i+1]) */
+	uint8_t *guessed;       /* after graph_finish: bit e set when edge e was guessed */
 	struct graph_root *roots;
 	size_t nroots, roots_cap;
 	int overflow;           /* a bound was hit: the graph is partial */
@@ -89,8 +90,9 @@ void graph_source(struct graph *g, uint64_t obj, struct pytype *t, int tracked);
 /* The references added next are those of a thread's frame at iframe (3.11+
  * interpreter frames, which are not objects); it becomes a thread root. */
 void graph_frame_source(struct graph *g, uint64_t iframe, uint64_t tid, const char *name);
-/* The current source refers to obj. */
-void graph_edge(struct graph *g, uint64_t obj, struct pytype *t, int tracked);
+/* The current source refers to obj (guessed: found by the conservative
+ * scan; chains take such an edge only where no other reaches). */
+void graph_edge(struct graph *g, uint64_t obj, struct pytype *t, int tracked, int guessed);
 /* A root: module `name` at obj, or a 3.8-3.10 thread frame object (name
  * "MainThread" or NULL). */
 void graph_root(struct graph *g, enum root_kind kind, uint64_t obj, uint64_t tid,

@@ -13,8 +13,10 @@
 struct pyctx;
 struct pytype;
 
-/* Called per referent; return 0 to go on, non-zero to stop. */
-typedef int (*ref_fn)(void *arg, uint64_t ref);
+/* Called per referent; return 0 to go on, non-zero to stop.  guessed: the
+ * conservative scan found it (a word that looks like an object in every
+ * way the copy can tell), not a field leaktop knows. */
+typedef int (*ref_fn)(void *arg, uint64_t ref, int guessed);
 
 /* Returns 0 when done, -1 if obj could not be read, or what fn returned. */
 int refs_each(struct pyctx *c, uint64_t obj, struct pytype *t, ref_fn fn, void *arg);

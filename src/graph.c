@@ -43,6 +43,7 @@ void graph_free(struct graph *g)
 	free(g->edges);
 	free(g->first);
 	free(g->adj);
+	free(g->guessed);
 	free(g->roots);
 	memset(g, 0, sizeof(*g));
 }
@@ -225,7 +226,11 @@ void graph_frame_source(struct graph *g, uint64_t iframe, uint64_t tid, const ch
 		graph_root(g, ROOT_THREAD, iframe, tid, name);
 }
 
-void graph_edge(struct graph *g, uint64_t obj, struct pytype *t, int tracked)
+/* A node id fits 28 bits (GRAPH_MAX_NODES): until graph_finish, the top
+ * bit of an edge's target says it was guessed. */
+#define EDGE_GUESSED (1u << 31)
+
+void graph_edge(struct graph *g, uint64_t obj, struct pytype *t, int tracked, int guessed)
 {
 	uint32_t to;
 
@@ -243,7 +248,7 @@ void graph_edge(struct graph *g, uint64_t obj, struct pytype *t, int tracked)
 		g->edges = xreallocarray(g->edges, g->ecap, sizeof(*g->edges));
 	}
 	g->edges[g->ne][0] = g->cur;
-	g->edges[g->ne][1] = to;
+	g->edges[g->ne][1] = to | (guessed ? EDGE_GUESSED : 0);
 	g->ne++;
 	g->nodes[to].in++;
 }
@@ -276,14 +281,20 @@ void graph_finish(struct graph *g)
 	g->cur = GRAPH_NONE;
 	g->first = xcalloc((size_t)g->n + 1, sizeof(*g->first));
 	g->adj = xmalloc((g->ne ? g->ne : 1) * sizeof(*g->adj));
+	g->guessed = xcalloc(g->ne / 8 + 1, 1);
 	for (size_t e = 0; e < g->ne; e++)
 		g->first[g->edges[e][0] + 1]++;
 	for (uint32_t i = 0; i < g->n; i++)
 		g->first[i + 1] += g->first[i];
 	pos = xmalloc(((size_t)g->n + 1) * sizeof(*pos));
 	memcpy(pos, g->first, ((size_t)g->n + 1) * sizeof(*pos));
-	for (size_t e = 0; e < g->ne; e++)
-		g->adj[pos[g->edges[e][0]]++] = g->edges[e][1];
+	for (size_t e = 0; e < g->ne; e++) {
+		uint32_t k = pos[g->edges[e][0]]++;
+
+		g->adj[k] = g->edges[e][1] & ~EDGE_GUESSED;
+		if (g->edges[e][1] & EDGE_GUESSED)
+			g->guessed[k / 8] |= (uint8_t)(1u << (k % 8));
+	}
 	free(pos);
 	free(g->edges);
 	g->edges = NULL;
@@ -402,7 +413,14 @@ void graph_garbage(struct graph *g, struct garbage *out)
 }
 
 /* Breadth first from the roots of one strength, over nodes not reached yet. */
-static void bfs(struct graph *g, struct graph_paths *p, uint32_t *queue, size_t tail)
+static int edge_guessed(const struct graph *g, uint32_t e)
+{
+	return g->guessed && (g->guessed[e / 8] >> (e % 8) & 1);
+}
+
+/* Breadth first from queue[0 .. tail): with guessed 0, over the edges of
+ * known fields only. */
+static void bfs(struct graph *g, struct graph_paths *p, uint32_t *queue, size_t tail, int guessed)
 {
 	size_t head = 0;
 
@@ -412,7 +430,7 @@ static void bfs(struct graph *g, struct graph_paths *p, uint32_t *queue, size_t 
 		for (uint32_t e = g->first[i]; e < g->first[i + 1]; e++) {
 			uint32_t j = g->adj[e];
 
-			if (p->root_of[j] != GRAPH_NONE)
+			if (p->root_of[j] != GRAPH_NONE || (!guessed && edge_guessed(g, e)))
 				continue;
 			p->root_of[j] = p->root_of[i];
 			p->parent[j] = i;
@@ -442,8 +460,16 @@ void graph_paths(struct graph *g, struct graph_paths *p)
 				queue[tail++] = i;
 			}
 		}
-		bfs(g, p, queue, tail);
+		bfs(g, p, queue, tail, 0);
 	}
+	/* Then the edges the conservative scan guessed, from everything the
+	 * known fields reached: a stale word in a C object's body must not
+	 * shorten a chain that known references make. */
+	tail = 0;
+	for (uint32_t i = 0; i < g->n; i++)
+		if (p->root_of[i] != GRAPH_NONE)
+			queue[tail++] = i;
+	bfs(g, p, queue, tail, 1);
 	/* Held from C: more references than the walk saw.  Only objects the
 	 * strong roots missed; the rest already have a better chain. */
 	tail = 0;
@@ -465,7 +491,7 @@ void graph_paths(struct graph *g, struct graph_paths *p)
 		queue[tail++] = i;
 	}
 	g->externals = 1;  /* a second call finds the same ones, already roots */
-	bfs(g, p, queue, tail);
+	bfs(g, p, queue, tail, 1);
 	free(queue);
 }
 

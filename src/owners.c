@@ -247,13 +247,14 @@ struct ref_scan {
 	struct owner_set *s;
 };
 
-static int scan_ref(void *arg, uint64_t ref)
+static int scan_ref(void *arg, uint64_t ref, int guessed)
 {
 	struct ref_scan *rs = arg;
 	uint64_t type;
 	struct pytype *t;
 	int k;
 
+	(void)guessed;  /* a guessed word was checked to be an object as well */
 	if (remote_read_cached(rs->c->mem, ref + (uint64_t)rs->c->lay->ob_type, &type, 8) < 0 ||
 	    !(t = pytype_get(rs->c, type)))
 		return 0;

@@ -169,7 +169,7 @@ int reach_seen(struct reach *r, uint64_t addr)
 }
 
 /* A referent: count it if the GC does not track it, and follow it. */
-static int consider(void *arg, uint64_t ref)
+static int consider(void *arg, uint64_t ref, int guessed)
 {
 	struct reach *r = arg;
 	struct pyctx *c = r->c;
@@ -188,11 +188,11 @@ static int consider(void *arg, uint64_t ref)
 	    remote_read_cached(c->mem, ref - (uint64_t)c->lay->gc_head_size + (uint64_t)c->lay->gc_next,
 			       &gc_next, 8) == 0 && gc_next != 0) {
 		if (r->graph)
-			graph_edge(r->graph, ref, t, 1);
+			graph_edge(r->graph, ref, t, 1, guessed);
 		return 0;
 	}
 	if (r->graph)
-		graph_edge(r->graph, ref, t, 0);
+		graph_edge(r->graph, ref, t, 0, guessed);
 	if (r->nseen + r->nleaves >= REACH_MAX_OBJECTS) {
 		r->overflow = 1;
 		return 1;
@@ -303,7 +303,7 @@ static void thread_frames(struct reach *r, uint64_t ts, const char *name)
 		for (lt_loop_init(&loop, f); f; f = next_frame(r, &loop, f, l->frame_back, tid)) {
 			if (r->graph)
 				graph_source(r->graph, 0, NULL, 0);  /* nothing refers to f */
-			consider(r, f);
+			consider(r, f, 0);
 			drain(r);
 			r->frames++;
 			if (r->graph)

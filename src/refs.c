@@ -25,6 +25,10 @@ static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)
 	return remote_read_cached(c->mem, addr, v, 8);
 }
 
+/* The label of words an extension module's state holds: found by the
+ * conservative scan, as REF_CFIELD words are. */
+static const char guessed_name[] = "(module state)";
+
 /* Where referents go: plain (the census walks) or with how they are held
  * (the chains of `why`, which label only the steps they print). */
 struct sink {
@@ -39,7 +43,7 @@ static int emit(const struct sink *s, uint64_t ref, enum ref_how how, int64_t in
 	struct ref_label lab;
 
 	if (!s->lfn)
-		return s->fn(s->arg, ref);
+		return s->fn(s->arg, ref, how == REF_CFIELD || (name && name == guessed_name));
 	lab.how = how;
 	lab.index = index;
 	lab.key = key;
@@ -651,7 +655,7 @@ static int module_state_each(struct pyctx *c, uint64_t obj, const struct sink *s
 		   size <= 0) {
 		return 0;
 	}
-	return block_each(c, state, size, s, "(module state)");
+	return block_each(c, state, size, s, guessed_name);
 }
 
 /* xml.etree's C Element: tag, text and tail (the last two tagged in their
