@@ -15,6 +15,7 @@ what it holds.  (SIGTERM during a stop: test_tui_signal.py.)
 """
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -265,10 +266,15 @@ def run_python(tap, py):
         t.kill()
         target.stop()
     with tap.point(descs[9]) as p:
-        short = H.start_target(py, "growth_target.py", 3, timeout=60)
+        # The target is killed once the view shows its data, not on a
+        # timer: a slow (sanitizer) view's last snapshot could otherwise
+        # catch the interpreter tearing its heap down.
+        short = H.start_target(py, "growth_target.py", 600, timeout=60)
         ex = Tmux("exit-%d" % short.pid, "%s top --interval 0.5 %d" % (H.leaktop_shell(), short.pid),
                   {"TERM": "xterm-256color"})
         try:
+            p.require(ex.wait_for(r"__main__\.Grower", 60), "no data:\n%s" % ex.screen())
+            os.kill(short.pid, signal.SIGKILL)
             s = ex.wait_for(r"exited", 20)
             p.check(s is not None, "exit not reported:\n%s" % ex.screen())
             p.check(s and "__main__.Grower" in s, "last data not kept:\n%s" % s)
