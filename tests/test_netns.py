@@ -114,10 +114,10 @@ class Namespace(object):
         self.tmpdir = tempfile.mkdtemp(prefix="leaktop-netns-")
 
     def start(self):
-        for tool in ("unshare", "nsenter"):
-            if not shutil.which(tool):
-                self.skip = H.missing_tool(tool, "util-linux")
-                return
+        self.skip = H.missing_tool("unshare", "util-linux") or \
+            H.missing_tool("nsenter", "util-linux")
+        if self.skip:
+            return
         r = subprocess.run(["unshare", "--net", "true"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
         if r.returncode != 0:
