@@ -28,6 +28,7 @@ import harness as H  # noqa: E402
 GROUPS = ("objects and owned buffers within 5% of the target's own accounting",
           "ndarray data as buffer_bytes; pandas' classes sized 'object only'",
           "the items of a numpy array of objects are reached through it",
+          "a DataFrame's object column: every Tag reached through the frame's Cython Block",
           "target running and untraced afterwards")
 
 
@@ -75,6 +76,17 @@ def run_python(tap, py):
                     and path[1:2] == ["MARKERS"] and path[-1].startswith("["),
                     "selected %d of %d, path %s" % (w["selected"], truth["markers"], path))
         with tap.point(descs[3]) as p:
+            args = ["why", "--json", target.pid, "__main__.Tag"]
+            rc, out, err = H.run_leaktop(args, timeout=300)
+            p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err, limit=10)))
+            w = json.loads(out)
+            ch = w["chains"][0] if w["chains"] else {"count": 0, "path": []}
+            path = [st.get("via") for st in ch["path"]]
+            p.check(w["selected"] == truth["tags"] and ch["count"] == w["selected"] and
+                    path[1:2] == ["TAGGED"] and ch["root"]["kind"] == "module",
+                    "selected %d of %d, %d by the first chain, path %s"
+                    % (w["selected"], truth["tags"], ch["count"], path))
+        with tap.point(descs[4]) as p:
             p.untraced(target.pid)
             target.assert_alive_progressing()
 

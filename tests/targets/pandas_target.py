@@ -4,8 +4,8 @@
 usage: pandas_target.py TRUTH HEARTBEAT
 
 Builds a DataFrame of ROWS rows (integers, floats, strings, a categorical),
-a derived Series, a string Index and a numpy array of 1,000 Marker
-objects, then counts what it holds as a tool
+a derived Series, a string Index, a numpy array of 1,000 Marker objects
+and TAGGED, a DataFrame with a column of 2,000 Tag objects, then counts what it holds as a tool
 inside the process would: the closure over gc.get_referents() from every
 object the collector lists, each sized by sys.getsizeof, except that a
 class whose __sizeof__ is Python code (pandas' own: DataFrame's runs
@@ -53,6 +53,15 @@ class Marker(object):
 MARKERS = np.array([Marker() for _ in range(1000)], dtype=object)
 
 
+class Tag(object):
+    pass
+
+
+# A DataFrame with a column of objects: its Block (a Cython class) keeps
+# the column's ndarray in a C field, which only the conservative scan finds.
+TAGGED = pd.DataFrame({"tag": [Tag() for _ in range(2000)]})
+
+
 def python_sizeof(tp, memo={}):
     if tp not in memo:
         memo[tp] = isinstance(inspect.getattr_static(tp, "__sizeof__", None), types.FunctionType)
@@ -97,6 +106,6 @@ def accounting():
 
 total, count = accounting()
 publish(TRUTH, {"pandas": pd.__version__, "numpy": np.__version__, "bytes": total,
-                "objects": count, "rows": ROWS, "markers": len(MARKERS)})
+                "objects": count, "rows": ROWS, "markers": len(MARKERS), "tags": len(TAGGED)})
 del total, count
 sleep_until_orphaned(open_heartbeat(HEARTBEAT))
