@@ -617,6 +617,18 @@ static int factory_each(struct pyctx *c, uint64_t obj, struct pytype *t, const s
 	return emit(s, factory, REF_FIELD, -1, 0, "default_factory");
 }
 
+/* A type's tp_subclasses (after tp_mro and tp_cache on every version): a
+ * dict of weak references to its subclasses, which the type owns; 3.12+
+ * keeps an index there for static builtin types, which is no object. */
+static int subclasses_each(struct pyctx *c, uint64_t obj, const struct sink *s)
+{
+	uint64_t sub;
+
+	if (rd_u64(c, obj + (uint64_t)c->lay->tp_mro + 16, &sub) < 0 || !plausible_object(c, sub))
+		return 0;
+	return emit(s, sub, REF_FIELD, -1, 0, "(subclasses)");
+}
+
 /* Words of a block that are objects, as the conservative scan takes them. */
 static int block_each(struct pyctx *c, uint64_t at, int64_t len, const struct sink *s,
 		      const char *name)
@@ -720,6 +732,8 @@ static int sink_each(struct pyctx *c, uint64_t obj, struct pytype *t, const stru
 		break;
 	case PK_TYPE:
 		r = FIELDS(type_fields);
+		if (!r)
+			r = subclasses_each(c, obj, s);
 		if (!r) {
 			uint64_t flags;
 
