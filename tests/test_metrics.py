@@ -44,6 +44,12 @@ LABEL = r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"'
 SAMPLE = re.compile(r"^(%s)\{((?:%s,)*%s)\} (-?[0-9.eE+-]+|NaN|[+-]Inf)$" % (NAME, LABEL, LABEL))
 
 
+def top_holders(target):
+    """The growing holders big enough to be among the top 10 retainers the
+    metrics carry (SESSION grows too slowly to outrank sys's tables)."""
+    return target.truth["growing"][:2]
+
+
 def parse(text):
     """{(name, frozenset(labels)): value}, and the problems found."""
     samples, problems, typed = {}, [], set()
@@ -98,7 +104,7 @@ def serve(p, target):
         samples, problems = parse(body)
         p.check(not problems, "; ".join(problems[:5]))
         held = series(samples, "leaktop_retained_bytes", pid=str(target.pid))
-        p.check(all(h in held for h in target.truth["growing"]), "holders %s" % sorted(held))
+        p.check(all(h in held for h in top_holders(target)), "holders %s" % sorted(held))
         try:
             urllib.request.urlopen(m.group(1).replace("/metrics", "/nothing"), timeout=300)
             p.fail("/nothing answered 200")
@@ -174,8 +180,8 @@ def run_python(tap, py):
                         {k: int(v) for k, v in parts.items()},
                         "memory parts %r, rss %r, the JSON %r" % (parts, rss, mem.get("parts")))
                 held = series(samples, "leaktop_retained_bytes", **base)
-                p.check(all(h in held for h in target.truth["growing"]),
-                        "holders %s lack %s" % (sorted(held), target.truth["growing"]))
+                p.check(all(h in held for h in top_holders(target)),
+                        "holders %s lack %s" % (sorted(held), top_holders(target)))
                 p.check(abs(series(samples, "leaktop_pause_seconds", **base).get(None, -1) -
                             last["pause_us"] / 1e6) < 1e-5, "pause differs")
             with tap.point(descs[2]) as p:
