@@ -494,8 +494,8 @@ static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const s
 		from += 8;  /* ob_size */
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0)
 			return -1;
-		n = n < 0 ? -n : n;
-		if (n > SCAN_MAX_BYTES / t->itemsize)
+		n = lt_abs_count(n);  /* -1 for INT64_MIN */
+		if (n < 0 || n > SCAN_MAX_BYTES / t->itemsize)
 			n = SCAN_MAX_BYTES / t->itemsize;
 		end += n * t->itemsize;
 	}
