@@ -100,7 +100,7 @@ void report_retainers_text(FILE *out, const struct snapshot *s, int top)
 		char bytes[32];
 
 		report_human_bytes(bytes, sizeof(bytes), r->from_c_bytes);
-		fprintf(out, "held from C: %" PRIu64 " objects, %s, reached only through %" PRIu64
+		fprintf(out, "   held only from C: %" PRIu64 " objects, %s, under %" PRIu64
 			" objects with more references than leaktop sees\n", r->from_c_objects, bytes,
 			r->from_c_roots);
 	}
