@@ -21,6 +21,7 @@ struct remote;
 #define PY_TPFLAGS_MANAGED_DICT (1ul << 4)    /* 3.11+ */
 #define PY_TPFLAGS_HEAPTYPE (1ul << 9)
 #define PY_TPFLAGS_HAVE_GC (1ul << 14)
+#define GC_PTR_MASK (~(uint64_t)3)  /* _gc_prev/_gc_next low bits are flags */
 #define PY_TPFLAGS_LIST_SUBCLASS (1ul << 25)
 #define PY_TPFLAGS_TUPLE_SUBCLASS (1ul << 26)
 #define PY_TPFLAGS_UNICODE_SUBCLASS (1ul << 28)

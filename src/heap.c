@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GC_PTR_MASK (~(uint64_t)3)  /* _gc_prev/_gc_next low bits are flags */
 #define NGENERATIONS 3
 
 static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)

@@ -25,10 +25,6 @@ static int rd_u64(struct pyctx *c, uint64_t addr, uint64_t *v)
 	return remote_read_cached(c->mem, addr, v, 8);
 }
 
-/* The label of words an extension module's state holds: found by the
- * conservative scan, as REF_CFIELD words are. */
-static const char guessed_name[] = "(module state)";
-
 /* Where referents go: plain (the census walks) or with how they are held
  * (the chains of `why`, which label only the steps they print). */
 struct sink {
@@ -37,18 +33,26 @@ struct sink {
 	void *arg;
 };
 
-static int emit(const struct sink *s, uint64_t ref, enum ref_how how, int64_t index,
-		uint64_t key, const char *name)
+/* guessed: the conservative scan found ref (REF_CFIELD words, and the
+ * words of a block such as a module's state). */
+static int emit_ref(const struct sink *s, uint64_t ref, enum ref_how how, int64_t index,
+		    uint64_t key, const char *name, int guessed)
 {
 	struct ref_label lab;
 
 	if (!s->lfn)
-		return s->fn(s->arg, ref, how == REF_CFIELD || (name && name == guessed_name));
+		return s->fn(s->arg, ref, guessed);
 	lab.how = how;
 	lab.index = index;
 	lab.key = key;
 	lab.name = name;
 	return s->lfn(s->arg, ref, &lab);
+}
+
+static int emit(const struct sink *s, uint64_t ref, enum ref_how how, int64_t index,
+		uint64_t key, const char *name)
+{
+	return emit_ref(s, ref, how, index, key, name, how == REF_CFIELD);
 }
 
 static int array_each(struct pyctx *c, uint64_t items, int64_t n, int stride,
@@ -437,7 +441,7 @@ int refs_may_hold(const struct pytype *t)
 static int plausible_object(struct pyctx *c, uint64_t ref)
 {
 	const struct py_layout *l = c->lay;
-	uint64_t type, gc[2], back;
+	uint64_t type, next, back;
 	int64_t refcnt;
 	struct pytype *t;
 
@@ -449,13 +453,12 @@ static int plausible_object(struct pyctx *c, uint64_t ref)
 	if (!(t->flags & PY_TPFLAGS_HAVE_GC) || t->kind == PK_TYPE)
 		return pyobj_sizeof(c, ref, t) >= 0;
 	if (remote_read_cached(c->mem, ref - (uint64_t)l->gc_head_size + (uint64_t)l->gc_next,
-			       &gc[0], 8) < 0)
+			       &next, 8) < 0)
 		return 0;
-	if (!gc[0])
+	if (!next)
 		return pyobj_sizeof(c, ref, t) >= 0;  /* an untracked GC object */
-	gc[0] &= ~(uint64_t)3;
-	return rd_u64(c, gc[0] + (uint64_t)l->gc_prev, &back) == 0 &&
-	       (back & ~(uint64_t)3) == ref - (uint64_t)l->gc_head_size;
+	return rd_u64(c, (next & GC_PTR_MASK) + (uint64_t)l->gc_prev, &back) == 0 &&
+	       (back & GC_PTR_MASK) == ref - (uint64_t)l->gc_head_size;
 }
 
 /* Words of the body the scan leaves alone: given already, or no reference. */
@@ -490,6 +493,8 @@ static int cfields_each(struct pyctx *c, uint64_t obj, struct pytype *t, const s
 	int64_t from = l->ob_type + 8;
 	struct skip sk = { 0, 0, known, nknown };
 
+	if (!t->cscan)
+		return 0;  /* known: nothing in this type's body to scan */
 	if (t->itemsize) {
 		from += 8;  /* ob_size */
 		if (remote_read_cached(c->mem, obj + (uint64_t)l->ob_size, &n, 8) < 0)
@@ -640,7 +645,8 @@ static int block_each(struct pyctx *c, uint64_t at, int64_t len, const struct si
 	if (len <= 0 || remote_read_cached(c->mem, at, words, (size_t)len) < 0)
 		return 0;
 	for (int64_t i = 0; i < len / 8; i++)
-		if (plausible_object(c, words[i]) && (r = emit(s, words[i], REF_FIELD, -1, 0, name)))
+		if (plausible_object(c, words[i]) &&
+		    (r = emit_ref(s, words[i], REF_FIELD, -1, 0, name, 1)))
 			return r;
 	return 0;
 }
@@ -667,7 +673,7 @@ static int module_state_each(struct pyctx *c, uint64_t obj, const struct sink *s
 		   size <= 0) {
 		return 0;
 	}
-	return block_each(c, state, size, s, guessed_name);
+	return block_each(c, state, size, s, "(module state)");
 }
 
 /* xml.etree's C Element: tag, text and tail (the last two tagged in their

@@ -21,6 +21,7 @@ the target computes what it alone holds.
 import collections
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -39,7 +40,6 @@ TOLERANCE = 0.10
 
 
 def run_python(tap, py):
-    import re
     descs = ["frameworks: %s [%s]" % (g, py.label) for g in GROUPS]
     reason = py.skip_reason or (None if py.path.startswith("/usr/bin/") and not py.root else
                                 "Debian's frameworks are installed for Debian's python3")
