@@ -42,6 +42,7 @@ struct diff_holder {
 	int64_t len_old, len_new;          /* -1: not a container / absent */
 	uint64_t retained_old, retained_new;
 	int in_old, in_new;
+	int weak;                          /* a weak container: after the others */
 };
 
 struct diff_fd {
@@ -55,7 +56,12 @@ struct diff_old {
 	struct census census;
 	struct census fds;       /* fd_census of its table (empty: unread) */
 	int fds_read;
-	struct retainers_lite { char path[256], type[128]; int64_t len; uint64_t retained; } *holders;
+	struct retainers_lite {
+		char path[256], type[128];
+		int64_t len;
+		uint64_t retained;
+		int weak;
+	} *holders;
 	size_t nholders;
 	uint64_t *addrs;         /* its objects' addresses, ascending (diff_old_hook) */
 	size_t naddrs;

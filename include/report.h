@@ -36,8 +36,10 @@ struct holder_line {
 	uint64_t len, retained_bytes;
 	int64_t d_len, d_bytes;
 	double growth, len_per_s, bytes_per_s;
+	int weak;                /* a weak container: ranked after the others */
 };
-/* The steadily growing holders, fastest first, at most max, with their
+/* The steadily growing holders, fastest first (weak containers after the
+ * others), at most max, with their
  * rates over the time between the last two snapshots.  Returns how many. */
 size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out);
 void report_holder_text(char *buf, size_t max, const struct holder_line *x);

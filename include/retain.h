@@ -39,6 +39,8 @@ struct retainer {
 	int64_t len;             /* items of a list, tuple, dict or set; -1 otherwise */
 	uint64_t retained_bytes, retained_objects;
 	char path[256];          /* "__main__.registry", "thread 123 (MainThread) main.rows" */
+	int weak;                /* a WeakSet, a WeakValueDictionary, a list of weakrefs:
+				  * what it tracks, it does not hold */
 	struct why_chain chain;  /* from its root to it */
 	/* What it retains, by type, most bytes first (the first RETAIN_MAX
 	 * retainers only; "(other types)" sums the rest past RETAIN_TYPES). */
@@ -66,9 +68,10 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 void retainers_free(struct retainers *r);
 
 /* The retainers as census rows for a history (growth_on_bytes): one per
- * holder, keyed "path<TAB>type<TAB>0xaddr" so that an address reused by
- * another object starts a new series; count = len (0 when none), bytes =
- * retained bytes.  retainer_key_split undoes the key (0, or -1). */
+ * holder, keyed "path<TAB>type<TAB>0xaddr[<TAB>weak]" so that an address
+ * reused by another object starts a new series; count = len (0 when none),
+ * bytes = retained bytes.  retainer_key_split undoes the key: 1 for a weak
+ * container, 0 for another holder, -1 for no key. */
 struct census;
 void retainers_census(const struct retainers *r, struct census *out);
 int retainer_key_split(const char *key, char *path, size_t pmax, char *type, size_t tmax);

@@ -75,6 +75,7 @@ void diff_keep_old(struct diff_old *o, const struct session *se, const struct sn
 		snprintf(o->holders[i].type, sizeof(o->holders[i].type), "%s", r->v[i].type);
 		o->holders[i].len = r->v[i].len;
 		o->holders[i].retained = r->v[i].retained_bytes;
+		o->holders[i].weak = r->v[i].weak;
 		o->nholders++;
 	}
 }
@@ -142,6 +143,8 @@ static int by_holder_delta(const void *a, const void *b)
 	int64_t dx = (int64_t)(x->retained_new - x->retained_old);
 	int64_t dy = (int64_t)(y->retained_new - y->retained_old);
 
+	if (x->weak != y->weak)
+		return x->weak - y->weak;
 	if (dx != dy)
 		return dx < dy ? 1 : -1;
 	return strcmp(x->path, y->path);
@@ -211,6 +214,7 @@ static void diff_holders(struct diff *d, const struct diff_old *o, const struct 
 		h->in_new = 1;
 		h->len_new = r->v[i].len;
 		h->retained_new = r->v[i].retained_bytes;
+		h->weak = r->v[i].weak;
 		h->len_old = -1;
 		if (k < o->nholders) {
 			matched[k] = 1;
@@ -232,6 +236,7 @@ static void diff_holders(struct diff *d, const struct diff_old *o, const struct 
 		h->in_old = 1;
 		h->len_old = o->holders[k].len;
 		h->retained_old = o->holders[k].retained;
+		h->weak = o->holders[k].weak;
 		h->len_new = -1;
 		d->nholders++;
 	}
@@ -347,8 +352,8 @@ void diff_text(FILE *out, const struct diff *d, int top)
 		for (size_t i = 0; i < d->nholders && i < 10; i++) {
 			const struct diff_holder *h = &d->holders[i];
 
-			fprintf(out, "  %+12" PRId64 "  %s (%s)", (int64_t)(h->retained_new - h->retained_old),
-				h->path, h->type);
+			fprintf(out, "  %+12" PRId64 "  %s (%s%s)", (int64_t)(h->retained_new - h->retained_old),
+				h->path, h->type, h->weak ? ", weak" : "");
 			if (h->len_old >= 0 && h->len_new >= 0)
 				fprintf(out, ", len %" PRId64 " -> %" PRId64, h->len_old, h->len_new);
 			fprintf(out, "%s\n", !h->in_old ? " (new)" : !h->in_new ? " (gone)" : "");
@@ -425,6 +430,7 @@ void diff_json(FILE *out, const struct diff *d)
 		json_begin_object(&j, NULL);
 		json_str(&j, "path", h->path);
 		json_str(&j, "type", h->type);
+		json_bool(&j, "weak", h->weak);
 		json_i64_known(&j, "len_old", h->in_old ? h->len_old : -1);
 		json_i64_known(&j, "len_new", h->in_new ? h->len_new : -1);
 		json_u64(&j, "retained_bytes_old", h->retained_old);

@@ -89,9 +89,10 @@ void report_retainers_text(FILE *out, const struct snapshot *s, int top)
 
 		report_human_bytes(bytes, sizeof(bytes), x->retained_bytes);
 		if (x->len >= 0)
-			snprintf(type, sizeof(type), "%s (%" PRId64 ")", x->type, x->len);
+			snprintf(type, sizeof(type), "%s (%" PRId64 ")%s", x->type, x->len,
+				 x->weak ? " weak" : "");
 		else
-			snprintf(type, sizeof(type), "%s", x->type);
+			snprintf(type, sizeof(type), "%s%s", x->type, x->weak ? " weak" : "");
 		fprintf(out, " %10s  %9" PRIu64 "  %5.1f%%  %-36s %s\n", bytes, x->retained_objects,
 			s->census.bytes ? 100.0 * (double)x->retained_bytes / (double)s->census.bytes : 0.0,
 			type, x->path);
@@ -514,6 +515,7 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 		json_begin_object(j, NULL);
 		json_str(j, "path", x->path);
 		json_str(j, "type", x->type);
+		json_bool(j, "weak", x->weak);
 		json_i64_known(j, "len", x->len);
 		json_addr(j, "address", x->addr);
 		json_u64(j, "retained_bytes", x->retained_bytes);
@@ -625,6 +627,7 @@ static void json_holders(struct json *j, const struct snapshot *s, const struct 
 		json_begin_object(j, NULL);
 		json_str(j, "path", hl[k].path);
 		json_str(j, "type", hl[k].type);
+		json_bool(j, "weak", hl[k].weak);
 		json_u64(j, "len", hl[k].len);
 		json_i64(j, "delta_len", hl[k].d_len);
 		json_i64(j, "growth", (int64_t)(hl[k].growth + 0.5));
@@ -795,9 +798,20 @@ static size_t growing_holders(const struct history *hh, size_t max, struct type_
 		*out = NULL;
 		return 0;
 	}
-	while (k < n && k < max && (*out)[k].growth > 0)
+	while (k < n && (*out)[k].growth > 0)
 		k++;
-	return k;
+	/* Weak containers after the others: the container that accumulates
+	 * is the line to read, not the registry that watches it weakly. */
+	for (size_t i = 0, strong = 0; i < k; i++) {
+		struct type_stat x = (*out)[i];
+		char p[8], t[8];
+
+		if (retainer_key_split(x.name, p, sizeof(p), t, sizeof(t)) == 1)
+			continue;
+		memmove(&(*out)[strong + 1], &(*out)[strong], (i - strong) * sizeof(x));
+		(*out)[strong++] = x;
+	}
+	return k < max ? k : max;
 }
 
 size_t report_growing_holders(const struct history *hh, size_t max, struct holder_line *out)
@@ -815,8 +829,12 @@ size_t report_growing_holders(const struct history *hh, size_t max, struct holde
 		struct holder_line *x = &out[k];
 
 		memset(x, 0, sizeof(*x));
-		if (retainer_key_split(st[k].name, x->path, sizeof(x->path), x->type, sizeof(x->type)) < 0)
+		x->weak = retainer_key_split(st[k].name, x->path, sizeof(x->path), x->type,
+					     sizeof(x->type));
+		if (x->weak < 0) {
 			snprintf(x->path, sizeof(x->path), "%s", st[k].name);
+			x->weak = 0;
+		}
 		x->len = st[k].count;
 		x->retained_bytes = st[k].bytes;
 		x->d_len = st[k].d_count;
@@ -837,10 +855,11 @@ void report_holder_text(char *buf, size_t max, const struct holder_line *x)
 	report_human_bytes(bytes, sizeof(bytes), x->retained_bytes);
 	signed_human(rate, sizeof(rate), (int64_t)x->bytes_per_s);
 	if (!x->len && !x->d_len)  /* no container: an Event, a logger, a session */
-		snprintf(buf, max, "%s %s: retains %s (%s/s)", x->path, x->type, bytes, rate);
+		snprintf(buf, max, "%s %s%s: retains %s (%s/s)", x->path, x->type,
+			 x->weak ? " (weak)" : "", bytes, rate);
 	else
-		snprintf(buf, max, "%s %s: %" PRIu64 " items (%+.0f/s), retains %s (%s/s)", x->path,
-			 x->type, x->len, x->len_per_s, bytes, rate);
+		snprintf(buf, max, "%s %s%s: %" PRIu64 " items (%+.0f/s), retains %s (%s/s)", x->path,
+			 x->type, x->weak ? " (weak)" : "", x->len, x->len_per_s, bytes, rate);
 }
 
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,

@@ -231,6 +231,32 @@ static uint8_t *name_holders(struct pyctx *c, const struct graph *g)
 	return is;
 }
 
+/* A weak container: a WeakSet or WeakValueDictionary, or a container whose
+ * every reference is a weak reference object or a str or int key (logging's
+ * _handlerList, the WeakSet's set, the WeakValueDictionary's dict).  What
+ * it retains is its own weakref objects; what they track, it does not
+ * hold.  A WeakKeyDictionary holds its values: it is no weak container. */
+static int weak_holder(const struct graph *g, uint32_t v)
+{
+	const struct pytype *t = g->nodes[v].t;
+	uint32_t weak = 0;
+
+	if (strcmp(t->name, "_weakrefset.WeakSet") == 0 ||
+	    strcmp(t->name, "weakref.WeakValueDictionary") == 0)
+		return 1;
+	if (t->kind != PK_LIST && t->kind != PK_SET && t->kind != PK_DICT && t->kind != PK_DEQUE)
+		return 0;
+	for (uint32_t e = g->first[v]; e < g->first[v + 1]; e++) {
+		const struct pytype *u = g->nodes[g->adj[e]].t;
+
+		if (u && u->kind == PK_WEAKREF)
+			weak++;
+		else if (!u || (u->kind != PK_STR && u->kind != PK_INT))
+			return 0;
+	}
+	return weak > 0;
+}
+
 /* "__main__.registry" from a chain: the root's name and each step's via,
  * dotted; "[0]" and "['key']" steps stay as they are. */
 static void path_text(const struct why_chain *ch, char *buf, size_t max)
@@ -415,6 +441,7 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 			r->len = length_of(c, nd);
 			r->retained_bytes = bytes[nodes[k]];
 			r->retained_objects = objects[nodes[k]];
+			r->weak = weak_holder(g, nodes[k]);
 			r->chain = chains[k];
 			path_text(&r->chain, r->path, sizeof(r->path));
 		}
@@ -449,7 +476,8 @@ void retainers_census(const struct retainers *r, struct census *out)
 		const struct retainer *x = &r->v[k];
 		char key[512];
 
-		snprintf(key, sizeof(key), "%s\t%s\t0x%llx", x->path, x->type, (unsigned long long)x->addr);
+		snprintf(key, sizeof(key), "%s\t%s\t0x%llx%s", x->path, x->type, (unsigned long long)x->addr,
+			 x->weak ? "\tweak" : "");
 		census_add(out, key, x->len > 0 ? (uint64_t)x->len : 0, 0, x->retained_bytes);
 	}
 	census_finish(out);
@@ -463,5 +491,5 @@ int retainer_key_split(const char *key, char *path, size_t pmax, char *type, siz
 		return -1;
 	snprintf(path, pmax, "%.*s", (int)(a - key), key);
 	snprintf(type, tmax, "%.*s", (int)(b - a - 1), a + 1);
-	return 0;
+	return strchr(b + 1, '\t') && strcmp(strchr(b + 1, '\t'), "\tweak") == 0;
 }
