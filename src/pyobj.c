@@ -1066,6 +1066,7 @@ static int64_t size_code(struct pyctx *c, uint64_t obj, const struct pytype *t)
 #define NDARRAY_FIELDS 16      /* data, nd, dimensions, strides, base, descr, flags */
 #define NPY_ARRAY_OWNDATA 0x0004
 #define NPY_ARRAY_C_CONTIGUOUS 0x0001
+#define NPY_ARRAY_F_CONTIGUOUS 0x0002
 #define NPY_MAXDIMS_ANY 64     /* 32 in numpy 1.x, 64 in 2.x */
 #define MMAP_DATA 16           /* mmap_object: char *data, Py_ssize_t size */
 #define STGDICT_EXTRA 144      /* sizeof(StgDictObject) - sizeof(PyDictObject), 3.8-3.12 */
@@ -1224,10 +1225,12 @@ int pyndarray_refs(struct pyctx *c, uint64_t obj, struct pyndarray_refs *out)
 	out->base = f.base;
 	out->descr = f.descr;
 	/* An array of objects (its dtype's kind 'O', at the same place in
-	 * numpy 1.x and 2.x) that owns its C-contiguous data: its items are
-	 * references numpy has no traverse for. */
+	 * numpy 1.x and 2.x) that owns its data, contiguous in C or Fortran
+	 * order: its items, one pointer each in memory order whatever the
+	 * strides, are references numpy has no traverse for.  A view holds
+	 * its base, not the items. */
 	if (!f.descr || !f.data || !(f.flags & NPY_ARRAY_OWNDATA) ||
-	    !(f.flags & NPY_ARRAY_C_CONTIGUOUS) || rd(c, f.descr + 24, &kind, 1) < 0 || kind != 'O' ||
+	    !(f.flags & (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_F_CONTIGUOUS)) || rd(c, f.descr + 24, &kind, 1) < 0 || kind != 'O' ||
 	    ndarray_elsize(c, f.descr) != 8 || (f.nd && rd(c, f.dims, dims, (size_t)f.nd * 8) < 0))
 		return 0;
 	for (int i = 0; i < f.nd; i++) {

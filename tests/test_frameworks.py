@@ -71,8 +71,9 @@ def run_python(tap, py):
         truth = target.truth
         if truth.get("missing"):
             for d in descs:
-                tap.skip(d, H.MissingTool("%s (scripts/check installs python3-django and "
-                                          "python3-sqlalchemy)" % truth["missing"]))
+                tap.skip(d, H.MissingTool("%s (scripts/check installs python3-django, "
+                                          "-sqlalchemy, -flask, -aiohttp, -lxml and "
+                                          "-requests)" % truth["missing"]))
             return
         args = ["dump", "--json", target.pid]
         rc, out, err = H.run_leaktop(args, timeout=300)

@@ -27,7 +27,8 @@ import harness as H  # noqa: E402
 
 GROUPS = ("objects and owned buffers within 5% of the target's own accounting",
           "ndarray data as buffer_bytes; pandas' classes sized 'object only'",
-          "the items of a numpy array of objects are reached through it",
+          "the items of numpy arrays of objects (1-D; 2-D in Fortran order) are reached "
+          "through them",
           "a DataFrame's object column: every Tag reached through the frame's Cython Block",
           "target running and untraced afterwards")
 
@@ -67,14 +68,20 @@ def run_python(tap, py):
             frame = rows.get("pandas.core.frame.DataFrame", {})
             p.check(frame.get("sizeof") == "object only", "DataFrame %r" % frame)
         with tap.point(descs[2]) as p:
-            args = ["why", "--json", target.pid, "__main__.Marker"]
-            rc, out, err = H.run_leaktop(args, timeout=300)
-            p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err, limit=10)))
-            w = json.loads(out)
-            path = [st.get("via") for st in w["chains"][0]["path"]] if w["chains"] else []
-            p.check(w["selected"] == truth["markers"] and w["chains"][0]["count"] == w["selected"]
-                    and path[1:2] == ["MARKERS"] and path[-1].startswith("["),
-                    "selected %d of %d, path %s" % (w["selected"], truth["markers"], path))
+            for typ, n, holder in (("__main__.Marker", truth["markers"], "MARKERS"),
+                                   ("__main__.Cell", truth.get("cells"), "GRID")):
+                args = ["why", "--json", target.pid, typ]
+                rc, out, err = H.run_leaktop(args, timeout=300)
+                if not p.check(rc == 0, "\n".join(H.describe_run(args, rc, out, err,
+                                                                limit=10))):
+                    continue
+                w = json.loads(out)
+                ch = w["chains"][0] if w["chains"] else {"count": 0, "path": []}
+                path = [st.get("via") for st in ch["path"]]
+                p.check(w["selected"] == n and ch["count"] == n and path[1:2] == [holder] and
+                        (path[-1] or "").startswith("["),
+                        "%s: selected %d of %s, %d by the first chain, path %s"
+                        % (typ, w["selected"], n, ch["count"], path))
         with tap.point(descs[3]) as p:
             args = ["why", "--json", target.pid, "__main__.Tag"]
             rc, out, err = H.run_leaktop(args, timeout=300)

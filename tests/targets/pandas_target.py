@@ -4,8 +4,10 @@
 usage: pandas_target.py TRUTH HEARTBEAT
 
 Builds a DataFrame of ROWS rows (integers, floats, strings, a categorical),
-a derived Series, a string Index, a numpy array of 1,000 Marker objects
-and TAGGED, a DataFrame with a column of 2,000 Tag objects, then counts what it holds as a tool
+a derived Series, a string Index, a numpy array of 1,000 Marker objects,
+GRID, a 40 x 50 array of Cell objects in Fortran order (owned, not
+C-contiguous), and TAGGED, a DataFrame with a column of 2,000 Tag objects,
+then counts what it holds as a tool
 inside the process would: the closure over gc.get_referents() from every
 object the collector lists, each sized by sys.getsizeof, except that a
 class whose __sizeof__ is Python code (pandas' own: DataFrame's runs
@@ -51,6 +53,17 @@ class Marker(object):
 # A numpy array of objects: numpy has no traverse, only leaktop's reading
 # of its items reaches them.
 MARKERS = np.array([Marker() for _ in range(1000)], dtype=object)
+
+
+class Cell(object):
+    pass
+
+
+GRID = np.empty((40, 50), dtype=object, order="F")
+for i in range(40):
+    for j in range(50):
+        GRID[i, j] = Cell()
+del i, j
 
 
 class Tag(object):
@@ -106,6 +119,7 @@ def accounting():
 
 total, count = accounting()
 publish(TRUTH, {"pandas": pd.__version__, "numpy": np.__version__, "bytes": total,
-                "objects": count, "rows": ROWS, "markers": len(MARKERS), "tags": len(TAGGED)})
+                "objects": count, "rows": ROWS, "markers": len(MARKERS), "cells": GRID.size,
+                "tags": len(TAGGED)})
 del total, count
 sleep_until_orphaned(open_heartbeat(HEARTBEAT))
