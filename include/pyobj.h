@@ -103,6 +103,7 @@ struct pytype {
 	signed char nslots;    /* refs' memo: object __slots__ offsets, -1 unknown, -2 too many */
 	signed char cscan;     /* refs' memo: words of the body to scan, -1 unknown */
 	int32_t factory_off;   /* refs' memo: defaultdict's default_factory, -1 unknown, 0 none */
+	signed char aio;       /* refs' memo: _asyncio layout + 1, -1 unknown, 0 none */
 	signed char has_del;   /* graph's memo: 1 the class defines __del__, -1 not, 0 unknown */
 	signed char py_sizeof; /* memo: 1 __sizeof__ is a Python function, -1 not, 0 unknown */
 	unsigned char sizer;   /* enum pysizer */

@@ -693,6 +693,7 @@ struct pytype *pytype_get(struct pyctx *c, uint64_t addr)
 	t->nslots = -1;
 	t->cscan = -1;
 	t->factory_off = -1;
+	t->aio = -1;
 	t->name = type_name(c, addr, flags, namep);
 	cache_put(c, t);
 	return t;

@@ -20,6 +20,11 @@ exactly): QUEUE (a deque of 3,000 dicts),
 STATES ({State(o): o}, each State with a weakref.ref(o, self.cleanup)),
 bounded (an lru_cache of 2,000 Items) and WEAKLY_HELD (3,000 Items); the
 weak containers over them (WEAKSET, WVD, WKD, REFS) retain no Item.
+
+asyncio: values that one field of an _asyncio Future or Task alone holds
+(its first callback and that callback's context, a second callback, a
+result, an exception, a task's coroutine and name): each one's chain ends
+in that field, by the name the pure-Python asyncio gives it.
 """
 import collections
 import json
@@ -37,6 +42,8 @@ GROUPS = ("edges: >= 99.9% of gc.get_referents() of every tracked object",
           "holders: a deque, a dict of weakref callbacks, an lru_cache, a list retain "
           "exactly what the target says; weak containers no Item",
           "why: every Item ends at a module, none held from C",
+          "asyncio: a Future's and a Task's C fields by name (_callback0, _context0, "
+          "_callbacks, _result, _exception, _coro, _name)",
           "target running and untraced afterwards")
 RECALL = 0.999
 # Retained objects and bytes: the decorator's closure (lru_cache's
@@ -146,6 +153,19 @@ def run_python(tap, py):
                         "%d Items (the target %d), by root: %s" % (w["selected"], truth["items"],
                                                                  dict(roots)))
             with tap.point(descs[4]) as p:
+                # each value is held by one field alone: its chain's last
+                # step names that field, from the future or task
+                for holder, label, addr in truth["aio_fields"]:
+                    args = ["why", "--json", target.pid, "0x" + addr]
+                    rc, out, err = H.run_leaktop(args, timeout=300)
+                    if not p.check(rc == 0, "\n".join(H.describe_run(args, rc, out, err))):
+                        continue
+                    chains = json.loads(out)["chains"]
+                    path = chains[0]["path"] if chains else []
+                    steps = [(s["type"], s.get("via")) for s in path[-2:]]
+                    p.check(len(steps) == 2 and steps[0][0] == holder and steps[1][1] == label,
+                            "%s of %s: the chain ends %s" % (label, holder, steps))
+            with tap.point(descs[5]) as p:
                 p.untraced(target.pid)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

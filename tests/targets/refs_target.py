@@ -198,6 +198,34 @@ q = asyncio.Queue()
 KEEP["tasks"] = [loop.create_task(waiter(event)) for _ in range(5)] + \
     [loop.create_task(consumer(q)) for _ in range(3)]
 KEEP["future"] = loop.create_future()
+
+
+class Field(object):
+    """A value that only one field of one future or task holds."""
+
+    def __call__(self, fut):
+        pass
+
+
+class FieldError(Exception):
+    pass
+
+
+# _asyncio's Future and Task fields, each value held by that field alone:
+# the label leaktop gives the field, and the value's id.
+AIO = [loop.create_future() for _ in range(3)]
+AIO[0].add_done_callback(Field())
+AIO[0].add_done_callback(Field())
+AIO[1].set_result(Field())
+AIO[2].set_exception(FieldError())
+AIO.append(loop.create_task(waiter(event), name="".join(["aio-", "task"])))
+AIO_FIELDS = [("_asyncio.Future", "_callback0", id(AIO[0]._callbacks[0][0])),
+              ("_asyncio.Future", "_context0", id(AIO[0]._callbacks[0][1])),
+              ("builtins.tuple", "[0]", id(AIO[0]._callbacks[1][0])),
+              ("_asyncio.Future", "_result", id(AIO[1].result())),
+              ("_asyncio.Future", "_exception", id(AIO[2].exception())),
+              ("_asyncio.Task", "_coro", id(AIO[3].get_coro())),
+              ("_asyncio.Task", "_name", id(AIO[3].get_name()))]
 KEEP["event"], KEEP["queue"], KEEP["loop"] = event, q, loop
 loop.run_until_complete(asyncio.sleep(0))
 loop.run_until_complete(asyncio.sleep(0))
@@ -249,6 +277,7 @@ truth = {
     "weakly_held": ["%x" % id(o) for o in WEAKLY_HELD],
     "holders": retained(sys._getframe()),
     "items": sum(1 for o in gc.get_objects() if type(o) is Item),
+    "aio_fields": [[t, label, "%x" % i] for t, label, i in AIO_FIELDS],
 }
 del edges, names
 publish(TRUTH, truth)
