@@ -36,6 +36,7 @@ import tempfile
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H  # noqa: E402
+from edges import check_recall, read_graph  # noqa: E402
 
 GROUPS = ("edges: >= 99.9% of gc.get_referents() of every tracked object",
           "weak references: only the callback is an edge, never the referent",
@@ -52,36 +53,6 @@ RECALL = 0.999
 SLACK = 0.001
 WEAK_TYPES = ("weakref.ReferenceType", "builtins.weakref", "weakref.KeyedRef",
               "weakref.WeakMethod")
-
-
-def read_graph(path):
-    nodes, out = {}, collections.defaultdict(set)
-    with open(path) as f:
-        for line in f:
-            kind, a, b = line.rstrip("\n").split(" ", 2)
-            if kind == "N":
-                nodes[a] = b
-            else:
-                out[a].add(b)
-    return nodes, out
-
-
-def recall(truth, nodes, out):
-    """(followed, total, missing edges by (referrer type, referent type))."""
-    types = truth["types"]
-    total = found = 0
-    missing = collections.Counter()
-    for src, refs in truth["edges"].items():
-        if src not in nodes:
-            continue              # gone since the truth was taken
-        mine = out.get(src, ())
-        for dst in refs:
-            total += 1
-            if dst in mine or any(x not in types and dst in out.get(x, ()) for x in mine):
-                found += 1
-            else:
-                missing[(types[src], types.get(dst) or nodes.get(dst) or "?")] += 1
-    return found, total, missing
 
 
 def run_python(tap, py):
@@ -101,11 +72,7 @@ def run_python(tap, py):
             nodes, graph = read_graph(edges) if os.path.exists(edges) else ({}, {})
             with tap.point(descs[0]) as p:
                 p.require(doc and nodes, "\n".join(H.describe_run(args, rc, out, err)))
-                found, total, missing = recall(truth, nodes, graph)
-                p.diag("%d of %d edges followed (%.3f%%)" % (found, total, 100.0 * found / total))
-                p.check(found >= RECALL * total, "recall %.4f < %.3f; missing, by referrer and "
-                        "referent type:\n  %s" % (found / total, RECALL, "\n  ".join(
-                            "%5d %s -> %s" % (n, a, b) for (a, b), n in missing.most_common(15))))
+                check_recall(p, truth, nodes, graph, RECALL)
             with tap.point(descs[1]) as p:
                 p.require(nodes, "no graph")
                 held = set(truth["weakly_held"])

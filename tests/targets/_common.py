@@ -51,6 +51,20 @@ def referents(o):
     return out
 
 
+def traversal():
+    """The interpreter's own traversal, for every object the GC tracks: its
+    referents' ids (gc.get_referents) and its type's name, keyed by id in
+    hex, as test_refs' and test_frameworks' truth."""
+    objs = gc.get_objects()
+    edges, types = {}, {}
+    for o in objs:
+        t = type(o)
+        types["%x" % id(o)] = "%s.%s" % (t.__module__, t.__qualname__)
+        edges["%x" % id(o)] = ["%x" % id(r) for r in gc.get_referents(o)]
+    del objs
+    return {"edges": edges, "types": types}
+
+
 def reach(start, avoid=None):
     """Ids of everything reachable from start, without entering avoid;
     {id: object}."""

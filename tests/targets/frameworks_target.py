@@ -22,7 +22,8 @@ usage: frameworks_target.py TRUTH HEARTBEAT
 - CLIENTS: 40 requests.Session objects made per call and never closed,
   each keeping its keep-alive socket in urllib3's pool (a LifoQueue).
 
-The truth, for each holder: what it alone holds (reachable from it and
+The truth: the interpreter's traversal of every tracked object
+(_common.traversal); for each holder, what it alone holds (reachable from it and
 from no root, the modules and every thread's frames, without passing
 through it), count and sys.getsizeof sum, and how many of the leaked
 objects exist; the sessions' socket descriptors.
@@ -44,7 +45,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import open_heartbeat, publish, reach, sleep_until_orphaned  # noqa: E402
+from _common import (open_heartbeat, publish, reach, sleep_until_orphaned,  # noqa: E402
+                     traversal)
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 
@@ -300,7 +302,8 @@ GROW = {"SESSION": lambda: add_orders(20),
         "WEB": lambda: LOOP.run_until_complete(web_requests(10)),
         "Feed.item": lambda: feed_items(20),
         "CLIENTS": lambda: new_clients(1)}
-truth = {
+truth = traversal()
+truth.update({
     "pid": os.getpid(),
     "holders": retained([("SESSION", SESSION), ("shutdown_event", shutdown_event),
                          ("POLLER.wrapper", wrapper_box.pop()), ("APP_LOG", APP_LOG),
@@ -317,7 +320,7 @@ truth = {
     "session_fds": session_fds(),
     "thread": POLLER.native_id if hasattr(POLLER, "native_id") else None,
     "phases": list(GROW),
-}
+})
 publish(TRUTH, truth)
 del truth
 

@@ -39,7 +39,8 @@ import weakref
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import open_heartbeat, publish, reach, sleep_until_orphaned  # noqa: E402
+from _common import (open_heartbeat, publish, reach, sleep_until_orphaned,  # noqa: E402
+                     traversal)
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 
@@ -234,19 +235,6 @@ gc.collect()
 del root, i
 
 
-def referents():
-    """For every tracked object: its type's name and its referents' ids."""
-    objs = gc.get_objects()
-    out = {}
-    names = {}
-    for o in objs:
-        t = type(o)
-        names[id(o)] = "%s.%s" % (t.__module__, t.__qualname__)
-        out[id(o)] = [id(r) for r in gc.get_referents(o)]
-    del objs
-    return out, names
-
-
 def retained(main_frame):
     """What each holder alone holds, as leaktop defines it: reachable from
     it, and from no root (the modules, the main thread's frame) without
@@ -268,18 +256,15 @@ def retained(main_frame):
     return out
 
 
-edges, names = referents()
-truth = {
+truth = traversal()
+truth.update({
     "pid": os.getpid(),
     "version": "%d.%d.%d" % sys.version_info[:3],
-    "edges": {"%x" % k: ["%x" % r for r in v] for k, v in edges.items()},
-    "types": {"%x" % k: v for k, v in names.items()},
     "weakly_held": ["%x" % id(o) for o in WEAKLY_HELD],
     "holders": retained(sys._getframe()),
     "items": sum(1 for o in gc.get_objects() if type(o) is Item),
     "aio_fields": [[t, label, "%x" % i] for t, label, i in AIO_FIELDS],
-}
-del edges, names
+})
 publish(TRUTH, truth)
 del truth
 sleep_until_orphaned(open_heartbeat(HEARTBEAT))
