@@ -58,6 +58,9 @@ struct retainers {
 	/* Reached only from objects held from C (no module or thread reaches
 	 * them): how many, their bytes, and how many such roots. */
 	uint64_t from_c_objects, from_c_bytes, from_c_roots;
+	/* Of those, under roots that are types (static and extension
+	 * classes: their dicts, methods and descriptors). */
+	uint64_t from_c_type_objects, from_c_type_bytes, from_c_type_roots;
 	int known;               /* computed (the full graph was walked) */
 };
 

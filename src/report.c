@@ -102,8 +102,13 @@ void report_retainers_text(FILE *out, const struct snapshot *s, int top)
 
 		report_human_bytes(bytes, sizeof(bytes), r->from_c_bytes);
 		fprintf(out, "   held only from C: %" PRIu64 " objects, %s, under %" PRIu64
-			" objects with more references than leaktop sees\n", r->from_c_objects, bytes,
+			" objects with more references than leaktop sees", r->from_c_objects, bytes,
 			r->from_c_roots);
+		report_human_bytes(bytes, sizeof(bytes), r->from_c_type_bytes);
+		if (r->from_c_type_roots)
+			fprintf(out, "; %" PRIu64 " of them (%s) under %" PRIu64 " classes defined in C",
+				r->from_c_type_objects, bytes, r->from_c_type_roots);
+		fputc('\n', out);
 	}
 }
 
@@ -507,6 +512,11 @@ static void json_retainers(struct json *j, const struct snapshot *s)
 	json_u64(j, "objects", r->from_c_objects);
 	json_u64(j, "bytes", r->from_c_bytes);
 	json_u64(j, "roots", r->from_c_roots);
+	json_begin_object(j, "types");
+	json_u64(j, "objects", r->from_c_type_objects);
+	json_u64(j, "bytes", r->from_c_type_bytes);
+	json_u64(j, "roots", r->from_c_type_roots);
+	json_end_object(j);
 	json_end_object(j);
 	json_begin_array(j, "retainers");
 	for (size_t k = 0; k < r->n && k < RETAIN_MAX; k++) {

@@ -407,12 +407,22 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 
 		if (w < g->n && g->nodes[w].t && p->root_of[w] != GRAPH_NONE &&
 		    g->roots[p->root_of[w]].kind == ROOT_EXTERNAL) {
+			const struct pytype *rt = g->nodes[g->roots[p->root_of[w]].node].t;
+
 			out->from_c_objects++;
 			out->from_c_bytes += own[w];
+			if (rt && rt->kind == PK_TYPE) {
+				out->from_c_type_objects++;
+				out->from_c_type_bytes += own[w];
+			}
 		}
 	}
-	for (size_t r = 0; r < g->nroots; r++)
+	for (size_t r = 0; r < g->nroots; r++) {
+		const struct pytype *rt = g->nodes[g->roots[r].node].t;
+
 		out->from_c_roots += g->roots[r].kind == ROOT_EXTERNAL;
+		out->from_c_type_roots += g->roots[r].kind == ROOT_EXTERNAL && rt && rt->kind == PK_TYPE;
+	}
 	cand = xmalloc(n1 * sizeof(*cand));
 	holders = name_holders(c, g);
 	for (uint32_t i = 2; i <= count; i++) {

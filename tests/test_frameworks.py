@@ -109,6 +109,12 @@ def run_python(tap, py):
                 p.check(abs(r["retained_bytes"] - want["bytes"]) <= TOLERANCE * want["bytes"],
                         "%s retains %d bytes, the target %d" % (
                             name, r["retained_bytes"], want["bytes"]))
+            c = doc["held_from_c"]
+            p.diag("held only from C: %d objects, %d B, under %d roots; %d objects under %d "
+                   "classes defined in C" % (c["objects"], c["bytes"], c["roots"],
+                                             c["types"]["objects"], c["types"]["roots"]))
+            p.check(c["types"]["objects"] <= c["objects"] and
+                    c["types"]["roots"] <= c["roots"], "held_from_c %r" % c)
             want = {n: h["bytes"] for n, h in truth["holders"].items()}
             largest = max(want, key=want.get)
             p.check(found.get(largest) == 0, "%s, the largest, is not the first retainer: "
