@@ -3,7 +3,7 @@
  * While the heap is walked, objects whose type (or a base of it) is a
  * descriptor holder are recorded with the fd they hold: _io.FileIO,
  * _socket.socket and subclasses (socket.socket, ssl.SSLSocket), select.epoll,
- * mmap.mmap.  Wrappers are recorded too (Buffered* around a FileIO,
+ * mmap.mmap, sqlite3.Connection (its database files).  Wrappers are recorded too (Buffered* around a FileIO,
  * TextIOWrapper around a Buffered*), so an owner can say what wraps it.
  * Holders the GC does not track (epoll, mmap, plain _socket.socket) are
  * found among the references of tracked objects.  The table of holder

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum role { HOLDER, WRAPPER };
+enum role { HOLDER, WRAPPER, DATABASE };
 
 /* One line per type that holds or wraps a descriptor.  `field` is where the
  * interpreter's layout keeps the offset of the descriptor (holders) or of
@@ -43,6 +43,10 @@ static const struct owner_class {
 	  KINDS(FDK_ANON, FDK_ANON, FDK_ANON) },
 	{ "mmap.mmap", HOLDER, FIELD(mmap_fd), "mmap", "mmap_object", "fd", 1,
 	  KINDS(FDK_REG, FDK_CHR, FDK_BLK) },
+	/* the database files of its sqlite3 handle (sqlite_fds): the handle is
+	 * the first field on every version */
+	{ "sqlite3.Connection", DATABASE, FIELD(ob_type), "_sqlite3", NULL, NULL, 1,
+	  KINDS(FDK_REG, FDK_REG, FDK_REG) },
 	{ "_io.BufferedReader", WRAPPER, FIELD(buffered_raw), NULL, NULL, NULL, 0, 0 },
 	{ "_io.BufferedWriter", WRAPPER, FIELD(buffered_raw), NULL, NULL, NULL, 0, 0 },
 	{ "_io.BufferedRandom", WRAPPER, FIELD(buffered_raw), NULL, NULL, NULL, 0, 0 },
@@ -99,7 +103,7 @@ void owner_layouts_fill(struct owner_layouts *ol, struct py_layout *lay)
 		int32_t *f = (int32_t *)((char *)lay + OWNER_CLASSES[k].field);
 		int32_t off;
 
-		if (*f < 0 && OWNER_CLASSES[k].module && (off = module_offset(ol, k)) >= 0)
+		if (*f < 0 && OWNER_CLASSES[k].ctype && (off = module_offset(ol, k)) >= 0)
 			*f = off;
 	}
 }
@@ -186,14 +190,80 @@ static const char *fileio_name(struct pyctx *c, struct owner_set *s, uint64_t ob
 	return keep(s, buf);
 }
 
+static struct fd_owner *add_owner(struct owner_set *s, uint64_t obj, int fd, struct pytype *t)
+{
+	struct fd_owner *o;
+
+	/* one entry per object and descriptor (a database may have two) */
+	if (!remember(s, obj | (uint64_t)fd << 48))
+		return NULL;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	o = &s->v[s->n++];
+	memset(o, 0, sizeof(*o));
+	o->fd = fd;
+	o->addr = obj;
+	o->type = keep(s, t->name);
+	return o;
+}
+
+/* The files an sqlite3.Connection's handle has open, through sqlite's own
+ * structures (sqliteInt.h, the same from sqlite 3.8 to 3.50): sqlite3
+ * {pVfs, pVdbe, pDfltColl, mutex, aDb, int nDb}; Db {zDbSName, pBt, ...},
+ * 32 bytes each; Btree {db, pBt}; BtShared {pPager}; Pager {pVfs, ...} whose
+ * open files (unixFile {pMethod, pVfs, pInode, int h}: the database and its
+ * journal) are the words among its first that point to a structure with
+ * the handle's vfs one word in.  Every link is checked back to the handle
+ * and every count bounded: this memory is the target's. */
+#define SQLITE_MAX_DBS 12      /* main, temp and SQLITE_MAX_ATTACHED (10) */
+#define SQLITE_PAGER_WORDS 32
+
+static void sqlite_fds(struct pyctx *c, struct owner_set *s, uint64_t obj, struct pytype *t)
+{
+	uint64_t db, vfs, adb, x, words[SQLITE_PAGER_WORDS];
+	int32_t ndb;
+
+	if (remote_read_cached(c->mem, obj + (uint64_t)c->lay->ob_type + 8, &db, 8) < 0 || !db ||
+	    remote_read_cached(c->mem, db, &vfs, 8) < 0 || !vfs ||
+	    remote_read_cached(c->mem, db + 32, &adb, 8) < 0 || !adb ||
+	    remote_read_cached(c->mem, db + 40, &ndb, 4) < 0 || ndb <= 0)
+		return;
+	for (int32_t i = 0; i < ndb && i < SQLITE_MAX_DBS; i++) {
+		uint64_t btree, shared, pager;
+
+		if (remote_read_cached(c->mem, adb + 32 * (uint64_t)i + 8, &btree, 8) < 0 || !btree ||
+		    remote_read_cached(c->mem, btree, &x, 8) < 0 || x != db ||
+		    remote_read_cached(c->mem, btree + 8, &shared, 8) < 0 || !shared ||
+		    remote_read_cached(c->mem, shared, &pager, 8) < 0 || !pager ||
+		    remote_read_cached(c->mem, pager, words, sizeof(words)) < 0 || words[0] != vfs)
+			continue;
+		for (int w = 1; w < SQLITE_PAGER_WORDS; w++) {
+			uint64_t file = words[w], method;
+			int32_t fd;
+
+			if (!file || (file & 7) || remote_read_cached(c->mem, file + 8, &x, 8) < 0 ||
+			    x != vfs || remote_read_cached(c->mem, file, &method, 8) < 0 || !method ||
+			    remote_read_cached(c->mem, file + 24, &fd, 4) < 0 || fd < 0 || fd >= 1 << 20)
+				continue;
+			add_owner(s, obj, fd, t);
+		}
+	}
+}
+
 static void record(struct owner_layouts *ol, struct pyctx *c, struct owner_set *s, uint64_t obj,
 		   struct pytype *t, size_t k)
 {
 	const struct owner_class *oc = &OWNER_CLASSES[k];
-	int32_t off = class_offset(ol, c->lay, k);
 	struct fd_owner *o;
+	int32_t off;
 
-	if (off < 0)
+	if (oc->role == DATABASE) {
+		sqlite_fds(c, s, obj, t);
+		return;
+	}
+	if ((off = class_offset(ol, c->lay, k)) < 0)
 		return;
 	if (oc->role == WRAPPER) {
 		uint64_t inner;
@@ -214,17 +284,8 @@ static void record(struct owner_layouts *ol, struct pyctx *c, struct owner_set *
 
 	if (remote_read_cached(c->mem, obj + (uint64_t)off, &fd, sizeof(fd)) < 0 || fd < 0)
 		return;  /* closed objects hold nothing */
-	if (!remember(s, obj))
+	if (!(o = add_owner(s, obj, fd, t)))
 		return;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
-	}
-	o = &s->v[s->n++];
-	memset(o, 0, sizeof(*o));
-	o->fd = fd;
-	o->addr = obj;
-	o->type = keep(s, t->name);
 	if (strcmp(oc->tp_name, "_io.FileIO") == 0) {
 		const char *name = fileio_name(c, s, obj);
 

@@ -23,7 +23,8 @@ import harness as H  # noqa: E402
 GROUPS = ("dump --json lists exactly the target's descriptors",
           "targets and kinds as /proc says",
           "sockets decoded: proto, state, addresses",
-          "owners: FileIO (with name and wrappers), sockets, epoll, mmap; none for raw fds",
+          "owners: FileIO (with name and wrappers), sockets, epoll, mmap, sqlite3 "
+          "databases; none for raw fds",
           "owners with no debug files: the same, through the built-in tables",
           "text dump has the FD MODE KIND TARGET OWNER section",
           "watch shows a file leak growing in its group",

@@ -7,9 +7,10 @@ Opens files with open() (text, binary, unbuffered), files held by
 generators suspended mid-iteration (the islice pattern), a socketpair, a
 TCP listener on loopback with one accepted connection, a UDP socket, a
 pipe, an epoll watching the pipe, an eventfd where the os module has it, and
-an mmap of a file.  The truth lists every descriptor in /proc/self/fd with
-what readlink says, the kind, the socket details the target can see itself,
-and the type of the Python object that holds it (or null).
+an mmap of a file, and an sqlite3 database file.  The truth lists every
+descriptor in /proc/self/fd with what readlink says, the kind, the socket
+details the target can see itself, and the type of the Python object that
+holds it (or null).
 """
 import itertools
 import mmap
@@ -102,6 +103,21 @@ pre = fdset()
 mm = mmap.mmap(mapped.fileno(), 0)
 for fd in fdset() - pre:
     owned(fd, "mmap.mmap")          # mmap keeps a dup of the descriptor
+
+try:
+    import sqlite3
+except ImportError:
+    sqlite3 = None
+if sqlite3:
+    # the database file: sqlite opens it on the first statement, and only
+    # its handle, inside the connection, knows the descriptor
+    pre = fdset()
+    database = sqlite3.connect(path("app.db", lines=0))
+    database.execute("create table t (x)")
+    database.execute("insert into t values (1)")
+    database.commit()
+    for fd in fdset() - pre:
+        owned(fd, "sqlite3.Connection")
 
 truth = {"pid": os.getpid(), "version": "%d.%d.%d" % sys.version_info[:3], "fds": {}}
 listing = fdset()
