@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
 
 TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
-DIR = tempfile.mkdtemp(prefix="leaktop-patterns-")
+DIR = tempfile.mkdtemp(prefix="leaktop-patterns-", dir=os.path.dirname(os.path.abspath(TRUTH)))
 for k in range(40):
     with open(os.path.join(DIR, "f%d.csv" % k), "w") as f:
         f.write("a,b\n" * 100)
