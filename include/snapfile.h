@@ -12,6 +12,8 @@
 #ifndef LEAKTOP_SNAPFILE_H
 #define LEAKTOP_SNAPFILE_H
 
+#include <stdio.h>
+
 struct image;
 struct session;
 struct snapshot;
@@ -23,9 +25,9 @@ struct snapshot_opts;
 void snapfile_prepare(struct session *s);
 
 /* Write snap, just taken from the live session s (snapfile_prepare'd), to
- * path ("-": standard output); a file is written beside path and renamed,
- * so a reader never sees half of one.  Returns 0, or -1 with lt_error. */
-int snapfile_save(struct session *s, const struct snapshot *snap, const char *path);
+ * f (standard output, or an outfile made 0600 before the target was
+ * stopped), name saying which in an error.  Returns 0, or -1 with lt_error. */
+int snapfile_save(struct session *s, const struct snapshot *snap, FILE *f, const char *name);
 
 /* Open the snapshot file at path ("-": standard input) as an offline
  * session.  A damaged or truncated file is refused with one line saying

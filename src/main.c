@@ -11,6 +11,7 @@
 #include "proc.h"
 #include "layout.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "owners.h"
 #include "report.h"
 #include "retain.h"
@@ -485,11 +486,18 @@ static int cmd_dump(const struct options *o)
 	struct snapshot snap;
 	struct snapshot_opts so = o->snap;
 	struct heapsnap_job hs = { 0, 0, 0 };
+	struct outfile saved = { NULL, NULL, NULL };
+	int to_file = o->save && strcmp(o->save, "-") != 0;
 
 	so.stacks = 1;  /* the threads' Python stacks, read from the copy */
 	so.retainers = so.gc_only || o->heapsnapshot ? 0 : RETAIN_MAX;  /* who holds the memory */
-	if (open_source(o, o->pid, o->file, &so, &se) < 0)
+	/* The file first: a destination that cannot be written stops nothing. */
+	if (to_file && outfile_open(&saved, o->save, 0600) < 0)
 		return fail();
+	if (open_source(o, o->pid, o->file, &so, &se) < 0) {
+		outfile_abort(&saved);
+		return fail();
+	}
 	if (o->heapsnapshot) {
 		se.analyze = heapsnap_hook;
 		se.analyze_arg = &hs;
@@ -497,10 +505,14 @@ static int cmd_dump(const struct options *o)
 	if (o->save)
 		snapfile_prepare(&se);
 	if (session_snapshot(&se, &snap) < 0) {
+		outfile_abort(&saved);
 		session_close(&se);
 		return fail();
 	}
-	if (o->save && snapfile_save(&se, &snap, o->save) < 0) {
+	if (o->save && (snapfile_save(&se, &snap, to_file ? saved.f : stdout,
+				      to_file ? o->save : "(standard output)") < 0 ||
+			(to_file && outfile_commit(&saved) < 0))) {
+		outfile_abort(&saved);
 		snapshot_free(&snap);
 		session_close(&se);
 		return fail();
@@ -701,6 +713,14 @@ static int cmd_watch(const struct options *o)
 	int rc = 0;
 
 	so.retainers = so.gc_only ? 0 : RETAIN_TRACK;  /* the holders, followed */
+	if (o->prometheus) {
+		/* a destination that cannot be written stops nothing */
+		struct outfile probe;
+
+		if (outfile_open(&probe, o->prometheus, 0644) < 0)
+			return fail();
+		outfile_abort(&probe);
+	}
 	if (session_open(&se, o->pid, &so) < 0)
 		return fail();
 	history_init(&h);

@@ -1,6 +1,7 @@
 /* metrics.c - snapshots as Prometheus text. */
 #include "config.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "memacct.h"
 #include "fds.h"
 #include "snapshot.h"
@@ -198,27 +199,11 @@ void metrics_write(FILE *out, const struct snapshot *const *snaps, size_t n, siz
 
 int metrics_write_file(const char *path, const struct snapshot *s, size_t top)
 {
-	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	int err;
+	struct outfile o;
 
-	if (!f) {
-		lt_error(LT_ERR_OTHER, "cannot write %s: %s", tmp, strerror(errno));
-		free(tmp);
+	/* readable by the textfile collector: it holds no heap contents */
+	if (outfile_open(&o, path, 0644) < 0)
 		return -1;
-	}
-	metrics_write(f, &s, 1, top);
-	err = ferror(f) ? EIO : 0;
-	if (fclose(f) != 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, path) < 0)
-		err = errno;
-	if (err) {
-		lt_error(LT_ERR_OTHER, "cannot write %s: %s", path, strerror(err));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	metrics_write(o.f, &s, 1, top);
+	return outfile_commit(&o);
 }

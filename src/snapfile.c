@@ -344,25 +344,13 @@ void snapfile_prepare(struct session *s)
 	remote_record_live(s->ctx.mem, 1);
 }
 
-int snapfile_save(struct session *s, const struct snapshot *snap, const char *path)
+int snapfile_save(struct session *s, const struct snapshot *snap, FILE *f, const char *name)
 {
-	int to_stdout = strcmp(path, "-") == 0;
-	char tmp[PATH_MAX + 32];
-	struct out o = { NULL, 0 };
+	struct out o = { f, 0 };
 
 	if (s->off) {
 		lt_error(LT_ERR_OTHER, "--save needs a live process, not a %s", s->off->kind);
 		return -1;
-	}
-	if (to_stdout) {
-		o.f = stdout;
-	} else {
-		snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-		if (!(o.f = fopen(tmp, "wb"))) {
-			lt_error(LT_ERR_OTHER, "cannot write the snapshot file %s: %s", path,
-				 strerror(errno));
-			return -1;
-		}
 	}
 	put(&o, MAGIC, 8);
 	put_u32(&o, FORMAT);
@@ -376,15 +364,9 @@ int snapfile_save(struct session *s, const struct snapshot *snap, const char *pa
 	put_section(&o, "END ", 0, 0);
 	if (fflush(o.f) != 0)
 		o.err = 1;
-	if (!to_stdout && fclose(o.f) != 0)
-		o.err = 1;
-	if (!o.err && !to_stdout && rename(tmp, path) < 0)
-		o.err = 1;
 	if (o.err) {
-		lt_error(LT_ERR_OTHER, "cannot write the snapshot file %s: %s", to_stdout ? "(stdout)" : path,
+		lt_error(LT_ERR_OTHER, "cannot write the snapshot file %s: %s", name,
 			 strerror(errno ? errno : EIO));
-		if (!to_stdout)
-			unlink(tmp);
 		return -1;
 	}
 	return 0;

@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,11 +402,12 @@ static void sleep_us(long us)
 static void test_hold(const char *env)
 {
 	const char *path = getenv(env);
-	FILE *f;
+	int fd;
 
-	if (!path || !*path || !(f = fopen(path, "w")))
+	if (!path || !*path ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		return;
-	fclose(f);
+	close(fd);
 	for (int i = 0; i < 6000 && access(path, F_OK) == 0 && !lt_stop_requested; i++)
 		sleep_us(10000);
 }

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The files leaktop writes, against another user on the host (TAP).
+
+leaktop runs as root; the directory it writes to may be shared with users it
+must not trust.  In a sticky, world-writable directory another user (nobody,
+through setpriv) plants, before each run:
+
+- symlinks at every name the old predictable temporaries would take
+  (FILE.tmp-<pid> and FILE.tmp.<pid> for the next 300 PIDs the kernel will
+  give) and at FILE itself, all pointing at a victim file: the victim is
+  never written, FILE becomes a regular file of root's;
+- a world-writable FILE it keeps open: after the save, what it reads through
+  its descriptor is still its own content, never the heap.
+
+Modes whatever the umask (0): a snapshot file (a heap) 0600, the metrics
+file 0644.  A destination that cannot be written is said in one line naming
+it, before the target is stopped (the stop hook never fires).  These checks
+do not depend on the interpreter: they run on one.
+"""
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import shutil
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+NOBODY = 65534
+VICTIM = b"the victim's own line\n"
+PLANTED = b"the other user's own content\n"
+NEXT_PIDS = 300
+
+
+def as_nobody(argv):
+    return subprocess.call(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                            "--clear-groups", "--"] + argv)
+
+
+def plant(shared, name, victim):
+    """Symlinks, as nobody, at name, name.tmp-N and name.tmp.N for the next PIDs."""
+    with open("/proc/sys/kernel/ns_last_pid") as f:
+        last = int(f.read())
+    links = [name] + ["%s.tmp%s%d" % (name, sep, pid) for pid in range(last + 1, last + NEXT_PIDS)
+                      for sep in "-."]
+    script = "import os, sys\nfor p in sys.argv[2:]:\n    os.symlink(sys.argv[1], p)\n"
+    rc = as_nobody([sys.executable, "-I", "-c", script, victim] +
+                   [os.path.join(shared, n) for n in links])
+    return rc == 0
+
+
+def check_written(p, shared, name, victim, mode):
+    path = os.path.join(shared, name)
+    with open(victim, "rb") as f:
+        p.check(f.read() == VICTIM, "the victim file was written through a planted link")
+    st = os.lstat(path)
+    p.check(stat.S_ISREG(st.st_mode) and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == mode,
+            "%s: mode %o uid %d, want a regular file of root's, mode %o"
+            % (name, st.st_mode, st.st_uid, mode))
+    left = [n for n in os.listdir(shared) if n.startswith(name + ".tmp") and
+            not os.path.islink(os.path.join(shared, n))]
+    p.check(not left, "temporaries left behind: %s" % left)
+
+
+def main(tap, pythons):
+    py = next((x for x in pythons if x.skip_reason is None and not x.root), None)
+    descs = ["files: planted symlinks at every predictable name; dump --save writes 0600, "
+             "never through a link",
+             "files: planted symlinks; watch --prometheus writes 0644, never through a link",
+             "files: a file another user pre-created and holds open never receives the heap",
+             "files: an unwritable destination is one line naming it, before any stop"]
+    reason = (H.missing_tool("setpriv", "util-linux") or
+              (None if os.geteuid() == 0 else "needs root (another user plants the files)") or
+              (None if py else "no interpreter to run a target"))
+    if reason:
+        for d in descs:
+            tap.skip(d, reason)
+        return
+    base = tempfile.mkdtemp(prefix="leaktop-files-")
+    old_umask = os.umask(0)
+    try:
+        os.chmod(base, 0o755)
+        shared = os.path.join(base, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)           # like /tmp
+        victim = os.path.join(base, "victim")
+        with open(victim, "wb") as f:
+            f.write(VICTIM)
+        os.chmod(victim, 0o644)
+        with H.start_target(py, "snap_target.py") as target:
+            with tap.point(descs[0]) as p:
+                p.require(plant(shared, "heap.snap", victim), "nobody could not plant links")
+                args = ["dump", "--save", os.path.join(shared, "heap.snap"), target.pid]
+                rc, out, err = H.run_leaktop(args, timeout=120)
+                p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+                check_written(p, shared, "heap.snap", victim, 0o600)
+                p.untraced(target.pid)
+            with tap.point(descs[1]) as p:
+                p.require(plant(shared, "leaktop.prom", victim), "nobody could not plant links")
+                args = ["watch", "--prometheus", os.path.join(shared, "leaktop.prom"),
+                        "--count", "1", target.pid]
+                rc, out, err = H.run_leaktop(args, timeout=120)
+                p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+                check_written(p, shared, "leaktop.prom", victim, 0o644)
+            with tap.point(descs[2]) as p:
+                path = os.path.join(shared, "held.snap")
+                script = ("import os, sys\nfd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, "
+                          "0o666)\nos.write(fd, %r)\n" % PLANTED)
+                p.require(as_nobody([sys.executable, "-I", "-c", script, path]) == 0,
+                          "nobody could not create %s" % path)
+                with open(path, "rb") as held:     # the other user's descriptor
+                    args = ["dump", "--save", path, target.pid]
+                    rc, out, err = H.run_leaktop(args, timeout=120)
+                    p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+                    p.check(held.read() == PLANTED, "the held file now reads something else")
+                    st = os.stat(path)
+                    p.check(st.st_ino != os.fstat(held.fileno()).st_ino and st.st_uid == 0 and
+                            stat.S_IMODE(st.st_mode) == 0o600,
+                            "the saved file is the other user's, or not 0600: %o uid %d"
+                            % (st.st_mode, st.st_uid))
+            with tap.point(descs[3]) as p:
+                stop = os.path.join(base, "stopped")
+                for args, name in ((["dump", "--save", "/nonexistent/dir/heap.snap", target.pid],
+                                    "/nonexistent/dir/heap.snap"),
+                                   (["watch", "--prometheus", "/nonexistent/dir/x.prom",
+                                     "--count", "1", target.pid], "/nonexistent/dir/x.prom")):
+                    rc, out, err = H.run_leaktop(args, timeout=60,
+                                                 env={"LEAKTOP_TEST_IN_STOP": stop})
+                    lines = err.splitlines()
+                    p.check(rc == 1 and len(lines) == 1 and name in err and ".tmp" not in err,
+                            "\n".join(H.describe_run(args, rc, out, err)))
+                    p.check(not os.path.exists(stop), "%s stopped the target first" % args[0])
+                p.untraced(target.pid)
+    finally:
+        os.umask(old_umask)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    H.run_main(main)
