@@ -426,12 +426,90 @@ static int take_str(struct cur *c, char *out, size_t max)
 	return 0;
 }
 
-/* The whole of path ("-": standard input) in memory. */
+#define SNAPFILE_MAX_SECTIONS 4096
+#define SNAPFILE_HEADER 16      /* magic, format, 0 */
+#define SNAPFILE_SECTION_HEADER 16
+
+/* Appends exactly n bytes of fd to l: 0, 1 at the stream's end, -1 with
+ * lt_error. */
+static int read_exact(int fd, const char *path, struct loaded *l, size_t *cap, size_t n)
+{
+	if (l->size + n > *cap) {
+		while (l->size + n > *cap)
+			*cap = *cap ? *cap * 2 : 1 << 20;
+		l->data = xrealloc(l->data, *cap);
+	}
+	while (n) {
+		ssize_t got = read(fd, l->data + l->size, n);
+
+		if (got == 0)
+			return 1;
+		if (got < 0) {
+			if (errno == EINTR && !lt_stop_requested)
+				continue;
+			lt_error(LT_ERR_OTHER, "cannot read the snapshot file %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		l->size += (size_t)got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/* A stream (standard input, a pipe, a device) is read as its sections
+ * declare and no further: the magic first (`yes | leaktop dump -` stops
+ * there), then each section's header and payload up to END, at most
+ * SNAPFILE_MAX_SECTIONS of them and, in all, no more than the machine's
+ * memory (the walk holds the whole file).  What is read is left for split()
+ * to check; a stream that ends early is a truncated file. */
+static int read_stream(int fd, const char *path, struct loaded *l)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t max = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+	size_t cap = 0;
+	int r = read_exact(fd, path, l, &cap, SNAPFILE_HEADER);
+
+	if (r < 0)
+		return -1;
+	if (l->size < 8 || memcmp(l->data, MAGIC, 8) != 0)
+		return 0;  /* split says it is none */
+	for (int n = 0; r == 0 && n < SNAPFILE_MAX_SECTIONS; n++) {
+		const unsigned char *h;
+		uint64_t len = 0;
+
+		if ((r = read_exact(fd, path, l, &cap, SNAPFILE_SECTION_HEADER)) != 0)
+			break;
+		h = l->data + l->size - SNAPFILE_SECTION_HEADER;
+		for (int k = 7; k >= 0; k--)
+			len = len << 8 | h[8 + k];
+		if (memcmp(h, "END ", 4) == 0)
+			return 0;
+		if (len > max || l->size + len > max) {
+			lt_error(LT_ERR_OTHER, "%s is not a usable snapshot file: its %.4s section "
+				 "declares %" PRIu64 " bytes, more than this machine's memory", path,
+				 (const char *)h, len);
+			return -1;
+		}
+		r = read_exact(fd, path, l, &cap, (size_t)len);
+	}
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		lt_error(LT_ERR_OTHER, "%s is not a usable snapshot file: more than %d sections "
+			 "and no end", path, SNAPFILE_MAX_SECTIONS);
+		return -1;
+	}
+	return 0;  /* cut short: split says it is truncated */
+}
+
+/* The whole of path ("-": standard input) in memory: a regular file
+ * mapped, anything else read as a stream. */
 static int read_all(const char *path, struct loaded *l)
 {
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	size_t cap = 0;
+	int r;
 
 	if (fd < 0) {
 		lt_error(errno == ENOENT ? LT_ERR_NOTFOUND : LT_ERR_OTHER,
@@ -451,30 +529,10 @@ static int read_all(const char *path, struct loaded *l)
 			return 0;
 		}
 	}
-	for (;;) {
-		ssize_t got;
-
-		if (l->size == cap) {
-			cap = cap ? cap * 2 : 1 << 20;
-			l->data = xrealloc(l->data, cap);
-		}
-		got = read(fd, l->data + l->size, cap - l->size);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			if (errno == EINTR && !lt_stop_requested)
-				continue;
-			lt_error(LT_ERR_OTHER, "cannot read the snapshot file %s: %s", path,
-				 strerror(errno));
-			if (fd != STDIN_FILENO)
-				close(fd);
-			return -1;
-		}
-		l->size += (size_t)got;
-	}
+	r = read_stream(fd, fd == STDIN_FILENO ? "standard input" : path, l);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	return 0;
+	return r;
 }
 
 static void loaded_free(struct loaded *l)
@@ -857,6 +915,7 @@ static void offline_free_loaded(struct session_offline *off)
 
 int snapfile_session_open(struct session *s, const char *path, const struct snapshot_opts *o)
 {
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;  /* in errors */
 	struct loaded *l = xcalloc(1, sizeof(*l));
 	struct session_offline *off = xcalloc(1, sizeof(*off));
 	struct sections sc;
@@ -870,10 +929,10 @@ int snapfile_session_open(struct session *s, const char *path, const struct snap
 	off->kind = "snapshot file";
 	snprintf(off->path, sizeof(off->path), "%s", path);
 	image_init(&l->im);
-	if (read_all(path, l) < 0 || split(path, l, &sc) < 0 ||
-	    read_info(path, sc.info, &t, off, version, sizeof(version)) < 0 ||
-	    read_layout(path, sc.layt, &lay) < 0 || read_mem(path, sc.mem, l) < 0 ||
-	    (sc.have_fds && off->fds_read && read_fds(path, sc.fds, &off->fds) < 0)) {
+	if (read_all(path, l) < 0 || split(name, l, &sc) < 0 ||
+	    read_info(name, sc.info, &t, off, version, sizeof(version)) < 0 ||
+	    read_layout(name, sc.layt, &lay) < 0 || read_mem(name, sc.mem, l) < 0 ||
+	    (sc.have_fds && off->fds_read && read_fds(name, sc.fds, &off->fds) < 0)) {
 		loaded_free(l);
 		fd_table_free(&off->fds);
 		free(off->tids);

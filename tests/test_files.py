@@ -14,7 +14,8 @@ through setpriv) plants, before each run:
 
 Modes whatever the umask (0): a snapshot file (a heap) 0600, the metrics
 file 0644.  A destination that cannot be written is said in one line naming
-it, before the target is stopped (the stop hook never fires).  These checks
+it, before the target is stopped (the stop hook never fires).  Streams that
+never end or lie about their sizes are said in one line at once.  These checks
 do not depend on the interpreter: they run on one.
 """
 import os
@@ -64,13 +65,58 @@ def check_written(p, shared, name, victim, mode):
     p.check(not left, "temporaries left behind: %s" % left)
 
 
+def streams(p, saved):
+    """Each stream read as `dump -` (or the device as a file): exit 1 and one
+    line saying what it is; the timeout only guards against a hang."""
+    header = b"LTSNAP\r\n\x01\x00\x00\x00\x00\x00\x00\x00"
+    with open(saved, "rb") as f:
+        cut = f.read(100000)
+    cases = [("/dev/zero", None, "does not start as one", ["dump", "/dev/zero"]),
+             ("yes", b"y\n" * 100000, "does not start as one", None),
+             ("endless empty sections", header, "sections and no end", "zeros"),
+             ("a section larger than memory", header + b"MEM \0\0\0\0" + b"\xff" * 5 +
+              b"\0\0\0", "more than this machine's memory", "zeros"),
+             ("a file cut short", cut, "truncated", None)]
+    for what, data, needle, how in cases:
+        args = how if isinstance(how, list) else ["dump", "-"]
+        if how is None or how == "zeros":
+            feed = subprocess.Popen(["sh", "-c", "cat; exec cat /dev/zero" if how == "zeros"
+                                     else "cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            proc = subprocess.Popen([H.leaktop_path()] + args, stdin=feed.stdout,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=H.leaktop_env(None))
+            feed.stdout.close()
+            try:
+                feed.stdin.write(data)
+                feed.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                out, err = proc.communicate(timeout=60)
+                rc = proc.returncode
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                rc = None
+            feed.kill()
+            feed.wait()
+            out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        else:
+            rc, out, err = H.run_leaktop(args, timeout=60)
+        lines = err.splitlines()
+        p.check(rc == 1 and len(lines) == 1 and needle in err,
+                "%s: %s" % (what, "\n".join(H.describe_run(args, rc, out, err, limit=5))))
+
+
 def main(tap, pythons):
     py = next((x for x in pythons if x.skip_reason is None and not x.root), None)
     descs = ["files: planted symlinks at every predictable name; dump --save writes 0600, "
              "never through a link",
              "files: planted symlinks; watch --prometheus writes 0644, never through a link",
              "files: a file another user pre-created and holds open never receives the heap",
-             "files: an unwritable destination is one line naming it, before any stop"]
+             "files: an unwritable destination is one line naming it, before any stop",
+             "files: streams that never end or lie (/dev/zero, yes, endless sections, a "
+             "section larger than memory, a file cut short) are one line each"]
     reason = (H.missing_tool("setpriv", "util-linux") or
               (None if os.geteuid() == 0 else "needs root (another user plants the files)") or
               (None if py else "no interpreter to run a target"))
@@ -133,6 +179,8 @@ def main(tap, pythons):
                             "\n".join(H.describe_run(args, rc, out, err)))
                     p.check(not os.path.exists(stop), "%s stopped the target first" % args[0])
                 p.untraced(target.pid)
+            with tap.point(descs[4]) as p:
+                streams(p, os.path.join(shared, "heap.snap"))
     finally:
         os.umask(old_umask)
         shutil.rmtree(base, ignore_errors=True)
