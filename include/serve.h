@@ -1,9 +1,13 @@
 /* serve.h - leaktop serve: the metrics of several processes over HTTP.
  *
- * One thread: every interval it takes a snapshot of each process (stopping
- * each only to copy, as watch does) and renders their metrics (metrics.h);
- * between snapshots it answers GET /metrics from that text.  SIGINT and
- * SIGTERM end it in order. */
+ * Two threads.  The snapshot thread, the only tracer, every interval takes a
+ * snapshot of each process (stopping each only to copy, as watch does),
+ * renders their metrics (metrics.h) and puts the text on a board when
+ * complete; it takes SIGINT, SIGTERM and SIGHUP, which end both in order.
+ * The network loop answers every request at once from the board: each
+ * client is a non-blocking socket with its own deadline, at most
+ * SERVE_MAX_CLIENTS at once, and a malformed request is answered 400 as
+ * soon as it is seen; no client waits on another nor on a snapshot. */
 #ifndef LEAKTOP_SERVE_H
 #define LEAKTOP_SERVE_H
 
