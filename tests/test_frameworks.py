@@ -78,8 +78,8 @@ def run_python(tap, py):
         if truth.get("missing"):
             for d in descs:
                 tap.skip(d, H.MissingTool("%s (scripts/check installs python3-django, "
-                                          "-sqlalchemy, -flask, -aiohttp, -lxml and "
-                                          "-requests)" % truth["missing"]))
+                                          "-sqlalchemy, -flask, -blinker, -aiohttp, -lxml "
+                                          "and -requests)" % truth["missing"]))
             return
         args = ["dump", "--json", target.pid]
         edges = os.path.join(target.tmpdir, "edges")

@@ -53,6 +53,7 @@ TRUTH, HEARTBEAT = sys.argv[1], sys.argv[-1]
 try:
     import aiohttp
     from aiohttp import web
+    import blinker  # noqa: F401 (without it Flask's signals connect nothing)
     import django
     from django.conf import settings
     import flask
