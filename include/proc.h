@@ -52,6 +52,8 @@ long proc_tasks(pid_t pid, pid_t **out);
 
 /* 1 if the process exists (even if we cannot trace it), 0 if not. */
 int proc_exists(pid_t pid);
+/* 1 if it is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags). */
+int proc_is_kernel_thread(pid_t pid);
 /* 1 if it is gone or a zombie (exited, not yet reaped), 0 if it runs: the
  * process (its main thread), or one thread tid of it. */
 int proc_exited(pid_t pid);

@@ -358,6 +358,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return usage_error("--core is for leaktop dump, why and stacks");
 	if (o->exe && !o->core)
 		return usage_error("--exe goes with --core");
+	if (!pid_arg && !o->core && strcmp(o->command, "diff") == 0)
+		return usage_error("diff needs two snapshots: OLD NEW (snapshot files, or a file and "
+				   "a PID)");
 	if (!pid_arg && !o->core)
 		return usage_error("%s needs the PID of a Python process", o->command);
 	if (pid_arg && strspn(pid_arg, "0123456789") != strlen(pid_arg)) {

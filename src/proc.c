@@ -270,6 +270,20 @@ int proc_exists(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
+int proc_is_kernel_thread(pid_t pid)
+{
+	char path[64], text[1024], *p;
+	unsigned long flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (lt_read_file(path, text, sizeof(text)) <= 0 || !(p = strrchr(text, ')')))
+		return 0;
+	/* after "comm)": state, ppid, pgrp, session, tty_nr, tpgid, flags */
+	for (int field = 0; field < 7 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && sscanf(p, " %lu", &flags) == 1 && (flags & 0x00200000UL);  /* PF_KTHREAD */
+}
+
 int proc_root(pid_t pid, char *through, size_t tmax, char *prefix, size_t pmax)
 {
 	struct stat ours, theirs;

@@ -262,6 +262,11 @@ int target_open(struct target *t, pid_t pid)
 		lt_error(LT_ERR_NOTFOUND, "no such process: pid %d; check the PID (ps, pgrep)", (int)pid);
 		return -1;
 	}
+	if (proc_is_kernel_thread(pid)) {
+		lt_error(LT_ERR_OTHER, "pid %d is a kernel thread, not a Python process: check the "
+			 "PID (ps, pgrep)", (int)pid);
+		return -1;
+	}
 	if (proc_exited(pid)) {
 		lt_error(LT_ERR_GONE, "pid %d has exited: a zombie until its parent reaps it, with no "
 			 "memory left to inspect", (int)pid);

@@ -1687,13 +1687,32 @@ int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, doubl
 		history_free(&t.hh);
 		return -1;
 	}
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		/* Ctrl-C, kill and a closed terminal end the view like q
+		 * does, from here on (the first snapshot too): a stopped
+		 * target is let go at once, the snapshot under way fails its
+		 * reads, the terminal is given back, the status is 0. */
+		sa.sa_handler = attach_stop_signal_handler;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+		sigaction(SIGHUP, &sa, &old_hup);
+	}
 	t.started_us = lt_now_us();
 	if (take_snapshot(&t) < 0) {
+		int stopped = lt_stop_requested;
+
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
 		session_close(&t.se);
 		history_free(&t.h);
 		history_free(&t.hf);
 		history_free(&t.hh);
-		return -1;
+		return stopped ? 0 : -1;
 	}
 
 	setlocale(LC_ALL, "");
@@ -1706,20 +1725,6 @@ int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, doubl
 	set_escdelay(25);
 	init_colors(&t);
 	rebuild_rows(&t);
-
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		/* Ctrl-C, kill and a closed terminal end the view like q
-		 * does: a stopped target is let go at once, the snapshot
-		 * under way fails its reads, the terminal is given back. */
-		sa.sa_handler = attach_stop_signal_handler;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGTERM, &sa, &old_term);
-		sigaction(SIGHUP, &sa, &old_hup);
-	}
 	while (!quit && !lt_stop_requested) {
 		uint64_t now = lt_now_us();
 		int ch, flags;
