@@ -197,6 +197,30 @@ def test_not_python(tap):
         H._reap(sleeper)
 
 
+def kernel_thread():
+    """A kernel thread's PID (PF_KTHREAD in /proc/PID/stat), or None."""
+    for name in sorted(os.listdir("/proc"), key=lambda n: int(n) if n.isdigit() else 1 << 30):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[6]) & 0x00200000:
+            return int(name)
+    return None
+
+
+def test_kernel_thread(tap):
+    with tap.point("a kernel thread: exit 1, named as one") as p:
+        kt = kernel_thread()
+        if kt is None:
+            p.skip("no kernel thread in this PID namespace")
+        args = ["dump", kt]
+        check_error(p, args, H.run_leaktop(args), 1, ["kernel thread"])
+
+
 def test_usage(tap, target):
     pid = target.pid
     cases = [
@@ -220,6 +244,8 @@ def test_usage(tap, target):
     for desc, args in cases:
         with tap.point(desc + " exits 2") as p:
             check_error(p, args, H.run_leaktop(args), 2, pid=pid)
+    with tap.point("usage: diff alone asks for two snapshots, exits 2") as p:
+        check_error(p, ["diff"], H.run_leaktop(["diff"]), 2, ["two snapshots"])
     with tap.point("--help exits 0 and mentions dump") as p:
         rc, out, err = H.run_leaktop(["--help"])
         ok = p.check(rc == 0, "exit status %s, want 0" % rc)
@@ -359,6 +385,7 @@ def main(tap, pythons):
     test_no_such_process(tap)
     test_zombie(tap)
     test_not_python(tap)
+    test_kernel_thread(tap)
     test_old_pythons(tap)
 
     py = pick_target_python(pythons)
