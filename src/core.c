@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
@@ -67,9 +68,23 @@ struct where {
 	char exe_arg[PATH_MAX];    /* --exe, "" none */
 };
 
+/* A path from the core's notes is the core's word: an absolute path with
+ * no ".." in it, or nothing at all. */
+static int plain_path(const char *path)
+{
+	if (path[0] != '/')
+		return 0;
+	for (const char *p = path; (p = strstr(p, "/..")) != NULL; p += 3)
+		if (p[3] == '/' || p[3] == '\0')
+			return 0;
+	return 1;
+}
+
 /* The k-th place to look for path (0, 1, ...); 0 when there is no k-th. */
 static int candidate(const struct where *w, const char *path, int k, char *out, size_t max)
 {
+	if (!plain_path(path))
+		return 0;
 	if (w->exe_arg[0] && strcmp(path, w->exe_core) == 0 && k-- == 0) {
 		snprintf(out, max, "%s", w->exe_arg);
 		return 1;
@@ -81,6 +96,45 @@ static int candidate(const struct where *w, const char *path, int k, char *out, 
 		return 1;
 	}
 	return 0;
+}
+
+#ifndef RESOLVE_IN_ROOT
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#endif
+
+/* Opens a candidate (read-only).  One under the root is resolved inside
+ * it, symlinks included (openat2 with RESOLVE_IN_ROOT where the kernel has
+ * it, else the resolved path must stay under the root): a root's links
+ * never lead to the host's files. */
+static int open_candidate(const struct where *w, const char *path, const char *found)
+{
+	size_t n = strlen(w->root);
+	char real[PATH_MAX], rroot[PATH_MAX];
+
+	if (!n || strncmp(found, w->root, n) != 0 || found[n] != '/' ||
+	    strcmp(found + n, path) != 0)
+		return open(found, O_RDONLY | O_CLOEXEC);
+#ifdef SYS_openat2
+	{
+		struct { uint64_t flags, mode, resolve; } how = {
+			O_RDONLY | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+		int dir = open(w->root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+
+		if (dir < 0)
+			return -1;
+		fd = (int)syscall(SYS_openat2, dir, path + 1, &how, sizeof(how));
+		close(dir);
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+	}
+#endif
+	if (!realpath(found, real) || !realpath(w->root, rroot) ||
+	    strncmp(real, rroot, strlen(rroot)) != 0 || real[strlen(rroot)] != '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	return open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 /* ---- the memory ------------------------------------------------------- */
@@ -687,14 +741,23 @@ static void find_files(struct core *c)
 			}
 		}
 		f->elf = wantlen >= SELFMAG && memcmp(want, ELFMAG, SELFMAG) == 0;
-		for (int k = 0; !f->found && candidate(&c->where, f->path, k, path, sizeof(path)); k++) {
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* Only an ELF object is taken from the disk: its first page in
+		 * the core when the core kept it, else an ELF header of its
+		 * own.  Any other file's content is only what the core holds:
+		 * a core that names a host file proves nothing about it. */
+		for (int k = 0; !f->found && (f->elf || !wantlen) &&
+		     candidate(&c->where, f->path, k, path, sizeof(path)); k++) {
+			int fd = open_candidate(&c->where, f->path, path);
+			unsigned char magic[SELFMAG];
 			struct stat st;
 
 			if (fd < 0)
 				continue;
 			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-			    same_start(fd, (uint64_t)st.st_size, want, wantlen)) {
+			    same_start(fd, (uint64_t)st.st_size, want, wantlen) &&
+			    (wantlen || (read_at(fd, magic, SELFMAG, 0) == 0 &&
+					 memcmp(magic, ELFMAG, SELFMAG) == 0))) {
+				f->elf = 1;
 				f->found = xstrdup(path);
 				f->dev = st.st_dev;
 				f->ino = st.st_ino;
@@ -924,7 +987,7 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dw
 
 	for (int k = 0; cd && name && name[0] == '/' &&
 	     candidate(&cd->where, name, k, path, sizeof(path)); k++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open_candidate(&cd->where, name, path);
 		Elf *elf;
 		const void *id = NULL;
 		ssize_t n;

@@ -12,6 +12,10 @@ through setpriv) plants, before each run:
 - a world-writable FILE it keeps open: after the save, what it reads through
   its descriptor is still its own content, never the heap.
 
+A core (gcore) of decoy_target.py, whose type name points into a mapped
+data file the core keeps no page of: once that file holds a secret line, no
+dump or why of the core shows it (only ELF objects are taken from the disk).
+
 Modes whatever the umask (0): a snapshot file (a heap) 0600, the metrics
 file 0644.  A destination that cannot be written is said in one line naming
 it, before the target is stopped (the stop hook never fires).  Streams that
@@ -108,6 +112,32 @@ def streams(p, saved):
                 "%s: %s" % (what, "\n".join(H.describe_run(args, rc, out, err, limit=5))))
 
 
+def decoy_core(p, py):
+    """decoy_target.py points a type's name into a mapped data file; its
+    core keeps none of the file's pages and names it.  The file then holds a
+    secret: a dump of the core must never show it."""
+    gcore = shutil.which("gcore")
+    if not gcore:
+        p.fail(str(H.missing_tool("gcore", "gdb")))
+    with H.start_target(py, "decoy_target.py") as target:
+        p.require(target.truth["name"] == "decoy_range_name", "the target's type name is %r"
+                  % target.truth["name"])
+        prefix = os.path.join(target.tmpdir, "core")
+        r = subprocess.run([gcore, "-o", prefix, str(target.pid)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        core = "%s.%d" % (prefix, target.pid)
+        p.require(r.returncode == 0 and os.path.isfile(core), "gcore failed: %s"
+                  % H._decode(r.stdout)[-500:])
+        secret = "SECRET-LINE-%d" % os.getpid()
+        with open(target.truth["decoy"], "r+b") as f:
+            f.write(secret.encode() + b"\0")
+        for args in (["dump", "--core", core], ["dump", "--json", "--core", core],
+                     ["why", "--core", core, "builtins.list"]):
+            rc, out, err = H.run_leaktop(args, timeout=120)
+            p.check(rc is not None and secret not in out + err,
+                    "the secret is in the output of: leaktop %s" % " ".join(args))
+
+
 def main(tap, pythons):
     py = next((x for x in pythons if x.skip_reason is None and not x.root), None)
     descs = ["files: planted symlinks at every predictable name; dump --save writes 0600, "
@@ -116,7 +146,9 @@ def main(tap, pythons):
              "files: a file another user pre-created and holds open never receives the heap",
              "files: an unwritable destination is one line naming it, before any stop",
              "files: streams that never end or lie (/dev/zero, yes, endless sections, a "
-             "section larger than memory, a file cut short) are one line each"]
+             "section larger than memory, a file cut short) are one line each",
+             "files: a core's file notes name a data file now holding a secret: the secret "
+             "never appears"]
     reason = (H.missing_tool("setpriv", "util-linux") or
               (None if os.geteuid() == 0 else "needs root (another user plants the files)") or
               (None if py else "no interpreter to run a target"))
@@ -181,6 +213,8 @@ def main(tap, pythons):
                 p.untraced(target.pid)
             with tap.point(descs[4]) as p:
                 streams(p, os.path.join(shared, "heap.snap"))
+        with tap.point(descs[5]) as p:
+            decoy_core(p, py)
     finally:
         os.umask(old_umask)
         shutil.rmtree(base, ignore_errors=True)
