@@ -49,13 +49,13 @@ def sigterm_in_stop(tap, py, desc):
                  {"TERM": "xterm-256color", "LEAKTOP_TEST_IN_STOP": hold})
         try:
             for n in (1, 2):   # the first snapshot comes before the view starts
-                deadline = time.time() + 20
+                deadline = time.time() + 120  # hang guards: a loaded machine walks slowly
                 while not os.path.exists(hold) and time.time() < deadline:
                     time.sleep(0.01)
                 p.require(os.path.exists(hold), "stop %d never reached:\n%s" % (n, t.screen()))
                 if n == 1:
                     os.unlink(hold)
-                    p.require(t.wait_for(r"__main__\.Leaky", 20),
+                    p.require(t.wait_for(r"__main__\.Leaky", 120),
                               "view not drawn:\n%s" % t.screen())
             p.require(stopped(target.pid), "the target is not stopped in the hook")
             leaktop = pane_leaktop(t)
