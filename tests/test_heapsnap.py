@@ -379,4 +379,4 @@ def run_python(tap, py):
 
 
 if __name__ == "__main__":
-    H.run_each(run_python)
+    H.run_each(run_python, one_mode=True)

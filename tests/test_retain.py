@@ -177,4 +177,4 @@ def growing_holders(p, py):
 
 
 if __name__ == "__main__":
-    H.run_each(run_python)
+    H.run_each(run_python, one_mode=True)

@@ -164,4 +164,4 @@ def numpy(p, py):
 
 
 if __name__ == "__main__":
-    H.run_each(run_python)
+    H.run_each(run_python, one_mode=True)

@@ -166,4 +166,4 @@ def ch_via(d):
 
 
 if __name__ == "__main__":
-    H.run_each(run_python)
+    H.run_each(run_python, one_mode=True)
