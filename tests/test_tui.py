@@ -293,7 +293,7 @@ def main(tap, pythons):
             for g in GROUPS:
                 tap.skip("tui: %s [%s]" % (g, py.label), H.missing_tool("tmux"))
         return
-    for py in pythons:
+    for py in H.in_one_mode(pythons):
         run_python(tap, py)
 
 

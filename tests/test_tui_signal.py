@@ -76,7 +76,7 @@ def sigterm_in_stop(tap, py, desc):
 
 
 def main(tap, pythons):
-    for py in pythons:
+    for py in H.in_one_mode(pythons):
         desc = "tui: %s [%s]" % (GROUP, py.label)
         if not shutil.which("tmux"):
             tap.skip(desc, H.missing_tool("tmux"))

@@ -893,16 +893,22 @@ def _kept_mode(script, py):
     return ("chroot", "ns")[zlib.crc32(("%s %s" % (script, py.same_but_mode())).encode()) % 2]
 
 
+def in_one_mode(pythons):
+    """Marks the runs of root interpreters this test script leaves to the
+    other container mode (py.tiered, which skip_reason gives)."""
+    script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    for py in pythons:
+        if py.root and py.mode != _kept_mode(script, py):
+            py.tiered = ("tiered: %s runs this interpreter by %s; %s run both ways"
+                         % (script, _kept_mode(script, py), ", ".join(CONTAINER_TESTS)))
+    return pythons
+
+
 def run_each(run_python, one_mode=False):
     """Entry point of a test script that checks each interpreter alike; with
     one_mode, an interpreter of a root runs in one container mode only."""
-    script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-
     def main(tap, pythons):
-        for py in pythons:
-            if one_mode and py.root and py.mode != _kept_mode(script, py):
-                py.tiered = ("tiered: %s runs this interpreter by %s; %s run both ways"
-                             % (script, _kept_mode(script, py), ", ".join(CONTAINER_TESTS)))
+        for py in (in_one_mode(pythons) if one_mode else pythons):
             run_python(tap, py)
     run_main(main)
 
