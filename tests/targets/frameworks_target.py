@@ -12,8 +12,10 @@ usage: frameworks_target.py TRUTH HEARTBEAT
   storage asgiref keeps on the Thread object (POLLER);
 - APP_LOG: a logging.Logger with 1,000 handlers added per request (logging's
   _handlerList holds only weak references to them);
-- flask.signals.request_finished: 600 Flask requests (through the app's
-  test client) each connected an audit receiver with weak=False;
+- flask.signals.template_rendered: 600 Flask requests (through the app's
+  test client) each connected an audit receiver with weak=False, never
+  disconnected (the views render no template: the signal is never sent, so
+  no send's frame ever shares its receivers while a snapshot is taken);
 - WEB: an aiohttp Application whose handler appends a subscriber
   asyncio.Queue to WEB["subscribers"] per request, never removed (400 real
   HTTP requests over loopback, with aiohttp's own client);
@@ -119,9 +121,9 @@ APP = flask.Flask("shop")
 
 @APP.route("/order/<int:n>")
 def order(n):
-    def audit(sender, response, n=n, **extra):
+    def audit(sender, template, context, n=n, **extra):
         return n
-    flask_signals.request_finished.connect(audit, APP, weak=False)
+    flask_signals.template_rendered.connect(audit, APP, weak=False)
     return "order %d" % n
 
 
@@ -299,7 +301,7 @@ GROW = {"SESSION": lambda: add_orders(20),
         "shutdown_event": lambda: LOOP.run_until_complete(more_tasks(20)),
         "POLLER.wrapper": lambda: None,          # the poller thread grows it
         "APP_LOG": lambda: add_handlers(10),
-        "flask.request_finished": lambda: flask_requests(10),
+        "flask.template_rendered": lambda: flask_requests(10),
         "WEB": lambda: LOOP.run_until_complete(web_requests(10)),
         "Feed.item": lambda: feed_items(20),
         "CLIENTS": lambda: new_clients(1)}
@@ -308,7 +310,7 @@ truth.update({
     "pid": os.getpid(),
     "holders": retained([("SESSION", SESSION), ("shutdown_event", shutdown_event),
                          ("POLLER.wrapper", wrapper_box.pop()), ("APP_LOG", APP_LOG),
-                         ("flask.request_finished", flask_signals.request_finished),
+                         ("flask.template_rendered", flask_signals.template_rendered),
                          ("WEB", WEB["subscribers"]), ("Feed.item", Feed.item),
                          ("CLIENTS", CLIENTS)]),
     "leaked": {"__main__.Order": count(Order), "_asyncio.Task":
