@@ -148,6 +148,20 @@ static char *render(struct served *v, size_t n, size_t *len)
 	return text;
 }
 
+/* The signals that end serve in order. */
+static const int stop_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* Blocks (SIG_BLOCK) or takes (SIG_UNBLOCK) them in the calling thread. */
+static void stop_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < LT_ARRAY_SIZE(stop_sigs); i++)
+		sigaddset(&set, stop_sigs[i]);
+	pthread_sigmask(how, &set, NULL);
+}
+
 /* The snapshot thread: every interval, the metrics of every process, put
  * on the board when complete.  It alone traces the targets (ptrace is per
  * thread), and it alone takes the stop signals, whose handler lets a held
@@ -156,13 +170,8 @@ static void *snapshots(void *arg)
 {
 	struct snapper *sn = arg;
 	struct board *b = sn->b;
-	sigset_t stops;
 
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGHUP);
-	pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
+	stop_signals(SIG_UNBLOCK);
 	while (!lt_stop_requested) {
 		uint64_t next = lt_now_us() + (uint64_t)(sn->interval_s * 1e6);
 		size_t len = 0, alive = 0;
@@ -362,7 +371,6 @@ int serve_run(const char *listen_spec, const pid_t *pids, size_t n, const struct
 	struct snapper sn = { v, n, interval_s, &b };
 	struct client *cl = xcalloc(SERVE_MAX_CLIENTS, sizeof(*cl));
 	struct sigaction sa;
-	sigset_t stops;
 	pthread_t th;
 	char url[128];
 	size_t open_n = 0, ncl = 0;
@@ -394,15 +402,10 @@ int serve_run(const char *listen_spec, const pid_t *pids, size_t n, const struct
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = attach_stop_signal_handler;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < LT_ARRAY_SIZE(stop_sigs); i++)
+		sigaction(stop_sigs[i], &sa, NULL);
 	/* The stop signals go to the snapshot thread, the tracer. */
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &stops, NULL);
+	stop_signals(SIG_BLOCK);
 	if ((rc = pthread_create(&th, NULL, snapshots, &sn)) != 0) {
 		lt_error(LT_ERR_OTHER, "cannot start the snapshot thread: %s", strerror(rc));
 		rc = -1;
