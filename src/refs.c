@@ -60,11 +60,16 @@ static int array_each(struct pyctx *c, uint64_t items, int64_t n, int stride,
 {
 	uint64_t buf[CHUNK * 2];
 	int per = stride / 8;
+	int64_t chunk;
 
-	if (n < 0 || n > MAX_ITEMS)
+	/* stride is a layout's (a file's, untrusted): whole words, a few */
+	if (n < 0 || n > MAX_ITEMS || stride < 8 || stride % 8 || stride > (int)sizeof(buf))
 		return -1;
-	for (int64_t i = 0; i < n; i += CHUNK) {
-		int64_t m = n - i < CHUNK ? n - i : CHUNK;
+	chunk = (int64_t)(sizeof(buf) / (size_t)stride);
+	if (chunk > CHUNK)
+		chunk = CHUNK;
+	for (int64_t i = 0; i < n; i += chunk) {
+		int64_t m = n - i < chunk ? n - i : chunk;
 
 		if (remote_read_cached(c->mem, items + (uint64_t)(i * stride), buf,
 				       (size_t)(m * stride)) < 0)
