@@ -59,6 +59,9 @@ struct session_offline {
 	struct tid_pair *tids;       /* its threads: the host's ids and its own */
 	size_t ntids;
 	char note[256];              /* said in every census made from it, "" none */
+	char layout_note[320];       /* how its recorded layout compares with leaktop's
+				      * tables, "" when it matches one */
+	int layout_suspect;          /* it does not match: every census is incomplete */
 	void (*free)(struct session_offline *off);  /* frees the source's memory */
 	void *arg;                   /* the source's */
 };

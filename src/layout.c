@@ -59,8 +59,12 @@ static int layout_check(const struct target *t, const struct py_layout *l)
 }
 
 /* Fields by name, for the table generator and the test override. */
-#define LT_LAYOUT_NAME(n, k, c, p, l, h) { #n, offsetof(struct py_layout, n) },
-static const struct { const char *name; size_t offset; } field_names[] = {
+#define LT_OPTIONAL_OFF 0
+#define LT_OPTIONAL_SIZE 0
+#define LT_OPTIONAL_ELEM 0
+#define LT_OPTIONAL_OPT 1
+#define LT_LAYOUT_NAME(n, k, c, p, l, h) { #n, offsetof(struct py_layout, n), LT_OPTIONAL_##k },
+static const struct { const char *name; size_t offset; int optional; } field_names[] = {
 	LT_LAYOUT_FIELDS(LT_LAYOUT_NAME)
 };
 #undef LT_LAYOUT_NAME
@@ -271,6 +275,73 @@ int layout_accept(struct target *t, const struct py_layout *lay)
 	if (layout_check(t, lay) < 0)
 		return -1;
 	return layout_validate(t, lay);
+}
+
+/* How many fields of a differ from b's; the first few named in names.  An
+ * optional field (an extension module's struct) that a lacks is not a
+ * difference: a session without that module's debug info records -1. */
+static size_t layout_differences(const struct py_layout *a, const struct py_layout *b,
+				 char *names, size_t n)
+{
+	size_t diff = 0, at = 0;
+
+	if (n)
+		names[0] = '\0';
+	for (size_t i = 0; i < LT_ARRAY_SIZE(field_names); i++) {
+		int32_t va = *(const int32_t *)((const char *)a + field_names[i].offset);
+		int32_t vb = *(const int32_t *)((const char *)b + field_names[i].offset);
+
+		if (va == vb || (field_names[i].optional && va < 0))
+			continue;
+		if (diff < 4 && at < n) {
+			int w = snprintf(names + at, n - at, "%s%s %d (not %d)", diff ? ", " : "",
+					 field_names[i].name, va, vb);
+
+			at = w < 0 ? n : at + (size_t)w;
+		}
+		diff++;
+	}
+	return diff;
+}
+
+int layout_check_recorded(int major, int minor, int micro, const struct py_layout *lay,
+			  char *note, size_t n)
+{
+	const struct layout_table *best = NULL;
+	size_t best_diff = 0;
+	char names[200] = "", first[200];
+
+	for (size_t i = 0; i < layout_tables_count; i++) {
+		const struct layout_table *e = &layout_tables[i];
+		size_t d;
+
+		if (!e->verified || !layout_table_covers(e, major, minor, micro))
+			continue;
+		d = layout_differences(lay, &e->lay, first, sizeof(first));
+		if (d == 0)
+			return 0;
+		if (!best || d < best_diff) {
+			best = e;
+			best_diff = d;
+			snprintf(names, sizeof(names), "%s", first);
+		}
+	}
+	if (!best) {
+		char v[32];
+
+		if (micro >= 0)
+			snprintf(v, sizeof(v), "%d.%d.%d", major, minor, micro);
+		else
+			snprintf(v, sizeof(v), "%d.%d", major, minor);
+		snprintf(note, n, "layout: as the file records it; leaktop has no verified table "
+			 "for Python %s to check it against", v);
+		return 1;
+	}
+	snprintf(note, n, "layout: the file's differs from leaktop's table for Python %s in %zu "
+		 "field%s (%s%s): counts and links read through %s may be wrong (a damaged or "
+		 "crafted file?)", best->version, best_diff, best_diff == 1 ? "" : "s", names,
+		 best_diff > 4 ? ", ..." : "", best_diff == 1 ? "it" : "them");
+	return -1;
 }
 
 size_t layout_nfields(void)

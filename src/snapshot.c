@@ -120,6 +120,10 @@ static int offline_snapshot(struct session *s, struct snapshot *snap)
 		return -1;
 	if (off->note[0])
 		census_note(&snap->census, "%s", off->note);
+	if (off->layout_note[0])
+		census_note(&snap->census, "%s", off->layout_note);
+	if (off->layout_suspect)
+		snap->census.complete = 0;
 	snap->walk_us = lt_now_us() - t0;
 	return 0;
 }
