@@ -24,11 +24,18 @@
  *              word, one half (bit 28 of the index) or one byte (bits 28-30)
  *   patch[1..4]  index into the pool (modulo its size)
  *   patch[5..11] the value's parameter (56 bits)
+ * One choice of patch[0] bits 0-1 and bit 31 (pool_choice[7]) damages the
+ * session's layout instead of its memory, as a crafted file's LAYT section
+ * would (snapfile.c says such a census is incomplete; it must still not
+ * crash): field (index modulo their number) := a special small number, the
+ * parameter's low 32 bits, or the old value plus a little (bits 2-5 as for
+ * a word: V_SPECIAL, V_LITERAL, anything else).
  * Any byte string is a valid input; an empty one walks the seed as it is. */
 #include "config.h"
 #include "arena.h"
 #include "census.h"
 #include "heap.h"
+#include "layout.h"
 #include "pyobj.h"
 #include "reach.h"
 #include "remote.h"
@@ -64,13 +71,14 @@ enum pool {
 	POOL_READ,    /* any word that walk read */
 	POOL_PTR,     /* words holding an address inside the image */
 	POOL_ALL,     /* any word */
-	NPOOLS
+	NPOOLS,
+	POOL_LAYOUT = NPOOLS   /* not words: the layout's fields */
 };
 
 /* patch[0] bits 0-1 and bit 31 of the index choose; the few root words
  * get as many patches as the many object words. */
 static const enum pool pool_choice[8] = { POOL_START, POOL_ROOTS, POOL_READ, POOL_PTR,
-					  POOL_ALL, POOL_ROOTS, POOL_START, POOL_PTR };
+					  POOL_ALL, POOL_ROOTS, POOL_START, POOL_LAYOUT };
 
 struct pool_v {
 	uint32_t *v;   /* word indexes from base */
@@ -432,6 +440,8 @@ static const uint64_t specials[] = {
 struct undo {
 	size_t off;
 	uint64_t old;
+	int32_t *field;   /* a layout patch's instead (off, old unused) */
+	int32_t old_field;
 };
 
 static uint64_t get_le(const uint8_t *p, int n)
@@ -524,6 +534,26 @@ static void describe(size_t w, uint64_t old, uint64_t v)
 	fputc('\n', stderr);
 }
 
+/* A layout patch: one field of the session's layout. */
+static void apply_layout(enum value_kind k, uint64_t idx, uint64_t param, struct undo *u)
+{
+	size_t i = (size_t)(idx % layout_nfields());
+	int32_t *f = layout_field(&ss.lay, i), v;
+
+	if (k == V_SPECIAL)
+		v = (int32_t)specials[param % LT_ARRAY_SIZE(specials)];
+	else if (k == V_LITERAL)
+		v = (int32_t)(uint32_t)param;
+	else
+		v = *f + (int32_t)(int8_t)(param & 0xff);
+	u->field = f;
+	u->old_field = *f;
+	*f = v;
+	if (verbose())
+		fprintf(stderr, "fuzz_walk: layout %s: %d -> %d\n", layout_field_name(i),
+			u->old_field, v);
+}
+
 /* Apply one patch; its undo record goes to *u. */
 static void apply(const uint8_t *p, struct undo *u)
 {
@@ -531,10 +561,20 @@ static void apply(const uint8_t *p, struct undo *u)
 	enum pool pool = pool_choice[(p[0] & 3) | (idx >> 29 & 4)];
 	enum value_kind k = (enum value_kind)((p[0] >> 2) & 15);
 	int width = p[0] >> 6;
-	size_t w = pick(pool, idx);
-	uint64_t old = word_at(w), v = value_for(k >= NKINDS ? (enum value_kind)(k % NKINDS) : k, w,
-						  old, param);
+	size_t w;
+	uint64_t old, v;
 	unsigned sub = (unsigned)(idx >> 28) & 7;
+
+	if (k >= NKINDS)
+		k = (enum value_kind)(k % NKINDS);
+	if (pool == POOL_LAYOUT) {
+		apply_layout(k, idx & 0x7fffffff, param, u);
+		return;
+	}
+	u->field = NULL;
+	w = pick(pool, idx);
+	old = word_at(w);
+	v = value_for(k, w, old, param);
 
 	if (width == 2) {        /* a 32-bit field: counts, offsets, pool headers */
 		uint64_t mask = 0xffffffffull << (sub & 1) * 32;
@@ -598,8 +638,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		apply(data + HEADER + i * PATCH, &undo[i]);
 	walk_once(&o);
 	/* Backwards: a word patched twice gets its first old value back. */
-	for (size_t i = n; i-- > 0;)
-		memcpy(base + undo[i].off, &undo[i].old, 8);
+	for (size_t i = n; i-- > 0;) {
+		if (undo[i].field)
+			*undo[i].field = undo[i].old_field;
+		else
+			memcpy(base + undo[i].off, &undo[i].old, 8);
+	}
 	lt_error_clear();
 	return 0;
 }
