@@ -76,11 +76,6 @@ void target_close(struct target *t);
  * close. */
 int target_find_python(struct target *t, const char *what);
 
-/* Where separate debug files are looked for (as eu-stack's
- * --debuginfo-path): LEAKTOP_DEBUGINFO_PATH, else libdw's default with
- * root's own /usr/lib/debug first (root: a directory standing for the
- * target's /, "" none); a new string, or NULL for libdw's default. */
-char *target_debuginfo_path(const char *root);
 
 /* Address of a symbol defined in the Python module (then in any module).
  * Returns 0 with *addr set, -1 if not found (no lt_error). */

@@ -19,6 +19,7 @@
 #include "core.h"
 #include "remote.h"
 #include "report.h"
+#include "rootfs.h"
 #include "snapshot.h"
 #include "target.h"
 #include "util.h"
@@ -38,7 +39,6 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
@@ -98,43 +98,17 @@ static int candidate(const struct where *w, const char *path, int k, char *out, 
 	return 0;
 }
 
-#ifndef RESOLVE_IN_ROOT
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_IN_ROOT 0x10
-#endif
-
-/* Opens a candidate (read-only).  One under the root is resolved inside
- * it, symlinks included (openat2 with RESOLVE_IN_ROOT where the kernel has
- * it, else the resolved path must stay under the root): a root's links
- * never lead to the host's files. */
+/* Opens a candidate (read-only).  One under the root is opened inside it,
+ * its links included (rootfs_open): a root's links never lead to the
+ * host's files. */
 static int open_candidate(const struct where *w, const char *path, const char *found)
 {
 	size_t n = strlen(w->root);
-	char real[PATH_MAX], rroot[PATH_MAX];
 
 	if (!n || strncmp(found, w->root, n) != 0 || found[n] != '/' ||
 	    strcmp(found + n, path) != 0)
 		return open(found, O_RDONLY | O_CLOEXEC);
-#ifdef SYS_openat2
-	{
-		struct { uint64_t flags, mode, resolve; } how = {
-			O_RDONLY | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		int dir = open(w->root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
-
-		if (dir < 0)
-			return -1;
-		fd = (int)syscall(SYS_openat2, dir, path + 1, &how, sizeof(how));
-		close(dir);
-		if (fd >= 0 || errno != ENOSYS)
-			return fd;
-	}
-#endif
-	if (!realpath(found, real) || !realpath(w->root, rroot) ||
-	    strncmp(real, rroot, strlen(rroot)) != 0 || real[strlen(rroot)] != '/') {
-		errno = EXDEV;
-		return -1;
-	}
-	return open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return rootfs_open(w->root, path);
 }
 
 /* ---- the memory ------------------------------------------------------- */
@@ -958,6 +932,7 @@ static void truncation(const struct core *c, char *buf, size_t max)
 
 /* What the Dwfl's callbacks use; it outlives the source (target.h). */
 struct core_dwfl {
+	struct rootfs_user user;   /* first: the modules' userdata (rootfs.h) */
 	Dwfl_Callbacks cb;
 	char *debuginfo_path;
 	struct where where;
@@ -1188,9 +1163,10 @@ int core_session_open(struct session *s, const char *path, const char *exe,
 
 	cd = xcalloc(1, sizeof(*cd));
 	cd->where = c->where;
-	cd->debuginfo_path = target_debuginfo_path(c->where.root);
+	cd->user.root = cd->where.root;
+	cd->debuginfo_path = rootfs_debuginfo_path(c->where.root);
 	cd->cb.find_elf = core_find_elf;
-	cd->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	cd->cb.find_debuginfo = rootfs_find_debuginfo;
 	cd->cb.debuginfo_path = &cd->debuginfo_path;
 	t.dwfl_owner = cd;
 	t.dwfl_owner_free = core_dwfl_free;

@@ -5,6 +5,7 @@
 #include "dwarf_types.h"
 #include "proc.h"
 #include "remote.h"
+#include "rootfs.h"
 #include "util.h"
 
 #include <errno.h>
@@ -13,25 +14,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* libdw's own default: beside the file, its .debug directory, /usr/lib/debug. */
-#define DEFAULT_DEBUGINFO_PATH ":.debug:/usr/lib/debug"
-
-/* The path of a mapped file, rewritten so that we can open it: the target
- * may live in a chroot (its paths read as ours, under its root) or another
- * mount namespace (its paths are its own: open them through /proc/PID/root).
- * The mapping's inode decides which file is the one mapped. */
-static void mapped_path(const struct target *t, const char *path, uint64_t ino, char *out,
-			size_t max)
+/* The path of a mapped file as we open it, for a target under another
+ * root: its maps name a file in its own view (a target in another mount
+ * namespace) or, when its root is in ours (a chroot), in ours.  Either way
+ * the result is t->root followed by the path in the target's view, opened
+ * inside that root (rootfs_find_elf).  A path outside a visible root stays
+ * as it is: not the root's to redirect. */
+static void mapped_path(const struct target *t, const char *path, char *out, size_t max)
 {
-	struct stat st;
+	size_t n = strlen(t->root_prefix);
 
-	snprintf(out, max, "%s", path);
-	if (!t->root[0] || path[0] != '/' || (stat(path, &st) == 0 && st.st_ino == ino))
-		return;
-	snprintf(out, max, "%s%s", t->root, path);
-	if (stat(out, &st) == 0 && st.st_ino == ino)
-		return;
-	snprintf(out, max, "%s", path);
+	if (path[0] != '/')
+		snprintf(out, max, "%s", path);
+	else if (!n)
+		snprintf(out, max, "%s%s", t->root, path);
+	else if (strncmp(path, t->root_prefix, n) == 0 && path[n] == '/')
+		snprintf(out, max, "%s%s", t->root, path + n);
+	else
+		snprintf(out, max, "%s", path);
 }
 
 /* Report the target's modules to libdwfl.  For a target whose root is ours
@@ -62,14 +62,13 @@ static int report_modules(struct target *t)
 	}
 	for (char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
 		char head[256], file[PATH_MAX], fixed[PATH_MAX + 64];
-		unsigned long long ino = 0;
 		int off = 0;
 
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
 		/* "start-end perms offset dev inode   path" */
-		if (sscanf(line, "%*s %*s %*s %*s %llu %n", &ino, &off) < 1 || !off ||
+		if (sscanf(line, "%*s %*s %*s %*s %*s %n", &off) < 0 || !off ||
 		    line[off] != '/' || (size_t)off >= sizeof(head)) {
 			fprintf(mf, "%s\n", line);
 			continue;
@@ -77,7 +76,7 @@ static int report_modules(struct target *t)
 		memcpy(head, line, (size_t)off);
 		head[off] = '\0';
 		snprintf(file, sizeof(file), "%s", line + off);
-		mapped_path(t, file, ino, fixed, sizeof(fixed));
+		mapped_path(t, file, fixed, sizeof(fixed));
 		fprintf(mf, "%s%s\n", head, fixed);
 	}
 	free(text);
@@ -238,19 +237,24 @@ Dwarf *target_dwarf(struct target *t, Dwarf_Addr *bias)
 	return t->pymod ? dwfl_module_getdwarf(t->pymod, bias) : NULL;
 }
 
-char *target_debuginfo_path(const char *root)
-{
-	const char *env = getenv("LEAKTOP_DEBUGINFO_PATH");
+/* The modules' userdata for rootfs_find_elf and rootfs_find_debuginfo:
+ * the root's own copy, owned by the target (it outlives moves of it). */
+struct live_owner {
+	struct rootfs_user user;
+	char root[sizeof(((struct target *)0)->root)];
+};
 
-	if (env)
-		return xstrdup(env);
-	if (root && root[0])
-		return xasprintf("%s/usr/lib/debug%s", root, DEFAULT_DEBUGINFO_PATH);
-	return NULL;
+static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			void *arg)
+{
+	(void)mod, (void)name, (void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
 }
 
 int target_open(struct target *t, pid_t pid)
 {
+	struct live_owner *owner;
 	char exe[PATH_MAX], what[32];
 	int rc;
 
@@ -277,10 +281,16 @@ int target_open(struct target *t, pid_t pid)
 	proc_exe(pid, exe, sizeof(exe));
 	snprintf(t->exe, sizeof(t->exe), "%s", proc_in_root(t->root_prefix, exe));
 	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
-	/* A target in a container: its own /usr/lib/debug first. */
-	t->debuginfo_path = target_debuginfo_path(t->root);
-	t->callbacks.find_elf = dwfl_linux_proc_find_elf;
-	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	/* A target in a container: its files, its own /usr/lib/debug first,
+	 * opened inside its root. */
+	owner = xcalloc(1, sizeof(*owner));
+	snprintf(owner->root, sizeof(owner->root), "%s", t->root);
+	owner->user.root = owner->root;
+	t->dwfl_owner = owner;
+	t->dwfl_owner_free = free;
+	t->debuginfo_path = rootfs_debuginfo_path(t->root);
+	t->callbacks.find_elf = rootfs_find_elf;
+	t->callbacks.find_debuginfo = rootfs_find_debuginfo;
 	t->callbacks.debuginfo_path = &t->debuginfo_path;
 	t->dwfl = dwfl_begin(&t->callbacks);
 	if (!t->dwfl) {
@@ -299,6 +309,7 @@ int target_open(struct target *t, pid_t pid)
 		goto fail;
 	}
 	dwfl_report_end(t->dwfl, NULL, NULL);
+	dwfl_getmodules(t->dwfl, set_userdata, owner, 0);
 	t->mem = remote_open(pid);
 	snprintf(what, sizeof(what), "pid %d", (int)pid);
 	if (target_find_python(t, what) < 0)

@@ -16,14 +16,29 @@ A core (gcore) of decoy_target.py, whose type name points into a mapped
 data file the core keeps no page of: once that file holds a secret line, no
 dump or why of the core shows it (only ELF objects are taken from the disk).
 
+A container (an overlay of a suite root, the target pivoted into it in a
+mount namespace of its own) whose /usr/lib/debug is a link to a host
+directory, and which left a link to that directory under the name of a
+library it mapped and deleted ("... (deleted)"): dump and stacks --native
+read it right (its Items, the target's count) and open nothing in the host
+directory (inotify on it sees no open).
+
+The planted links are tried with the kernel's own protections off
+(fs.protected_symlinks and fs.protected_regular 0) and on (1), where the
+test can set them: leaktop must not rely on them.
+
 Modes whatever the umask (0): a snapshot file (a heap) 0600, the metrics
 file 0644.  A destination that cannot be written is said in one line naming
 it, before the target is stopped (the stop hook never fires).  Streams that
 never end or lie about their sizes are said in one line at once.  These checks
 do not depend on the interpreter: they run on one.
 """
+import copy
+import ctypes
+import json
 import os
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -138,17 +153,181 @@ def decoy_core(p, py):
                     "the secret is in the output of: leaktop %s" % " ".join(args))
 
 
+IN_OPEN, IN_ACCESS = 0x20, 0x01
+
+
+class Opens(object):
+    """inotify on every directory under top: which files were opened."""
+
+    def __init__(self, top):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self.dirs = {}
+        for d in [d for d, _subdirs, _files in os.walk(top)]:   # the walk opens them
+            wd = self.libc.inotify_add_watch(self.fd, d.encode(), IN_OPEN | IN_ACCESS)
+            if wd < 0:
+                raise OSError(ctypes.get_errno(), "inotify_add_watch " + d)
+            self.dirs[wd] = d
+
+    def seen(self):
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
+            at = 0
+            while at + 16 <= len(buf):
+                wd, _mask, _cookie, n = struct.unpack_from("iIII", buf, at)
+                name = buf[at + 16:at + 16 + n].rstrip(b"\0").decode(errors="replace")
+                out.append(os.path.join(self.dirs.get(wd, "?"), name))
+                at += 16 + n
+
+    def close(self):
+        os.close(self.fd)
+
+
+def container_links(p, pythons, base):
+    """A container whose links lead to a host directory: nothing there is
+    opened, and the census is right."""
+    py = next((x for x in pythons if x.root and x.mode == "ns" and x.skip_reason is None), None)
+    if not py:
+        p.skip("no interpreter in a root file system (scripts/setup-pythons makes them)")
+    lib = next((os.path.join(py.root, "usr/lib/x86_64-linux-gnu", n) for n in ("libz.so.1",
+                "libbz2.so.1.0", "liblzma.so.5")
+                if os.path.exists(os.path.join(py.root, "usr/lib/x86_64-linux-gnu", n))), None)
+    p.require(lib, "no small library in %s to load" % py.root)
+    ov = os.path.join(base, "overlay")
+    upper, work, root = (os.path.join(ov, n) for n in ("upper", "work", "root"))
+    for d in (upper, work, root):
+        os.makedirs(d)
+    r = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", "lowerdir=%s,upperdir=%s,"
+                        "workdir=%s" % (py.root, upper, work), root],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        p.skip("cannot mount an overlay of %s: %s" % (py.root, H._decode(r.stdout).strip()))
+    hostdir = os.path.join(base, "hostdir")
+    opens = None
+    try:
+        # The host directory holds a file at every name the root's links
+        # could lead a reader to: the debug files' and the library's.
+        debug = os.path.join(py.root, "usr/lib/debug")
+        for d, _subdirs, files in os.walk(debug):
+            there = os.path.join(hostdir, os.path.relpath(d, debug))
+            os.makedirs(there, exist_ok=True)
+            for f in files:
+                open(os.path.join(there, f), "wb").close()
+        shutil.copy(lib, os.path.join(hostdir, "libdecoy.so"))
+        shutil.rmtree(os.path.join(root, "usr/lib/debug"))
+        os.symlink(hostdir, os.path.join(root, "usr/lib/debug"))
+        os.makedirs(os.path.join(root, "opt/leaktop"))
+        shutil.copy(lib, os.path.join(root, "opt/leaktop/libdecoy.so"))
+        box = copy.copy(py)
+        box.root = root
+        opens = Opens(hostdir)
+        with H.start_target(box, "links_target.py", "/opt/leaktop/libdecoy.so", hostdir) as target:
+            p.require(target.truth["mapped"], "the target did not map the library")
+            for args in (["dump", "--json", target.pid], ["stacks", "--native", target.pid]):
+                rc, out, err = H.run_leaktop(args, timeout=120)
+                p.check(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+                if rc == 0 and args[0] == "dump":
+                    items = {t["type"]: t["count"] for t in json.loads(out)["census"]["types"]}
+                    p.check(items.get("__main__.Item") == target.truth["items"],
+                            "Items: %s, the target %d" % (items.get("__main__.Item"),
+                                                          target.truth["items"]))
+            seen = opens.seen()
+            p.check(not seen, "leaktop opened the host's files through the container's links: %s"
+                    % ", ".join(sorted(set(seen))[:5]))
+            p.untraced(target.pid)
+    finally:
+        if opens:
+            opens.close()
+        subprocess.run(["umount", "-l", root], stderr=subprocess.DEVNULL)
+
+
+def protections(values):
+    """Set fs.protected_symlinks and fs.protected_regular; the old values,
+    or None when they cannot be set here."""
+    old = {}
+    try:
+        for name, v in values.items():
+            path = "/proc/sys/fs/" + name
+            with open(path) as f:
+                old[name] = f.read().strip()
+            with open(path, "w") as f:
+                f.write(str(v))
+    except OSError:
+        protections_restore(old)
+        return None
+    return old
+
+
+def protections_restore(old):
+    for name, v in (old or {}).items():
+        try:
+            with open("/proc/sys/fs/" + name, "w") as f:
+                f.write(v)
+        except OSError:
+            pass
+
+
+def planted_files(tap, descs, shared, victim, target, k, skip):
+    """The three points of planted names, with files of round k's own."""
+    if skip:
+        for d in descs:
+            tap.skip(d, skip)
+        return
+    snap, prom, held = ("%s-%d.%s" % (n, k, e) for n, e in (("heap", "snap"), ("leaktop", "prom"),
+                                                           ("held", "snap")))
+    with tap.point(descs[0]) as p:
+        p.require(plant(shared, snap, victim), "nobody could not plant links")
+        args = ["dump", "--save", os.path.join(shared, snap), target.pid]
+        rc, out, err = H.run_leaktop(args, timeout=120)
+        p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+        check_written(p, shared, snap, victim, 0o600)
+        p.untraced(target.pid)
+    with tap.point(descs[1]) as p:
+        p.require(plant(shared, prom, victim), "nobody could not plant links")
+        args = ["watch", "--prometheus", os.path.join(shared, prom), "--count", "1", target.pid]
+        rc, out, err = H.run_leaktop(args, timeout=120)
+        p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+        check_written(p, shared, prom, victim, 0o644)
+    with tap.point(descs[2]) as p:
+        path = os.path.join(shared, held)
+        script = ("import os, sys\nfd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, "
+                  "0o666)\nos.write(fd, %r)\n" % PLANTED)
+        p.require(as_nobody([sys.executable, "-I", "-c", script, path]) == 0,
+                  "nobody could not create %s" % path)
+        with open(path, "rb") as fh:     # the other user's descriptor
+            args = ["dump", "--save", path, target.pid]
+            rc, out, err = H.run_leaktop(args, timeout=120)
+            p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
+            p.check(fh.read() == PLANTED, "the held file now reads something else")
+            st = os.stat(path)
+            p.check(st.st_ino != os.fstat(fh.fileno()).st_ino and st.st_uid == 0 and
+                    stat.S_IMODE(st.st_mode) == 0o600,
+                    "the saved file is the other user's, or not 0600: %o uid %d"
+                    % (st.st_mode, st.st_uid))
+
+
 def main(tap, pythons):
     py = next((x for x in pythons if x.skip_reason is None and not x.root), None)
-    descs = ["files: planted symlinks at every predictable name; dump --save writes 0600, "
-             "never through a link",
-             "files: planted symlinks; watch --prometheus writes 0644, never through a link",
-             "files: a file another user pre-created and holds open never receives the heap",
+    planted = ["files: planted symlinks at every predictable name; dump --save writes 0600, "
+               "never through a link",
+               "files: planted symlinks; watch --prometheus writes 0644, never through a link",
+               "files: a file another user pre-created and holds open never receives the heap"]
+    kernel = [("the kernel's protections off", {"protected_symlinks": 0, "protected_regular": 0}),
+              ("the kernel's protections on", {"protected_symlinks": 1, "protected_regular": 1})]
+    descs = ["%s [%s]" % (d, k) for k, _v in kernel for d in planted] + [
              "files: an unwritable destination is one line naming it, before any stop",
              "files: streams that never end or lie (/dev/zero, yes, endless sections, a "
              "section larger than memory, a file cut short) are one line each",
              "files: a core's file notes name a data file now holding a secret: the secret "
-             "never appears"]
+             "never appears",
+             "files: a container whose links lead to a host directory: read right, nothing "
+             "there opened"]
     reason = (H.missing_tool("setpriv", "util-linux") or
               (None if os.geteuid() == 0 else "needs root (another user plants the files)") or
               (None if py else "no interpreter to run a target"))
@@ -168,37 +347,16 @@ def main(tap, pythons):
             f.write(VICTIM)
         os.chmod(victim, 0o644)
         with H.start_target(py, "snap_target.py") as target:
+            for k, (label, values) in enumerate(kernel):
+                old = protections(values)
+                try:
+                    planted_files(tap, descs[3 * k:3 * k + 3], shared, victim, target, k,
+                                  None if old is not None else
+                                  "cannot set fs.protected_symlinks here (%s)" % label)
+                finally:
+                    protections_restore(old)
+            descs = descs[6:]
             with tap.point(descs[0]) as p:
-                p.require(plant(shared, "heap.snap", victim), "nobody could not plant links")
-                args = ["dump", "--save", os.path.join(shared, "heap.snap"), target.pid]
-                rc, out, err = H.run_leaktop(args, timeout=120)
-                p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
-                check_written(p, shared, "heap.snap", victim, 0o600)
-                p.untraced(target.pid)
-            with tap.point(descs[1]) as p:
-                p.require(plant(shared, "leaktop.prom", victim), "nobody could not plant links")
-                args = ["watch", "--prometheus", os.path.join(shared, "leaktop.prom"),
-                        "--count", "1", target.pid]
-                rc, out, err = H.run_leaktop(args, timeout=120)
-                p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
-                check_written(p, shared, "leaktop.prom", victim, 0o644)
-            with tap.point(descs[2]) as p:
-                path = os.path.join(shared, "held.snap")
-                script = ("import os, sys\nfd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, "
-                          "0o666)\nos.write(fd, %r)\n" % PLANTED)
-                p.require(as_nobody([sys.executable, "-I", "-c", script, path]) == 0,
-                          "nobody could not create %s" % path)
-                with open(path, "rb") as held:     # the other user's descriptor
-                    args = ["dump", "--save", path, target.pid]
-                    rc, out, err = H.run_leaktop(args, timeout=120)
-                    p.require(rc == 0, "\n".join(H.describe_run(args, rc, out, err)))
-                    p.check(held.read() == PLANTED, "the held file now reads something else")
-                    st = os.stat(path)
-                    p.check(st.st_ino != os.fstat(held.fileno()).st_ino and st.st_uid == 0 and
-                            stat.S_IMODE(st.st_mode) == 0o600,
-                            "the saved file is the other user's, or not 0600: %o uid %d"
-                            % (st.st_mode, st.st_uid))
-            with tap.point(descs[3]) as p:
                 stop = os.path.join(base, "stopped")
                 for args, name in ((["dump", "--save", "/nonexistent/dir/heap.snap", target.pid],
                                     "/nonexistent/dir/heap.snap"),
@@ -211,10 +369,12 @@ def main(tap, pythons):
                             "\n".join(H.describe_run(args, rc, out, err)))
                     p.check(not os.path.exists(stop), "%s stopped the target first" % args[0])
                 p.untraced(target.pid)
-            with tap.point(descs[4]) as p:
-                streams(p, os.path.join(shared, "heap.snap"))
-        with tap.point(descs[5]) as p:
+            with tap.point(descs[1]) as p:
+                streams(p, os.path.join(shared, "heap-0.snap"))
+        with tap.point(descs[2]) as p:
             decoy_core(p, py)
+        with tap.point(descs[3]) as p:
+            container_links(p, pythons, base)
     finally:
         os.umask(old_umask)
         shutil.rmtree(base, ignore_errors=True)
