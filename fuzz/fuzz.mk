@@ -17,11 +17,11 @@ LIBS = $(shell pkg-config --libs libdw libunwind-ptrace libunwind-generic)
 LIB_SRC := $(shell sed -n '/^src_libleaktop_a_SOURCES/,/^$$/p' $(TOP)/Makefile.am | \
 	     tr ' \\\t' '\n\n\n' | grep '^src/.*\.c$$')
 LIB_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC))
-FUZZ_OBJ := $(B)/obj/fuzz_walk.o
+HARNESSES := $(B)/fuzz_walk $(B)/fuzz_open
 
-all: $(B)/fuzz_walk
+all: $(HARNESSES)
 
-$(B)/fuzz_walk: $(LIB_OBJ) $(FUZZ_OBJ)
+$(B)/fuzz_%: $(LIB_OBJ) $(B)/obj/fuzz_%.o
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 # Coverage instrumentation everywhere; libFuzzer's main only at the link.
@@ -35,7 +35,7 @@ $(B)/obj:
 	mkdir -p $@
 
 clean:
-	rm -rf $(B)/obj $(B)/fuzz_walk
+	rm -rf $(B)/obj $(HARNESSES)
 
 .PHONY: all clean
 -include $(wildcard $(B)/obj/*.d)

@@ -135,6 +135,8 @@ def main():
     keep["mmap"] = mmap.mmap(f.fileno(), 4096)
 
     ev = threading.Event()
+    # Small stacks keep a core of this process (the core seed) small.
+    threading.stack_size(256 * 1024)
     threads = [threading.Thread(target=parked, args=(ev, "t%d" % i, i + 1), daemon=True)
                for i in range(3)]
     for t in threads:
