@@ -285,7 +285,8 @@ static void survey_types(struct session *s)
 static void survey(void)
 {
 	struct run_opts o = { .why = 1, .group_dicts = 1 };
-	struct remote_source src = { survey_find, survey_constant, &walked }, file = ss.off->src;
+	struct remote_source src = { .find = survey_find, .constant = survey_constant,
+				     .arg = &walked }, file = ss.off->src;
 	struct snapshot snap;
 	struct why_job job = { .sel = &o.sel };
 	uint64_t copied = ss.off->image.copied_bytes;
@@ -329,7 +330,8 @@ static void mark_word(uint64_t addr)
  * arena table and pool headers. */
 static void survey_roots(void)
 {
-	struct remote_source src = { survey_find, survey_constant, &roots };
+	struct remote_source src = { .find = survey_find, .constant = survey_constant,
+				     .arg = &roots };
 	const struct py_layout *l = &ss.lay;
 	uint64_t runtime = ss.t.runtime_addr, *interp;
 	struct reach r;

@@ -30,6 +30,8 @@
 #define IMAGE_LARGE_CHUNK (1u << 20)
 #define IMAGE_MAX_RANGES (1u << 20)
 
+struct pages;
+
 struct image_seg {
 	uint64_t addr, len;   /* [addr, addr+len) of the target ... */
 	uint64_t off;         /* ... is at buf + off */
@@ -40,6 +42,9 @@ struct image_stats {
 	uint64_t copied_bytes;    /* what was copied */
 	uint64_t copy_us;         /* time spent copying (inside the stop) */
 	uint64_t plan_us;         /* time spent planning (target running) */
+	uint64_t replan_us;       /* time spent planning again, inside the stop */
+	uint64_t replanned_bytes; /* what that plan asked for */
+	uint64_t swapped_bytes;   /* of the plan, swapped out: the copy reads them in */
 	uint64_t payload_bytes;   /* resident bytes of large buffers left out */
 	uint64_t hole_bytes;      /* planned but unreadable (unmapped since planning) */
 	uint64_t ranges;          /* ranges copied */
@@ -50,6 +55,8 @@ struct image {
 	struct proc_maps maps;    /* the target's mappings when planned */
 	struct image_seg *plan;   /* what to copy, ascending and disjoint */
 	size_t nplan, plancap;
+	struct image_seg *excl;   /* resident pages left out: large payloads */
+	size_t nexcl, exclcap;
 	struct image_seg *seg;    /* what was copied, ascending */
 	size_t nseg, segcap;
 	unsigned char *buf;       /* the copied bytes (mmap'd, kept between snapshots) */
@@ -58,6 +65,9 @@ struct image {
 	int file_backed;
 	size_t hint;              /* the segment found last */
 	struct image_stats st;
+	pid_t pid;                /* whose (0: none yet) */
+	int pagemap;              /* its /proc/PID/pagemap, or -1 */
+	struct pages *pages;      /* what the copy lacks, read without touching it */
 };
 
 void image_init(struct image *im);
@@ -67,7 +77,7 @@ void image_free(struct image *im);
  * and is not stopped by this. */
 int image_plan(struct image *im, pid_t pid);
 
-/* Copy the plan from pid, which must be stopped.  Stops early (st.cut) when
+/* Plan again and copy from pid, which must be stopped.  Stops early (st.cut) when
  * the monotonic clock passes deadline_us (0: no deadline).  Ranges that
  * became unreadable since planning are skipped (st.hole_bytes).  -1 only when
  * the target is gone or its memory cannot be read at all. */

@@ -78,6 +78,12 @@ struct remote_source {
 	/* 1 if the target's memory at addr cannot have changed since the
 	 * source was made (code, read-only data). */
 	int (*constant)(void *arg, uint64_t addr);
+	/* Optional, for what find lacks, [addr, addr+len) within one page:
+	 * 0 its bytes are in buf, had without touching the target (a page it
+	 * never touched: zeros or its file's; a file's page: the file's);
+	 * 1 read it live; -1 it was not mapped when the source was made.  A
+	 * live read of a page the target never touched would give it one. */
+	int (*untouched)(void *arg, uint64_t addr, void *buf, size_t len);
 	void *arg;
 };
 

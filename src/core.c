@@ -1158,7 +1158,7 @@ int core_session_open(struct session *s, const char *path, const char *exe,
 	}
 	t.mem = remote_open_offline();
 	off = xcalloc(1, sizeof(*off));
-	off->src = (struct remote_source){ core_find, core_constant, c };
+	off->src = (struct remote_source){ .find = core_find, .constant = core_constant, .arg = c };
 	remote_use_source(t.mem, &off->src);
 
 	cd = xcalloc(1, sizeof(*cd));

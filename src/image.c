@@ -1,6 +1,7 @@
 /* image.c - plan a copy of the target's memory, copy it in a stop, look it up. */
 #include "config.h"
 #include "image.h"
+#include "pages.h"
 #include "util.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 void image_init(struct image *im)
 {
 	memset(im, 0, sizeof(*im));
+	im->pagemap = -1;
 }
 
 static void release_buf(struct image *im)
@@ -40,8 +42,12 @@ static void release_buf(struct image *im)
 void image_free(struct image *im)
 {
 	release_buf(im);
+	if (im->pagemap >= 0)
+		close(im->pagemap);
+	pages_close(im->pages);
 	proc_maps_free(&im->maps);
 	free(im->plan);
+	free(im->excl);
 	free(im->seg);
 	image_init(im);
 }
@@ -99,6 +105,8 @@ static int add_resident(struct image *im, int pagemap, const struct proc_map *m)
 		}
 		for (size_t i = 0; i < (size_t)got / 8; i++, pg++) {
 			if (ent[i] >> 62) {   /* bit 63 present, bit 62 swapped */
+				if (!(ent[i] >> 63))
+					im->st.swapped_bytes += PAGE;
 				if (!runlen)
 					run = pg;
 				runlen++;
@@ -416,71 +424,104 @@ static void copy_pass(struct copier *cp)
 	}
 }
 
-int image_plan(struct image *im, pid_t pid)
+/* What to copy: the resident (or swapped) pages of the private writable
+ * mappings as they are now, less the payload of large buffers (im->excl),
+ * each range given its place in the buffer.  With scan, the target runs
+ * (the plan): large buffers are found by reading their chunk headers.
+ * Without, it is stopped (the re-plan): the maps and pagemap only, the
+ * plan's payloads still left out, so that the re-plan costs little next to
+ * the copy (a buffer made since the plan is copied whole).  Returns the
+ * bytes to copy, or -1 with lt_error. */
+static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
 {
-	uint64_t t0 = lt_now_us(), off = 0;
-	struct image_seg *excl = NULL;
-	size_t nexcl = 0, exclcap = 0;
+	uint64_t off = 0;
 	char path[64];
-	int pagemap, rc = 0;
+	int rc = 0;
 
-	image_clear(im);
 	im->nplan = 0;
-	memset(&im->st, 0, sizeof(im->st));
+	if (scan)
+		im->nexcl = 0;
+	im->st.payload_bytes = im->st.swapped_bytes = 0;
 	proc_maps_free(&im->maps);
 	if (proc_maps_read(pid, &im->maps) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	if (im->pid != pid) {
+		if (im->pagemap >= 0)
+			close(im->pagemap);
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+		im->pagemap = open(path, O_RDONLY | O_CLOEXEC);
+		pages_close(im->pages);
+		im->pages = pages_open(pid);
+		im->pid = pid;
+	}
+	if (im->pages)
+		pages_refresh(im->pages);
 	for (size_t i = 0; i < im->maps.n && rc == 0; i++) {
 		const struct proc_map *m = &im->maps.v[i];
 		size_t first = im->nplan;
 
 		if (!copyable(m))
 			continue;
-		rc = add_resident(im, pagemap, m);
+		rc = add_resident(im, im->pagemap, m);
 		/* glibc puts large allocations in mappings of their own. */
-		if (rc == 0 && !m->path[0] && im->nplan > first)
-			rc = drop_payloads(im, pid, first, im->nplan, m->end, &excl, &nexcl, &exclcap);
+		if (rc == 0 && scan && !m->path[0] && im->nplan > first)
+			rc = drop_payloads(im, pid, first, im->nplan, m->end, &im->excl, &im->nexcl,
+					   &im->exclcap);
 	}
-	if (pagemap >= 0)
-		close(pagemap);
 	if (rc < 0) {
-		free(excl);
 		if (lt_last_errkind() == LT_ERR_GONE)
 			return -1;
 		lt_error(LT_ERR_OTHER, "pid %d has more than %u separate memory ranges to copy; "
 			 "use --no-block to read it without a copy", (int)pid, IMAGE_MAX_RANGES);
 		return -1;
 	}
-	subtract(im, excl, nexcl);
-	free(excl);
+	subtract(im, im->excl, im->nexcl);
 	for (size_t i = 0; i < im->nplan; i++) {
 		im->plan[i].off = off;
 		off += im->plan[i].len;
 	}
-	im->st.planned_bytes = off;
-	if (off > im->cap) {
-		size_t want = (size_t)(off + off / 8 + (4u << 20)) & ~(size_t)(PAGE - 1);
+	return (int64_t)off;
+}
 
-		release_buf(im);
-		im->warm = 0;
-		im->buf = map_buffer(want, &im->file_backed);
-		if (!im->buf) {
-			lt_error(LT_ERR_OTHER, "cannot hold a copy of %llu MiB of pid %d's memory (%s); "
-				 "free memory, or use --no-block to read without a copy",
-				 (unsigned long long)(off >> 20), (int)pid, strerror(errno));
-			return -1;
-		}
-		im->cap = want;
+/* A buffer for off bytes and some growth; 0, or -1 with lt_error. */
+static int make_room(struct image *im, pid_t pid, uint64_t off)
+{
+	size_t want;
+
+	if (off <= im->cap)
+		return 0;
+	want = (size_t)(off + off / 8 + (4u << 20)) & ~(size_t)(PAGE - 1);
+	release_buf(im);
+	im->warm = 0;
+	im->buf = map_buffer(want, &im->file_backed);
+	if (!im->buf) {
+		lt_error(LT_ERR_OTHER, "cannot hold a copy of %llu MiB of pid %d's memory (%s); "
+			 "free memory, or use --no-block to read without a copy",
+			 (unsigned long long)(off >> 20), (int)pid, strerror(errno));
+		return -1;
 	}
+	im->cap = want;
+	return 0;
+}
+
+int image_plan(struct image *im, pid_t pid)
+{
+	uint64_t t0 = lt_now_us();
+	int64_t off;
+
+	image_clear(im);
+	memset(&im->st, 0, sizeof(im->st));
+	off = plan_ranges(im, pid, 1);
+	if (off < 0 || make_room(im, pid, (uint64_t)off) < 0)
+		return -1;
+	im->st.planned_bytes = (uint64_t)off;
 	/* Copy the plan once while the target runs, into the part of the
 	 * buffer no copy has written yet: the first write into a page costs
 	 * several times the copy itself (measured: ~1.5 ms/MiB against 0.2),
 	 * and it must not be paid inside the stop.  Warming by the copy itself
 	 * was cheaper here than read(2) from /dev/zero or MAP_POPULATE, which
 	 * did not spare the copy's first writes at all. */
-	if (im->warm < off) {
+	if (im->warm < (uint64_t)off) {
 		size_t from = 0;
 
 		while (from < im->nplan && im->plan[from].off + im->plan[from].len <= im->warm)
@@ -492,7 +533,7 @@ int image_plan(struct image *im, pid_t pid)
 			lt_error(LT_ERR_GONE, "pid %d exited while leaktop was planning its copy", (int)pid);
 			return -1;
 		}
-		im->warm = off;
+		im->warm = (size_t)off;
 	}
 	im->st.plan_us = lt_now_us() - t0;
 	return 0;
@@ -503,10 +544,22 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 	struct copier cp = { .im = im, .pid = pid, .to = im->nplan, .deadline_us = deadline_us,
 			     .record = 1 };
 	uint64_t t0 = lt_now_us();
+	int64_t off;
 
 	im->nseg = 0;
 	im->st.copied_bytes = im->st.hole_bytes = im->st.ranges = 0;
 	im->st.cut = 0;
+	/* The plan again, now that nothing moves: pages made resident and
+	 * mappings made since it are copied too, and nothing of the heap is
+	 * left to read after the release.  Its ranges mostly keep their places
+	 * in the warmed buffer. */
+	off = plan_ranges(im, pid, 0);
+	if (off < 0 || make_room(im, pid, (uint64_t)off) < 0)
+		return -1;
+	im->st.replan_us = lt_now_us() - t0;
+	im->st.replanned_bytes = (uint64_t)off;
+	cp.to = im->nplan;
+	t0 = lt_now_us();
 	copy_pass(&cp);
 	proc_maps_free(&cp.now);
 	/* The copier's segments become the image's. */
@@ -576,10 +629,48 @@ static int source_constant(void *arg, uint64_t addr)
 	return image_is_constant(arg, addr);
 }
 
+static int in_ranges(const struct image_seg *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < v[mid].addr)
+			hi = mid;
+		else if (addr - v[mid].addr >= v[mid].len)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* What the image lacks (remote.h, the source's untouched): an address no
+ * mapping held at the stop does not exist.  A page of a private writable
+ * mapping the stop's plan did not take was never touched (the plan takes
+ * every resident or swapped page; unless the copy was cut, or it is a
+ * large buffer's, left out: then as below); it held zeros, or its file's
+ * bytes.  Elsewhere the pagemap now says (pages.h). */
+static int source_untouched(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct image *im = arg;
+	const struct proc_map *m = proc_maps_find(&im->maps, addr);
+
+	if (!m)
+		return -1;
+	if (!im->pages || len > m->end - addr || m->perms[0] != 'r')
+		return 1;
+	if (copyable(m) && !im->st.cut && !in_ranges(im->excl, im->nexcl, addr))
+		return pages_untouched(im->pages, m, addr, buf, len) == 0 ? 0 : 1;
+	return pages_read(im->pages, addr, buf, len);
+}
+
 void image_source(struct image *im, struct remote_source *out)
 {
 	out->find = source_find;
 	out->constant = source_constant;
+	out->untouched = im->pid > 0 ? source_untouched : NULL;
 	out->arg = im;
 }
 

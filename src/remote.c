@@ -1,6 +1,7 @@
 /* remote.c - process_vm_readv with a block cache, /proc/PID/mem fallback. */
 #include "config.h"
 #include "remote.h"
+#include "pages.h"
 #include "util.h"
 
 #include <errno.h>
@@ -48,6 +49,7 @@ struct remote {
 	uint64_t reads, budget;   /* reads so far; past budget (if set) they fail */
 	int exhausted;
 	int uncached;             /* remote_set_cached(r, 0): live reads are exact */
+	struct pages *pages;      /* pages the target never touched are not read from it */
 };
 
 /* Distinct pages read late are remembered up to this many; past it each
@@ -134,6 +136,7 @@ struct remote *remote_open(pid_t pid)
 	r = xcalloc(1, sizeof(*r));
 	r->pid = pid;
 	r->mem_fd = -1;
+	r->pages = pages_open(pid);
 	return r;
 }
 
@@ -176,6 +179,7 @@ void remote_close(struct remote *r)
 		close(r->mem_fd);
 	free(r->late.v);
 	rec_free(r->rec);
+	pages_close(r->pages);
 	free(r);
 }
 
@@ -293,6 +297,7 @@ static ssize_t read_some(struct remote *r, uint64_t addr, void *buf, size_t len)
 	ssize_t n;
 
 	r->stats.syscalls++;
+	if (getenv("LTDBG")) fprintf(stderr, "live %lx %zu src=%d\n", (unsigned long)addr, len, r->src.find != NULL);
 	if (!r->use_mem) {
 		struct iovec local = { buf, len };
 		struct iovec remote = { (void *)(uintptr_t)addr, len };
@@ -370,6 +375,40 @@ static int read_recorded(struct remote *r, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+/* With a source that knows untouched pages: page by page, the source's
+ * copy, else what an untouched page holds, else an exact live read (late;
+ * not the block cache's, whose read-ahead would touch pages around it). */
+static int read_pieces(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	unsigned char *out = buf;
+
+	if (outside_user_space(addr, len))
+		return -1;
+	while (len > 0) {
+		size_t n = PAGE_BYTES - (size_t)(addr & (PAGE_BYTES - 1));
+		const unsigned char *p;
+
+		if (n > len)
+			n = len;
+		int how;
+
+		if ((p = r->src.find(r->src.arg, addr, n)))
+			memcpy(out, p, n);
+		else if ((how = r->src.untouched(r->src.arg, addr, out, n)) < 0) {
+			errno = EFAULT;
+			return -1;
+		} else if (how > 0) {
+			if (read_live(r, addr, out, n) < 0)
+				return -1;
+			note_late(r, addr, n);
+		}
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* The source first, when there is one; what it lacks from the live target
  * through `live` (exact or cached), counted as late. */
 static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_t len,
@@ -398,11 +437,52 @@ static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_
 	}
 	if (r->recording && r->src.find && len && read_recorded(r, addr, buf, len) == 0)
 		return 0;
+	if (r->src.untouched && len)
+		return read_pieces(r, addr, buf, len);
 	if (live(r, addr, buf, len) < 0)
 		return -1;
 	if (r->src.find && len)
 		note_late(r, addr, len);
 	return 0;
+}
+
+/* Up to len bytes, never reading a page the target has not touched from
+ * it (pages.h): those are filled without it, the runs of the others read
+ * live.  Returns the bytes readable from addr (short at an unreadable
+ * page), or -1 with errno when none is. */
+static ssize_t read_guarded(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		size_t run = 0;
+
+		/* pages filled without the target, then a run to read live */
+		while (done + run < len) {
+			uint64_t a = addr + done + run;
+			size_t piece = PAGE_BYTES - (size_t)(a & (PAGE_BYTES - 1));
+
+			if (piece > len - done - run)
+				piece = len - done - run;
+			if (pages_read(r->pages, a, out + done + run, piece) != 0)
+				run += piece;
+			else if (run)
+				break;   /* read the run first; this page again after */
+			else
+				done += piece;
+		}
+		if (run) {
+			ssize_t got = read_some(r, addr + done, out + done, run);
+
+			if (got < 0)
+				return done ? (ssize_t)done : -1;
+			done += (size_t)got;
+			if ((size_t)got < run)
+				break;
+		}
+	}
+	return (ssize_t)done;
 }
 
 static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len)
@@ -413,6 +493,17 @@ static int read_live(struct remote *r, uint64_t addr, void *buf, size_t len)
 		return 0;
 	if (outside_user_space(addr, len))
 		return -1;
+	if (r->pages) {
+		ssize_t n = read_guarded(r, addr, buf, len);
+
+		if (n < 0)
+			return -1;
+		if ((size_t)n < len) {
+			errno = EFAULT;
+			return -1;
+		}
+		return 0;
+	}
 	while (len > 0) {
 		ssize_t n = read_some(r, addr, p, len);
 
@@ -470,7 +561,18 @@ static struct block *fill_block(struct remote *r, uint64_t base)
 		n++;
 	}
 	r->stats.syscalls++;
-	if (r->use_mem) {
+	if (r->pages) {
+		/* block by block, each without the pages never touched */
+		got = 0;
+		for (size_t i = 0; i < n; i++) {
+			ssize_t g = read_guarded(r, base + i * BLOCK_SIZE, want[i]->data, BLOCK_SIZE);
+
+			if (g > 0)
+				got += g;
+			if (g < (ssize_t)BLOCK_SIZE)
+				break;
+		}
+	} else if (r->use_mem) {
 		got = read_some(r, base, want[0]->data, BLOCK_SIZE);
 		n = 1;
 	} else {
@@ -551,6 +653,8 @@ void remote_set_cached(struct remote *r, int on)
 
 void remote_cache_drop(struct remote *r)
 {
+	if (r->pages)
+		pages_refresh(r->pages);   /* its mappings may have changed too */
 	if (!r->slots)
 		return;
 	for (size_t i = 0; i < CACHE_SLOTS; i++)

@@ -1,6 +1,7 @@
 /* rootfs.c - opening the files of another root without leaving it. */
 #include "config.h"
 #include "rootfs.h"
+#include "pages.h"
 #include "util.h"
 
 #include <elfutils/libdwelf.h>
@@ -119,6 +120,25 @@ int rootfs_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 	size_t n = name ? strlen(name) : 0;
 	int fd;
 
+	/* The vDSO is the kernel's, the same in every process: ours, rather
+	 * than a read of the target's that would give it the page. */
+	if (name && strncmp(name, "[vdso", 5) == 0) {
+		static unsigned char *copy;
+		uint64_t len;
+		const unsigned char *own = pages_own_vdso(&len);
+		Dwarf_Addr low, high;
+
+		dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+		if (own && high - low == len) {
+			if (!copy) {
+				copy = xmalloc(len);
+				memcpy(copy, own, len);
+			}
+			*elfp = elf_memory((char *)copy, len);
+			if (*elfp)
+				return -1;
+		}
+	}
 	if (!in)
 		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 	/* A deleted file's name is the root's to reuse: a link by that name

@@ -953,7 +953,8 @@ int snapfile_session_open(struct session *s, const char *path, const struct snap
 		read_syms(sc.syms, &t);
 	if (sc.have_tids)
 		read_tids(sc.tids, off);
-	off->src = (struct remote_source){ loaded_find, loaded_constant, l };
+	off->src = (struct remote_source){ .find = loaded_find, .constant = loaded_constant,
+					   .arg = l };
 	off->free = offline_free_loaded;
 	off->arg = l;
 	localtime_r(&off->taken_at, &tm);
