@@ -16,6 +16,9 @@ struct attach {
 	unsigned char *stopped;
 	size_t n, cap;
 	uint64_t stop_begin_us, stop_end_us;
+	uint64_t interrupted_us;  /* the last thread asked to stop */
+	uint64_t stopped_us;      /* every thread stopped */
+	uint64_t release_begin_us;
 };
 
 /* Seize and stop every thread of pid, re-reading the task list until no new

@@ -101,6 +101,15 @@ struct snapshot {
 	uint64_t walk_us;        /* wall time of the whole snapshot */
 	int gc_retries;          /* times the target was let go to finish a collection */
 	int collecting;          /* one was still running in the copy */
+	/* Where the (last) stop's time went, microseconds: threads asked to
+	 * stop, waited for, the plan made again and the copy, native stacks
+	 * unwound, threads let go; other is the rest of the pause (the check
+	 * for a running collection).  known 0: no stop (a file, a core,
+	 * --no-block). */
+	struct stop_stats {
+		int known;
+		uint64_t interrupt_us, wait_us, plan_us, copy_us, unwind_us, release_us, other_us;
+	} stop;
 	struct census census;
 	struct sample samples[SNAPSHOT_MAX_SAMPLES];  /* of session->sample_type */
 	int nsamples;

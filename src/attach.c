@@ -178,6 +178,7 @@ void attach_release(struct attach *a)
 		held = NULL;
 	if (a->n == 0 && a->tids == NULL)
 		return;
+	a->release_begin_us = lt_now_us();
 	for (size_t i = 0; i < a->n; i++)
 		detach_one(a, i);
 	a->stop_end_us = lt_now_us();
@@ -241,6 +242,7 @@ static int seize_new_threads(struct attach *a, int *added)
 		if (!a->stop_begin_us)
 			a->stop_begin_us = lt_now_us();
 		ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+		a->interrupted_us = lt_now_us();
 		(*added)++;
 	}
 	free(tids);
@@ -298,6 +300,7 @@ int attach_stop(struct attach *a, pid_t pid)
 		lt_error(LT_ERR_GONE, "pid %d exited while leaktop was attaching", (int)pid);
 		goto fail;
 	}
+	a->stopped_us = lt_now_us();
 	return 0;
 fail:
 	attach_release(a);

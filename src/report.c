@@ -60,6 +60,12 @@ void report_text(FILE *out, const struct snapshot *s, int top)
 		fprintf(out, "copied %s in %.1f ms while stopped, walked after; %" PRIu64
 			" pages read late\n", copied, (double)s->image.copy_us / 1000.0, s->late_pages);
 	}
+	if (s->stop.known)
+		fprintf(out, "stop: interrupt %.1f ms, wait %.1f, plan %.1f, copy %.1f, unwind %.1f, "
+			"release %.1f, other %.1f\n", s->stop.interrupt_us / 1000.0,
+			s->stop.wait_us / 1000.0, s->stop.plan_us / 1000.0, s->stop.copy_us / 1000.0,
+			s->stop.unwind_us / 1000.0, s->stop.release_us / 1000.0,
+			s->stop.other_us / 1000.0);
 	for (size_t i = 0; i < c->nnotes; i++)
 		fprintf(out, "note: %s\n", c->notes[i]);
 	fprintf(out, "\n %4s  %10s  %12s  %s\n", "num", "#objects", "#bytes", "type");
@@ -250,6 +256,24 @@ static void json_image(struct json *j, const struct snapshot *s)
 	json_u64(j, "payload_bytes", im->payload_bytes);
 	json_u64(j, "hole_bytes", im->hole_bytes);
 	json_bool(j, "cut", im->cut);
+	json_end_object(j);
+}
+
+static void json_stop(struct json *j, const struct snapshot *s)
+{
+	if (!s->stop.known) {
+		json_null(j, "stop");
+		return;
+	}
+	json_begin_object(j, "stop");
+	json_u64(j, "interrupt_us", s->stop.interrupt_us);
+	json_u64(j, "wait_us", s->stop.wait_us);
+	json_u64(j, "plan_us", s->stop.plan_us);
+	json_u64(j, "copy_us", s->stop.copy_us);
+	json_u64(j, "unwind_us", s->stop.unwind_us);
+	json_u64(j, "release_us", s->stop.release_us);
+	json_u64(j, "other_us", s->stop.other_us);
+	json_u64(j, "retries", (uint64_t)s->gc_retries);
 	json_end_object(j);
 }
 
@@ -679,6 +703,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	json_u64(&j, "pause_us", s->pause_us);
 	json_u64(&j, "gc_retries", (uint64_t)s->gc_retries);
 	json_image(&j, s);
+	json_stop(&j, s);
 	if (s->period_s > 0) {
 		json_double(&j, "interval_s", s->period_s);
 		json_bool(&j, "interval_grown", s->period_grown);

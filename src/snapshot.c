@@ -437,12 +437,32 @@ static void drop_native(struct session *s)
 	s->nnative = 0;
 }
 
+/* The pause, part by part (snapshot.h: struct stop_stats). */
+static void account_stop(struct snapshot *snap, const struct attach *att,
+			 const struct image_stats *im, uint64_t unwind_us)
+{
+	struct stop_stats *st = &snap->stop;
+	uint64_t parts;
+
+	st->known = 1;
+	st->interrupt_us = att->interrupted_us - att->stop_begin_us;
+	st->wait_us = att->stopped_us - att->interrupted_us;
+	st->plan_us = im->replan_us;
+	st->copy_us = im->copy_us;
+	st->unwind_us = unwind_us;
+	st->release_us = att->stop_end_us - att->release_begin_us;
+	parts = st->interrupt_us + st->wait_us + st->plan_us + st->copy_us + st->unwind_us +
+		st->release_us;
+	st->other_us = snap->pause_us > parts ? snap->pause_us - parts : 0;
+}
+
 static int stop_and_copy(struct session *s, struct snapshot *snap)
 {
 	struct pyctx *c = &s->ctx;
 	struct attach att = { 0 };
 	struct remote_source src;
 	struct native_unwinder *unwinder = NULL;
+	uint64_t unwind_us;
 	int collecting;
 
 	remote_use_source(c->mem, NULL);
@@ -475,12 +495,15 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	    image_copy(&s->img, s->t.pid, s->opts.max_pause_ms > 0 ?
 		       att.stop_begin_us + (uint64_t)s->opts.max_pause_ms * 1000 : 0) < 0)
 		collecting = -1;
+	unwind_us = lt_now_us();
 	if (collecting >= 0 && unwinder)
 		unwind_threads(s, unwinder, &att);
+	unwind_us = lt_now_us() - unwind_us;
 	attach_release(&att);
 	native_unwinder_free(unwinder);
 	remote_cache_drop(c->mem);  /* the unwind's reads: the copy answers from now on */
 	snap->pause_us = attach_pause_us(&att);
+	account_stop(snap, &att, &s->img.st, unwind_us);
 	if (collecting >= 0 && lt_stop_requested) {
 		lt_error(LT_ERR_OTHER, "interrupted");
 		collecting = -1;
@@ -638,10 +661,8 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 		pyobj_repr(c, snap->samples[i].addr, w.sample_types[i], snap->samples[i].repr,
 			   sizeof(snap->samples[i].repr));
 	budget_check(c, "the reprs of samples", &spent);
-	snap->late_pages = s->off ? s->off->late_pages : remote_stats(c->mem)->late_pages;
 	snap->reads = remote_reads(c->mem);
 	remote_set_budget(c->mem, 0);
-	remote_use_source(c->mem, NULL);
 	if (rc < 0)
 		goto fail;
 	if (lt_stop_requested) {
@@ -678,6 +699,10 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 			census_add(&snap->garbage_types, t->name, t->garbage, t->garbage, t->garbage_bytes);
 	}
 	census_finish(&snap->garbage_types);
+	/* The census read the copy too (which __sizeof__ a type has): now
+	 * nothing more is read from it. */
+	snap->late_pages = s->off ? s->off->late_pages : remote_stats(c->mem)->late_pages;
+	remote_use_source(c->mem, NULL);
 	if (s->opts.gc_only)
 		census_note(&snap->census, "GC-tracked objects only (--gc-only): str, int, float, "
 			    "bytes and other untracked objects are not counted");
@@ -746,6 +771,7 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 	return 0;
 
 fail:
+	remote_use_source(c->mem, NULL);
 	reach_free(&w.reach);
 	graph_free(&g);
 	snapshot_free(snap);
