@@ -326,11 +326,12 @@ int layout_load(struct target *t, enum layout_source want, struct py_layout *lay
 int layout_accept(struct target *t, const struct py_layout *lay);
 
 /* A recorded layout (a snapshot file's) against leaktop's verified tables
- * for major.minor.micro (micro -1: any of the minor): 0 it equals one;
+ * for major.minor.micro (micro -1: any of the minor) of that kind of build
+ * (debug 1: Py_DEBUG, 0: not): 0 it equals one;
  * 1 none covers that version (note says so); -1 it differs from the
  * closest in some field (note names them: the census is not to be trusted). */
-int layout_check_recorded(int major, int minor, int micro, const struct py_layout *lay,
-			  char *note, size_t n);
+int layout_check_recorded(int major, int minor, int micro, int debug,
+			  const struct py_layout *lay, char *note, size_t n);
 
 /* The layout's fields by name (a snapshot file stores them so): how many,
  * the i-th's name, and where it is in lay. */

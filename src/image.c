@@ -549,6 +549,7 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 	im->nseg = 0;
 	im->st.copied_bytes = im->st.hole_bytes = im->st.ranges = 0;
 	im->st.cut = 0;
+	im->untouched_reads = im->untouched_first = 0;
 	/* The plan again, now that nothing moves: pages made resident and
 	 * mappings made since it are copied too, and nothing of the heap is
 	 * left to read after the release.  Its ranges mostly keep their places
@@ -656,14 +657,19 @@ static int source_untouched(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	struct image *im = arg;
 	const struct proc_map *m = proc_maps_find(&im->maps, addr);
+	int k;
 
 	if (!m)
 		return -1;
 	if (!im->pages || len > m->end - addr || m->perms[0] != 'r')
 		return 1;
 	if (copyable(m) && !im->st.cut && !in_ranges(im->excl, im->nexcl, addr))
-		return pages_untouched(im->pages, m, addr, buf, len) == 0 ? 0 : 1;
-	return pages_read(im->pages, addr, buf, len);
+		k = pages_untouched(im->pages, m, addr, buf, len) == 0 ? 0 : 1;
+	else
+		k = pages_read(im->pages, addr, buf, len);
+	if (k == 0 && !im->untouched_reads++)
+		im->untouched_first = addr;
+	return k;
 }
 
 void image_source(struct image *im, struct remote_source *out)

@@ -304,8 +304,8 @@ static size_t layout_differences(const struct py_layout *a, const struct py_layo
 	return diff;
 }
 
-int layout_check_recorded(int major, int minor, int micro, const struct py_layout *lay,
-			  char *note, size_t n)
+int layout_check_recorded(int major, int minor, int micro, int debug,
+			  const struct py_layout *lay, char *note, size_t n)
 {
 	const struct layout_table *best = NULL;
 	size_t best_diff = 0;
@@ -315,7 +315,9 @@ int layout_check_recorded(int major, int minor, int micro, const struct py_layou
 		const struct layout_table *e = &layout_tables[i];
 		size_t d;
 
-		if (!e->verified || !layout_table_covers(e, major, minor, micro))
+		/* A debug build's structs can differ from an ordinary one's by
+		 * one field: a file's is compared with its own kind's. */
+		if (!e->verified || e->debug != debug || !layout_table_covers(e, major, minor, micro))
 			continue;
 		d = layout_differences(lay, &e->lay, first, sizeof(first));
 		if (d == 0)

@@ -730,6 +730,8 @@ static int cmd_watch(const struct options *o)
 	history_init(&hf);
 	history_init(&hh);
 	hh.growth_on_bytes = 1;
+	uint64_t prev_t0 = 0;
+
 	for (long n = 0; !o->count || n < o->count; n++) {
 		struct snapshot snap;
 		uint64_t t0 = lt_now_us();
@@ -747,8 +749,11 @@ static int cmd_watch(const struct options *o)
 			break;
 		}
 		period = snapshot_period(o->interval, o->max_stopped, snap.pause_us);
-		snap.period_s = period;
+		/* The interval used: since the previous start (the walk may take
+		 * longer than asked); the first, the one planned. */
+		snap.period_s = n > 0 ? (double)(t0 - prev_t0) / 1e6 : period;
 		snap.period_grown = period > o->interval;
+		prev_t0 = t0;
 		history_add(&h, &snap.census, snap.taken_at, t0, snap.pause_us,
 			    proc_rss_bytes(o->pid), (long)snap.fds.n);
 		if (snap.fds_read) {

@@ -376,9 +376,10 @@ static int read_recorded(struct remote *r, uint64_t addr, void *buf, size_t len)
 }
 
 /* With a source that knows untouched pages: page by page, the source's
- * copy, else what an untouched page holds, else an exact live read (late;
- * not the block cache's, whose read-ahead would touch pages around it). */
-static int read_pieces(struct remote *r, uint64_t addr, void *buf, size_t len)
+ * copy, else what an untouched page holds, else a live read through
+ * `live` (late; the block cache's reads are guarded too: pages.h). */
+static int read_pieces(struct remote *r, uint64_t addr, void *buf, size_t len,
+		       int (*live)(struct remote *, uint64_t, void *, size_t))
 {
 	unsigned char *out = buf;
 
@@ -398,7 +399,7 @@ static int read_pieces(struct remote *r, uint64_t addr, void *buf, size_t len)
 			errno = EFAULT;
 			return -1;
 		} else if (how > 0) {
-			if (read_live(r, addr, out, n) < 0)
+			if (live(r, addr, out, n) < 0)
 				return -1;
 			note_late(r, addr, n);
 		}
@@ -438,7 +439,7 @@ static inline int read_through(struct remote *r, uint64_t addr, void *buf, size_
 	if (r->recording && r->src.find && len && read_recorded(r, addr, buf, len) == 0)
 		return 0;
 	if (r->src.untouched && len)
-		return read_pieces(r, addr, buf, len);
+		return read_pieces(r, addr, buf, len, live);
 	if (live(r, addr, buf, len) < 0)
 		return -1;
 	if (r->src.find && len)

@@ -249,12 +249,14 @@ static void json_image(struct json *j, const struct snapshot *s)
 	json_begin_object(j, "copy");
 	json_u64(j, "bytes", im->copied_bytes);
 	json_u64(j, "planned_bytes", im->planned_bytes);
+	json_u64(j, "replanned_bytes", im->replanned_bytes);
 	json_u64(j, "copy_us", im->copy_us);
 	json_u64(j, "plan_us", im->plan_us);
 	json_u64(j, "mb_per_s", im->copy_us ? im->copied_bytes / im->copy_us : 0);
 	json_u64(j, "ranges", im->ranges);
 	json_u64(j, "payload_bytes", im->payload_bytes);
 	json_u64(j, "hole_bytes", im->hole_bytes);
+	json_u64(j, "swapped_bytes", im->swapped_bytes);
 	json_bool(j, "cut", im->cut);
 	json_end_object(j);
 }

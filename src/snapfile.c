@@ -942,15 +942,17 @@ int snapfile_session_open(struct session *s, const char *path, const struct snap
 	}
 	if (!sc.have_fds)
 		off->fds_read = 0;
-	/* The file's layout is its writer's word: what it reads back is
-	 * checked when the session opens, every field against leaktop's own
-	 * table for that release here. */
-	if (t.micro < 0 && sscanf(version, "3.%*d.%d", &micro) == 1 && micro >= 0 && micro < 1000)
-		t.micro = micro;
-	off->layout_suspect = layout_check_recorded(t.major, t.minor, t.micro, &lay, off->layout_note,
-						    sizeof(off->layout_note)) < 0;
 	if (sc.have_syms)
 		read_syms(sc.syms, &t);
+	/* The file's layout is its writer's word: what it reads back is
+	 * checked when the session opens, every field against leaktop's own
+	 * table for that release and kind of build here. */
+	if (t.micro < 0 && sscanf(version, "3.%*d.%d", &micro) == 1 && micro >= 0 && micro < 1000)
+		t.micro = micro;
+	off->layout_suspect = layout_check_recorded(t.major, t.minor, t.micro,
+						    target_has_function(&t, "_Py_NegativeRefcount"),
+						    &lay, off->layout_note,
+						    sizeof(off->layout_note)) < 0;
 	if (sc.have_tids)
 		read_tids(sc.tids, off);
 	off->src = (struct remote_source){ .find = loaded_find, .constant = loaded_constant,

@@ -390,6 +390,10 @@ static void add_module_roots(struct session *s, struct graph *g)
 	pydict_each(c, modules, module_root, &mr);
 }
 
+/* Reads of memory the target never touched that make a note: a few are
+ * ordinary (a type's fields in a .bss page), a megabyte's worth is not. */
+#define UNTOUCHED_NOTE 256
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
@@ -703,6 +707,12 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 	 * nothing more is read from it. */
 	snap->late_pages = s->off ? s->off->late_pages : remote_stats(c->mem)->late_pages;
 	remote_use_source(c->mem, NULL);
+	if (!s->off && s->img.untouched_reads >= UNTOUCHED_NOTE)
+		census_note(&snap->census, "%llu reads fell in memory the target never touched (the "
+			    "first at 0x%llx): read as what it holds there (zeros, or its file's "
+			    "bytes) without touching it; a pointer or length into memory it never "
+			    "used?", (unsigned long long)s->img.untouched_reads,
+			    (unsigned long long)s->img.untouched_first);
 	if (s->opts.gc_only)
 		census_note(&snap->census, "GC-tracked objects only (--gc-only): str, int, float, "
 			    "bytes and other untracked objects are not counted");

@@ -9,7 +9,10 @@ payload  200,000 Leaky instances, plus large buffers whose payload the copy
          threshold, so each has a mapping of its own whatever was freed).
 unmap    20,000 Leaky instances and 32 MiB of anonymous memory, every page
          written; SIGUSR1 unmaps it and then creates TRUTH.unmapped, so a
-         test can make memory vanish between leaktop's plan and its copy.
+         test can make memory vanish between leaktop's plan and its copy;
+         SIGUSR2 makes 30,000 more Leaky (new arenas) and then writes
+         TRUTH.added (how much its RSS grew), so that memory can appear
+         there too.
 
 The truth: count and getsizeof of every instance of the scenario's classes,
 and the payload bytes.  Then the quiet sleep loop of _common.
@@ -45,6 +48,21 @@ class Doubles(array.array):
     pass
 
 
+ADDED = []
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def add(_sig, _frame):
+    before = rss()
+    ADDED.extend(Leaky(i) for i in range(30000))
+    with open(TRUTH + ".added", "w") as f:
+        f.write("%d\n" % (rss() - before))      # what it made resident
+
+
 def unmap(_sig, _frame):
     # mmap objects are not GC-tracked: the census of Leaky is undisturbed.
     MAPPED.close()
@@ -66,6 +84,7 @@ elif SCENARIO == "unmap":
     for off in range(0, 32 << 20, 4096):
         MAPPED[off] = 1
     signal.signal(signal.SIGUSR1, unmap)
+    signal.signal(signal.SIGUSR2, add)
 else:
     sys.stderr.write("image_target.py: unknown scenario %r\n" % SCENARIO)
     sys.exit(2)
