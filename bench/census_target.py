@@ -1,10 +1,12 @@
 """Benchmark target: N live instances of a small class.
 
-usage: census_target.py RESULT N
+usage: census_target.py RESULT N [THREADS]
 Measures, inside itself, what leaktop replaces: gc.get_objects() plus a
 count by module.qualname (best of 3), writes RESULT (the ready signal), then
 sleeps while a watchdog thread records how long the process is kept from
-running (the pause as the target itself sees it) into RESULT.gaps.
+running (the pause as the target itself sees it) into RESULT.gaps.  With
+THREADS, that many more threads wait on an event and one more spins: a
+stop must stop them all.
 """
 import collections
 import gc
@@ -46,9 +48,21 @@ def watchdog(path):
             os.write(fd, b"%d\n" % int(gap * 1e6))
 
 
+def spin():
+    x = 0
+    while True:
+        x += 1
+
+
 def main():
     result, n = sys.argv[1], int(sys.argv[2])
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     keep = [Small(i) for i in range(n)]
+    idle = threading.Event()
+    for _ in range(threads):
+        threading.Thread(target=idle.wait, daemon=True).start()
+    if threads:
+        threading.Thread(target=spin, daemon=True).start()
     best = None
     for _ in range(3):
         t0 = time.perf_counter()

@@ -101,6 +101,8 @@ struct snapshot {
 	uint64_t walk_us;        /* wall time of the whole snapshot */
 	int gc_retries;          /* times the target was let go to finish a collection */
 	int collecting;          /* one was still running in the copy */
+	int list_broken;         /* a GC list broke in the walk */
+	int list_retries;        /* stops taken again for that (session_snapshot) */
 	/* Where the (last) stop's time went, microseconds: threads asked to
 	 * stop, waited for, the plan made again and the copy, native stacks
 	 * unwound, threads let go; other is the rest of the pause (the check

@@ -275,7 +275,7 @@ static void json_stop(struct json *j, const struct snapshot *s)
 	json_u64(j, "unwind_us", s->stop.unwind_us);
 	json_u64(j, "release_us", s->stop.release_us);
 	json_u64(j, "other_us", s->stop.other_us);
-	json_u64(j, "retries", (uint64_t)s->gc_retries);
+	json_u64(j, "retries", (uint64_t)(s->gc_retries + s->list_retries));
 	json_end_object(j);
 }
 

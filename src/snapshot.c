@@ -537,13 +537,37 @@ static void snapshot_begin(struct session *s, struct snapshot *snap)
 	pyctx_reset(&s->ctx);
 }
 
+/* Stops taken again when a GC list was found broken (session_snapshot). */
+#define LIST_RETRIES 1
+
+static int one_snapshot(struct session *s, struct snapshot *snap, uint64_t t0);
+
 int session_snapshot(struct session *s, struct snapshot *snap)
 {
 	uint64_t t0 = lt_now_us();
-	int collecting;
+	int attempt;
 
 	if (s->off)
 		return offline_snapshot(s, snap);
+	/* A GC list found broken may have been caught mid-link: a thread was
+	 * stopped inside the collector's link or unlink of a node.  The stop
+	 * is taken again once; a list broken twice is damaged. */
+	for (attempt = 0;; attempt++) {
+		if (one_snapshot(s, snap, t0) < 0)
+			return -1;
+		if (!snap->list_broken || attempt >= LIST_RETRIES)
+			break;
+		snapshot_free(snap);
+		remote_cache_drop(s->ctx.mem);
+	}
+	snap->list_retries = attempt;
+	return 0;
+}
+
+static int one_snapshot(struct session *s, struct snapshot *snap, uint64_t t0)
+{
+	int collecting;
+
 	snapshot_begin(s, snap);
 	collecting = stop_and_copy(s, snap);
 	if (collecting < 0) {
@@ -739,6 +763,7 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 		census_note(&snap->census, "a garbage collection was running in the target: "
 			    "objects it was examining may be missing");
 	}
+	snap->list_broken = st.corrupt;
 	if (st.corrupt && !spent) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "%s", st.corrupt_note);

@@ -8,7 +8,9 @@ references than the heap has words) and sleeps.  For each, `leaktop dump
 --json`, `why`, `watch` and (for the loops) `stacks` must exit 0 within their timeout with a census
 that says what it could not walk (complete false and a note naming the
 structure) or that simply leaves the bad object out; the stop stays within
---max-pause; the target keeps running, untraced.
+--max-pause; a GC list found broken has the stop taken again once (stop
+retries: it may have been caught mid-link) before it is called damaged;
+the target keeps running, untraced.
 """
 import json
 import os
@@ -91,6 +93,12 @@ def run_python(tap, py):
                         p.check(not census["complete"] and
                                 any(re.search(want, n) for n in census["notes"]),
                                 "no note matching %r: %r" % (want, census["notes"]))
+                    # A list broken in the walk: the stop was taken again
+                    # once (it may have been caught mid-link), broken twice.
+                    if want == NOTES["prev"] and args[0] == "dump":
+                        p.check((doc.get("stop") or {}).get("retries", 0) >= 1,
+                                "a broken list, and the stop was not taken again: %r"
+                                % doc.get("stop"))
                 p.untraced(target.pid)
                 target.assert_alive_progressing()
         finally:
