@@ -39,7 +39,8 @@ int pages_file_bytes(struct pages *p, const struct proc_map *m, uint64_t addr, v
 
 /* [addr, addr+len), within one page, by the pagemap now: 0 its bytes are
  * in buf, had without the target (a page it never touched); 1 read it
- * live (present, swapped: read and counted, or not known). */
+ * live (present, swapped: read and counted, or not known); -1 no mapping
+ * holds it (the maps are read again first when they are not fresh). */
 int pages_read(struct pages *p, uint64_t addr, void *buf, size_t len);
 
 /* What m's page at addr holds when the target never touched it: zeros,

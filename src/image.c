@@ -84,15 +84,15 @@ static int copyable(const struct proc_map *m)
 	       strncmp(m->path, "[vvar", 5) != 0;
 }
 
-/* Resident (or swapped) pages of m, from /proc/PID/pagemap: reading a page
- * the target never touched would only map the zero page into it. */
-static int add_resident(struct image *im, int pagemap, const struct proc_map *m)
+/* Resident (or swapped) pages of [lo, hi), from /proc/PID/pagemap: reading
+ * a page the target never touched would only map the zero page into it. */
+static int add_resident(struct image *im, int pagemap, uint64_t lo, uint64_t hi)
 {
 	static uint64_t ent[PAGEMAP_BATCH];
-	uint64_t first = m->start / PAGE, last = m->end / PAGE, run = 0, runlen = 0;
+	uint64_t first = lo / PAGE, last = hi / PAGE, run = 0, runlen = 0;
 
 	if (pagemap < 0)
-		return add_range(&im->plan, &im->nplan, &im->plancap, m->start, m->end - m->start);
+		return add_range(&im->plan, &im->nplan, &im->plancap, lo, hi - lo);
 	for (uint64_t pg = first; pg < last;) {
 		size_t want = last - pg < PAGEMAP_BATCH ? (size_t)(last - pg) : PAGEMAP_BATCH;
 		ssize_t got = pread(pagemap, ent, want * 8, (off_t)(pg * 8));
@@ -424,6 +424,33 @@ static void copy_pass(struct copier *cp)
 	}
 }
 
+/* The same for m outside the payloads already found (the re-plan: their
+ * pages are not copied, and reading their pagemap is most of its cost). */
+static int add_resident_outside(struct image *im, const struct proc_map *m)
+{
+	uint64_t at = m->start;
+	size_t e = 0, lo = 0, hi = im->nexcl;
+
+	while (lo < hi) {   /* the first payload ending after the mapping's start */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (im->excl[mid].addr + im->excl[mid].len <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (e = lo; at < m->end; e++) {
+		uint64_t stop = e < im->nexcl && im->excl[e].addr < m->end ? im->excl[e].addr : m->end;
+
+		if (stop > at && add_resident(im, im->pagemap, at, stop) < 0)
+			return -1;
+		if (stop >= m->end)
+			break;
+		at = im->excl[e].addr + im->excl[e].len;
+	}
+	return 0;
+}
+
 /* What to copy: the resident (or swapped) pages of the private writable
  * mappings as they are now, less the payload of large buffers (im->excl),
  * each range given its place in the buffer.  With scan, the target runs
@@ -434,7 +461,7 @@ static void copy_pass(struct copier *cp)
  * bytes to copy, or -1 with lt_error. */
 static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
 {
-	uint64_t off = 0;
+	uint64_t off = 0, payload = im->st.payload_bytes, t0 = lt_now_us(), scan_us = 0;
 	char path[64];
 	int rc = 0;
 
@@ -462,11 +489,16 @@ static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
 
 		if (!copyable(m))
 			continue;
-		rc = add_resident(im, im->pagemap, m);
+		rc = scan ? add_resident(im, im->pagemap, m->start, m->end) :
+			    add_resident_outside(im, m);
 		/* glibc puts large allocations in mappings of their own. */
-		if (rc == 0 && scan && !m->path[0] && im->nplan > first)
+		if (rc == 0 && scan && !m->path[0] && im->nplan > first) {
+			uint64_t s0 = lt_now_us();
+
 			rc = drop_payloads(im, pid, first, im->nplan, m->end, &im->excl, &im->nexcl,
 					   &im->exclcap);
+			scan_us += lt_now_us() - s0;
+		}
 	}
 	if (rc < 0) {
 		if (lt_last_errkind() == LT_ERR_GONE)
@@ -476,6 +508,10 @@ static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
 		return -1;
 	}
 	subtract(im, im->excl, im->nexcl);
+	if (!scan)
+		im->st.payload_bytes = payload;   /* the plan's: the re-plan read none */
+	/* What a re-plan will cost: this, less the payloads' scan. */
+	im->replan_estimate_us = lt_now_us() - t0 - scan_us;
 	for (size_t i = 0; i < im->nplan; i++) {
 		im->plan[i].off = off;
 		off += im->plan[i].len;
@@ -553,12 +589,17 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 	/* The plan again, now that nothing moves: pages made resident and
 	 * mappings made since it are copied too, and nothing of the heap is
 	 * left to read after the release.  Its ranges mostly keep their places
-	 * in the warmed buffer. */
-	off = plan_ranges(im, pid, 0);
-	if (off < 0 || make_room(im, pid, (uint64_t)off) < 0)
-		return -1;
-	im->st.replan_us = lt_now_us() - t0;
-	im->st.replanned_bytes = (uint64_t)off;
+	 * in the warmed buffer.  Not when it would take what --max-pause
+	 * leaves for the copy: then the plan made before the stop is copied. */
+	if (!deadline_us || t0 + 2 * im->replan_estimate_us < deadline_us) {
+		off = plan_ranges(im, pid, 0);
+		if (off < 0 || make_room(im, pid, (uint64_t)off) < 0)
+			return -1;
+		im->st.replan_us = lt_now_us() - t0;
+		im->st.replanned_bytes = (uint64_t)off;
+	} else {
+		im->st.replanned_bytes = im->st.planned_bytes;
+	}
 	cp.to = im->nplan;
 	t0 = lt_now_us();
 	copy_pass(&cp);

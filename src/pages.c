@@ -12,6 +12,8 @@
 
 #define PAGE 4096u
 #define PM_CACHE 512u                 /* pagemap entries read at a time (2 MiB of pages) */
+#define PM_WINDOWS 128u               /* such windows kept (256 MiB of pages, 512 KiB) */
+#define MAPS_STALE_US 100000u         /* maps older than this are read again on a miss */
 #define FILE_BLOCK (64u << 10)        /* bytes of a mapped file read at a time */
 #define FILES 8                       /* mapped files kept open, each with a block */
 
@@ -23,12 +25,17 @@ struct file_slot {
 	ssize_t block_len;     /* -1: none read */
 };
 
+struct pm_window {
+	uint64_t base;         /* first page + 1 (0: empty) */
+	uint64_t ent[PM_CACHE];
+};
+
 struct pages {
 	pid_t pid;
 	int pagemap;
 	struct proc_maps maps;
-	uint64_t pm[PM_CACHE], pm_base;
-	int pm_valid;
+	uint64_t maps_at;      /* when they were read (lt_now_us) */
+	struct pm_window *pm;  /* PM_WINDOWS, direct-mapped by window */
 	struct file_slot files[FILES];
 	unsigned next_slot;
 };
@@ -46,6 +53,7 @@ struct pages *pages_open(pid_t pid)
 	p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->pagemap = fd;
+	p->pm = xcalloc(PM_WINDOWS, sizeof(*p->pm));
 	for (int i = 0; i < FILES; i++)
 		p->files[i].fd = -1;
 	pages_refresh(p);
@@ -70,6 +78,7 @@ void pages_close(struct pages *p)
 	close(p->pagemap);
 	drop_files(p);
 	proc_maps_free(&p->maps);
+	free(p->pm);
 	free(p);
 }
 
@@ -78,27 +87,30 @@ void pages_refresh(struct pages *p)
 	proc_maps_free(&p->maps);
 	if (proc_maps_read(p->pid, &p->maps) < 0)
 		memset(&p->maps, 0, sizeof(p->maps));
-	p->pm_valid = 0;
+	p->maps_at = lt_now_us();
+	for (size_t i = 0; i < PM_WINDOWS; i++)
+		p->pm[i].base = 0;
 	drop_files(p);   /* a mapping's start may now be another file's */
 }
 
 int pages_entry(struct pages *p, uint64_t addr, uint64_t *ent)
 {
 	uint64_t pg = addr / PAGE, base = pg & ~(uint64_t)(PM_CACHE - 1);
+	struct pm_window *w = &p->pm[(base / PM_CACHE) % PM_WINDOWS];
 
-	/* The cache is a moment old at most: what it says decides only how a
-	 * page is read, and either way reads what the page holds. */
-	if (!p->pm_valid || p->pm_base != base) {
-		ssize_t n = pread(p->pagemap, p->pm, sizeof(p->pm), (off_t)(base * 8));
+	/* The windows are as old as the last refresh at most: what they say
+	 * decides only how a page is read, and either way it reads what the
+	 * page holds. */
+	if (w->base != base + 1) {
+		ssize_t n = pread(p->pagemap, w->ent, sizeof(w->ent), (off_t)(base * 8));
 
 		if (n <= 0)
 			return -1;
-		if ((size_t)n < sizeof(p->pm))
-			memset((char *)p->pm + n, 0, sizeof(p->pm) - (size_t)n);
-		p->pm_base = base;
-		p->pm_valid = 1;
+		if ((size_t)n < sizeof(w->ent))
+			memset((char *)w->ent + n, 0, sizeof(w->ent) - (size_t)n);
+		w->base = base + 1;
 	}
-	*ent = p->pm[pg - base];
+	*ent = w->ent[pg - base];
 	return 0;
 }
 
@@ -203,8 +215,14 @@ int pages_read(struct pages *p, uint64_t addr, void *buf, size_t len)
 	const struct proc_map *m = proc_maps_find(&p->maps, addr);
 	uint64_t ent;
 
-	/* In no mapping read (mapped since, or never): the target says. */
-	if (!m || len > m->end - addr || m->perms[0] != 'r' || pages_entry(p, addr, &ent) < 0 ||
+	/* In no mapping: unmapped, unless mapped since the maps were read. */
+	if (!m && lt_now_us() - p->maps_at > MAPS_STALE_US) {
+		pages_refresh(p);
+		m = proc_maps_find(&p->maps, addr);
+	}
+	if (!m)
+		return -1;
+	if (len > m->end - addr || m->perms[0] != 'r' || pages_entry(p, addr, &ent) < 0 ||
 	    (ent >> 62 & 3))
 		return 1;
 	return pages_untouched(p, m, addr, buf, len) == 0 ? 0 : 1;

@@ -466,10 +466,14 @@ static ssize_t read_guarded(struct remote *r, uint64_t addr, void *buf, size_t l
 
 			if (piece > len - done - run)
 				piece = len - done - run;
-			if (pages_read(r->pages, a, out + done + run, piece) != 0)
+			int k = pages_read(r->pages, a, out + done + run, piece);
+
+			if (k > 0)
 				run += piece;
 			else if (run)
 				break;   /* read the run first; this page again after */
+			else if (k < 0)
+				return done ? (ssize_t)done : (errno = EFAULT, -1);
 			else
 				done += piece;
 		}

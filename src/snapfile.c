@@ -586,8 +586,14 @@ static int split(const char *path, struct loaded *l, struct sections *sc)
 		body = (struct cur){ c.p, c.p + len };
 		c.p += len;
 		if (lt_crc32(0, body.p, (size_t)len) != crc) {
-			lt_error(LT_ERR_OTHER, "%s is damaged: its %.4s section does not match its "
-				 "checksum (changed since leaktop wrote it)", path, tag);
+			char shown[5];
+
+			/* the tag is the file's: a damaged one may hold anything */
+			for (int i = 0; i < 4; i++)
+				shown[i] = tag[i] >= 0x20 && tag[i] < 0x7f ? tag[i] : '?';
+			shown[4] = '\0';
+			lt_error(LT_ERR_OTHER, "%s is damaged: its %s section does not match its "
+				 "checksum (changed since leaktop wrote it)", path, shown);
 			return -1;
 		}
 #define SECTION(t, f) \

@@ -6,6 +6,7 @@ Expected layout:
   python 3.12.1  <executable>  layout dwarf
   objects 123456  gc-tracked 123456  bytes 45.2 MiB  pause 8.1 ms
   copied 98.2 MiB in 25.1 ms while stopped, walked after; 0 pages read late
+  stop: interrupt 0.0 ms, wait 0.2, plan 1.7, copy 24.9, unwind 0.0, release 0.1, other 0.2
   note: ...                         (optional, any number)
   <blank>
    num    #objects      #bytes  type
@@ -25,6 +26,8 @@ ROW_RE = re.compile(r"^\s*(\d+):\s+(\d+)\s+(\d+)\s+(\S+)$")
 HEADER_RE = re.compile(r"^\s*num\s+#objects\s+#bytes\s+type\s*$")
 TOTAL_RE = re.compile(r"^Total\s+(\d+)\s+(\d+)(\s.*)?$")   # e.g. "(57 types)"
 COPY_RE = re.compile(r"^copied [\d.]+ [KMGT]?i?B in [\d.]+ ms while stopped, walked after; \d+ pages read late$")
+STOP_RE = re.compile(r"^stop: interrupt [\d.]+ ms, wait [\d.]+, plan [\d.]+, copy [\d.]+, "
+                     r"unwind [\d.]+, release [\d.]+, other [\d.]+$")
 LINE3_RE = re.compile(r"^objects\s+(\d+)\s+gc-tracked\s+(\d+)\s+bytes\s+\S+"
                       r"(\s+[KMGTP]?i?B)?\s+pause\s+[\d.]+\s*\S*\s*$")
 LAYOUTS = ("dwarf", "debug-offsets", "table")
@@ -55,6 +58,8 @@ def parse(out):
         between = between[:-1]
     if between and COPY_RE.match(between[0]):
         res["copy"] = between.pop(0)
+    if between and STOP_RE.match(between[0]):
+        res["stop"] = between.pop(0)
     for l in between:
         if l.startswith("note: "):
             res["notes"].append(l)
@@ -156,6 +161,10 @@ def run_python(tap, py):
             p.check(COPY_RE.match(lines[3]),
                     "line 4 %r does not say what the stop copied ('copied 98.2 MiB in 25.1 ms "
                     "while stopped, walked after; 0 pages read late')" % lines[3])
+            p.check(STOP_RE.match(lines[4]),
+                    "line 5 %r does not say where the pause went ('stop: interrupt 0.0 ms, "
+                    "wait 0.2, plan 1.7, copy 24.9, unwind 0.0, release 0.1, other 0.2')"
+                    % lines[4])
             m = LINE3_RE.match(l3)
             if p.check(m, "line 3 %r does not look like 'objects N  gc-tracked N  "
                        "bytes 45.2 MiB  pause 8.1 ms'" % l3):
