@@ -788,8 +788,8 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 	}
 	if (snap->late_pages)
 		census_note(&snap->census, "%llu pages (%llu KiB) the copy did not hold were read after "
-			    "the target was let go (memory mapped or touched since planning, or a large "
-			    "buffer): they may be newer than the rest",
+			    "the target was let go (a large buffer's, memory shared with another "
+			    "process, or the copy was cut): they may be newer than the rest",
 			    (unsigned long long)snap->late_pages, (unsigned long long)snap->late_pages * 4);
 	if (!snap->fds_read && snap->pid > 0 && !s->off)
 		census_note(&snap->census, "the descriptor table could not be read after the copy "
