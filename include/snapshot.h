@@ -83,6 +83,7 @@ struct session {
 	struct native_stack *native;  /* opts.native: unwound in the stop, until merged */
 	size_t nnative;
 	struct session_offline *off;  /* not NULL: no process, this memory (owned) */
+	int retry_broken_list;   /* a broken GC list ends the walk: stop again */
 };
 
 #define SNAPSHOT_MAX_SAMPLES 12
@@ -101,8 +102,7 @@ struct snapshot {
 	uint64_t walk_us;        /* wall time of the whole snapshot */
 	int gc_retries;          /* times the target was let go to finish a collection */
 	int collecting;          /* one was still running in the copy */
-	int list_broken;         /* a GC list broke in the walk */
-	int list_retries;        /* stops taken again for that (session_snapshot) */
+	int list_retries;        /* stops taken again for a GC list found broken */
 	/* Where the (last) stop's time went, microseconds: threads asked to
 	 * stop, waited for, the plan made again and the copy, native stacks
 	 * unwound, threads let go; other is the rest of the pause (the check

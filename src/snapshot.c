@@ -101,6 +101,8 @@ static void offline_free(struct session_offline *off)
  * lt_error (snap freed). */
 static void snapshot_begin(struct session *s, struct snapshot *snap);
 static int snapshot_walk(struct session *s, struct snapshot *snap, int collecting);
+/* snapshot_walk returns 1 (snap freed) when a GC list broke and
+ * s->retry_broken_list asks for another stop instead. */
 
 /* A snapshot of an offline session: its memory walked, its facts as
  * recorded (the descriptors copied: each snapshot owns its table). */
@@ -553,20 +555,26 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	 * stopped inside the collector's link or unlink of a node.  The stop
 	 * is taken again once; a list broken twice is damaged. */
 	for (attempt = 0;; attempt++) {
-		if (one_snapshot(s, snap, t0) < 0)
+		int r;
+
+		s->retry_broken_list = attempt < LIST_RETRIES;
+		r = one_snapshot(s, snap, t0);
+		if (r < 0) {
+			s->retry_broken_list = 0;
 			return -1;
-		if (!snap->list_broken || attempt >= LIST_RETRIES)
+		}
+		if (r == 0)
 			break;
-		snapshot_free(snap);
 		remote_cache_drop(s->ctx.mem);
 	}
+	s->retry_broken_list = 0;
 	snap->list_retries = attempt;
 	return 0;
 }
 
 static int one_snapshot(struct session *s, struct snapshot *snap, uint64_t t0)
 {
-	int collecting;
+	int collecting, r;
 
 	snapshot_begin(s, snap);
 	collecting = stop_and_copy(s, snap);
@@ -582,9 +590,10 @@ static int one_snapshot(struct session *s, struct snapshot *snap, uint64_t t0)
 	snap->fds_read = fd_table_read(s->t.pid, &snap->fds) == 0;
 	/* So is where its resident memory lies (memacct.h). */
 	memacct_read(&snap->memory, s);
-	if (snapshot_walk(s, snap, collecting) < 0) {
+	r = snapshot_walk(s, snap, collecting);
+	if (r != 0) {
 		drop_native(s);
-		return -1;
+		return r;       /* 1: walk again from a new stop */
 	}
 	memacct_finish(&snap->memory, &snap->census);
 	if (snap->stacks_read && s->native)
@@ -652,6 +661,16 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 		w.reach.stacks = &snap->stacks;  /* chains from threads name them as stacks do */
 	rc = heap_walk_gc(c, s->t.runtime_addr, visit, &w, &st);
 	budget_check(c, "the GC lists and what they refer to", &spent);
+	if (st.corrupt && !spent && s->retry_broken_list) {
+		/* Caught mid-link?  The caller stops the target again before
+		 * anything is made of this copy (session_snapshot). */
+		remote_set_budget(c->mem, 0);
+		remote_use_source(c->mem, NULL);
+		reach_free(&w.reach);
+		graph_free(&g);
+		snapshot_free(snap);
+		return 1;
+	}
 	if (rc == 0 && w.follow) {
 		reach_threads(&w.reach, s->t.runtime_addr);
 		budget_check(c, "the threads' frames and what they hold", &spent);
@@ -763,7 +782,6 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 		census_note(&snap->census, "a garbage collection was running in the target: "
 			    "objects it was examining may be missing");
 	}
-	snap->list_broken = st.corrupt;
 	if (st.corrupt && !spent) {
 		snap->census.complete = 0;
 		census_note(&snap->census, "%s", st.corrupt_note);
