@@ -68,6 +68,7 @@ struct image {
 	pid_t pid;                /* whose (0: none yet) */
 	int pagemap;              /* its /proc/PID/pagemap, or -1 */
 	struct pages *pages;      /* what the copy lacks, read without touching it */
+	int pages_stale;          /* a copy was made since its mappings were read */
 	uint64_t replan_estimate_us;  /* the last plan's maps and pagemap time */
 	uint64_t untouched_reads; /* reads so answered since the copy, and the first's address */
 	uint64_t untouched_first;

@@ -25,6 +25,9 @@ struct rootfs_user {
 	const char *root;   /* "" or NULL: the host's own files */
 };
 
+/* Make user the userdata of every module dwfl has reported. */
+void rootfs_adopt(Dwfl *dwfl, struct rootfs_user *user);
+
 /* libdwfl's find_elf for a live process: a module named under root
  * ("ROOT/usr/lib/libc.so.6") is opened inside it; one named so that it was
  * deleted is not opened at all; anything else as libdwfl would. */

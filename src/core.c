@@ -984,14 +984,6 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dw
 	return dwfl_build_id_find_elf(mod, userdata, name, base, file_name, elfp);
 }
 
-static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-			void *arg)
-{
-	(void)mod, (void)name, (void)start;
-	*userdata = arg;
-	return DWARF_CB_OK;
-}
-
 /* The program: the file mapped where its program headers are (AT_PHDR),
  * else the one named as the command (pr_fname), else the first. */
 static const char *program_path(const struct core *c)
@@ -1192,7 +1184,7 @@ int core_session_open(struct session *s, const char *path, const char *exe,
 		rc = dwfl_core_file_report(t.dwfl, c->elf, exe_here[0] ? exe_here : NULL);
 		dwfl_report_end(t.dwfl, NULL, NULL);
 	}
-	dwfl_getmodules(t.dwfl, set_userdata, cd, 0);
+	rootfs_adopt(t.dwfl, &cd->user);   /* core_find_elf reads cd through it: its first member */
 	snprintf(what, sizeof(what), "the core file %s", path);
 	truncation(c, cut, sizeof(cut));
 	if (rc < 0 || target_find_python(&t, what) < 0) {

@@ -481,8 +481,6 @@ static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
 		im->pages = pages_open(pid);
 		im->pid = pid;
 	}
-	if (im->pages)
-		pages_refresh(im->pages);
 	for (size_t i = 0; i < im->maps.n && rc == 0; i++) {
 		const struct proc_map *m = &im->maps.v[i];
 		size_t first = im->nplan;
@@ -586,6 +584,7 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 	im->st.copied_bytes = im->st.hole_bytes = im->st.ranges = 0;
 	im->st.cut = 0;
 	im->untouched_reads = im->untouched_first = 0;
+	im->pages_stale = 1;
 	/* The plan again, now that nothing moves: pages made resident and
 	 * mappings made since it are copied too, and nothing of the heap is
 	 * left to read after the release.  Its ranges mostly keep their places
@@ -715,6 +714,11 @@ static int source_untouched(void *arg, uint64_t addr, void *buf, size_t len)
 
 void image_source(struct image *im, struct remote_source *out)
 {
+	/* After the release, once per copy: the mappings read again outside
+	 * the stop, for what the walk reads outside the copy. */
+	if (im->pages && im->pages_stale)
+		pages_refresh(im->pages);
+	im->pages_stale = 0;
 	out->find = source_find;
 	out->constant = source_constant;
 	out->untouched = im->pid > 0 ? source_untouched : NULL;

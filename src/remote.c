@@ -297,7 +297,6 @@ static ssize_t read_some(struct remote *r, uint64_t addr, void *buf, size_t len)
 	ssize_t n;
 
 	r->stats.syscalls++;
-	if (getenv("LTDBG")) fprintf(stderr, "live %lx %zu src=%d\n", (unsigned long)addr, len, r->src.find != NULL);
 	if (!r->use_mem) {
 		struct iovec local = { buf, len };
 		struct iovec remote = { (void *)(uintptr_t)addr, len };
@@ -388,11 +387,10 @@ static int read_pieces(struct remote *r, uint64_t addr, void *buf, size_t len,
 	while (len > 0) {
 		size_t n = PAGE_BYTES - (size_t)(addr & (PAGE_BYTES - 1));
 		const unsigned char *p;
+		int how;
 
 		if (n > len)
 			n = len;
-		int how;
-
 		if ((p = r->src.find(r->src.arg, addr, n)))
 			memcpy(out, p, n);
 		else if ((how = r->src.untouched(r->src.arg, addr, out, n)) < 0) {

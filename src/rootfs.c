@@ -113,6 +113,19 @@ static const char *inside(const char *root, const char *path)
 	return path + n;
 }
 
+static int set_user(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		    void *arg)
+{
+	(void)mod, (void)name, (void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
+void rootfs_adopt(Dwfl *dwfl, struct rootfs_user *user)
+{
+	dwfl_getmodules(dwfl, set_user, user, 0);
+}
+
 int rootfs_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {

@@ -244,14 +244,6 @@ struct live_owner {
 	char root[sizeof(((struct target *)0)->root)];
 };
 
-static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-			void *arg)
-{
-	(void)mod, (void)name, (void)start;
-	*userdata = arg;
-	return DWARF_CB_OK;
-}
-
 int target_open(struct target *t, pid_t pid)
 {
 	struct live_owner *owner;
@@ -309,7 +301,7 @@ int target_open(struct target *t, pid_t pid)
 		goto fail;
 	}
 	dwfl_report_end(t->dwfl, NULL, NULL);
-	dwfl_getmodules(t->dwfl, set_userdata, owner, 0);
+	rootfs_adopt(t->dwfl, &owner->user);
 	t->mem = remote_open(pid);
 	snprintf(what, sizeof(what), "pid %d", (int)pid);
 	if (target_find_python(t, what) < 0)
