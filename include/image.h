@@ -48,6 +48,7 @@ struct image_stats {
 	uint64_t payload_bytes;   /* resident bytes of large buffers left out */
 	uint64_t hole_bytes;      /* planned but unreadable (unmapped since planning) */
 	uint64_t ranges;          /* ranges copied */
+	unsigned copiers;         /* threads that copied */
 	int cut;                  /* the deadline stopped the copy early */
 };
 

@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@
 #define SCAN_BYTES 80u                /* chunk header (16) + eight words */
 #define COPY_IOVS 512u                /* iovecs per process_vm_readv while copying */
 #define COPY_CALL_BYTES (4u << 20)    /* bytes per call (~1 ms): the deadline is checked between calls */
+#define COPY_MAX_COPIERS 8u          /* threads copying inside the stop, at most */
+#define COPY_MIN_PART (8u << 20)     /* and each with at least this much to copy */
 #define MIN_CHUNK (32u << 10)         /* smallest mmap'd chunk glibc makes (M_MMAP_THRESHOLD floor) */
 /* Images at least this large live in an unlinked temporary file, so that
  * the kernel can write them out under memory pressure. */
@@ -84,40 +89,47 @@ static int copyable(const struct proc_map *m)
 	       strncmp(m->path, "[vvar", 5) != 0;
 }
 
+/* Ranges of resident pages as one planner finds them, ascending. */
+struct found {
+	struct image_seg *v;
+	size_t n, cap;
+	uint64_t swapped;               /* of them, swapped out */
+	uint64_t ent[PAGEMAP_BATCH];    /* pagemap entries read */
+};
+
 /* Resident (or swapped) pages of [lo, hi), from /proc/PID/pagemap: reading
  * a page the target never touched would only map the zero page into it. */
-static int add_resident(struct image *im, int pagemap, uint64_t lo, uint64_t hi)
+static int add_resident(struct found *f, int pagemap, uint64_t lo, uint64_t hi)
 {
-	static uint64_t ent[PAGEMAP_BATCH];
 	uint64_t first = lo / PAGE, last = hi / PAGE, run = 0, runlen = 0;
 
 	if (pagemap < 0)
-		return add_range(&im->plan, &im->nplan, &im->plancap, lo, hi - lo);
+		return add_range(&f->v, &f->n, &f->cap, lo, hi - lo);
 	for (uint64_t pg = first; pg < last;) {
 		size_t want = last - pg < PAGEMAP_BATCH ? (size_t)(last - pg) : PAGEMAP_BATCH;
-		ssize_t got = pread(pagemap, ent, want * 8, (off_t)(pg * 8));
+		ssize_t got = pread(pagemap, f->ent, want * 8, (off_t)(pg * 8));
 
 		if (got <= 0) {
 			/* Unreadable now: take the rest of the mapping whole. */
-			if (runlen && add_range(&im->plan, &im->nplan, &im->plancap, run * PAGE, runlen * PAGE) < 0)
+			if (runlen && add_range(&f->v, &f->n, &f->cap, run * PAGE, runlen * PAGE) < 0)
 				return -1;
-			return add_range(&im->plan, &im->nplan, &im->plancap, pg * PAGE, (last - pg) * PAGE);
+			return add_range(&f->v, &f->n, &f->cap, pg * PAGE, (last - pg) * PAGE);
 		}
 		for (size_t i = 0; i < (size_t)got / 8; i++, pg++) {
-			if (ent[i] >> 62) {   /* bit 63 present, bit 62 swapped */
-				if (!(ent[i] >> 63))
-					im->st.swapped_bytes += PAGE;
+			if (f->ent[i] >> 62) {   /* bit 63 present, bit 62 swapped */
+				if (!(f->ent[i] >> 63))
+					f->swapped += PAGE;
 				if (!runlen)
 					run = pg;
 				runlen++;
 			} else if (runlen) {
-				if (add_range(&im->plan, &im->nplan, &im->plancap, run * PAGE, runlen * PAGE) < 0)
+				if (add_range(&f->v, &f->n, &f->cap, run * PAGE, runlen * PAGE) < 0)
 					return -1;
 				runlen = 0;
 			}
 		}
 	}
-	return runlen ? add_range(&im->plan, &im->nplan, &im->plancap, run * PAGE, runlen * PAGE) : 0;
+	return runlen ? add_range(&f->v, &f->n, &f->cap, run * PAGE, runlen * PAGE) : 0;
 }
 
 static int writable_addr(const struct image *im, uint64_t v)
@@ -167,14 +179,15 @@ static void read_middle(pid_t pid, uint64_t addr, uint64_t size, uint64_t mid[8]
 /* In the plan ranges [a, b) of one anonymous mapping, find glibc's mmap'd
  * chunks ({prev_size 0, size | IS_MMAPPED} at a page start) and leave out
  * all but the first page of those that hold a large payload. */
-static int drop_payloads(struct image *im, pid_t pid, size_t a, size_t b, uint64_t map_end,
+static int drop_payloads(const struct image *im, pid_t pid, const struct image_seg *plan,
+			 size_t a, size_t b, uint64_t map_end,
 			 struct image_seg **excl, size_t *nexcl, size_t *exclcap)
 {
 	static unsigned char hdr[SCAN_BATCH][SCAN_BYTES];
 	struct iovec local[SCAN_BATCH], remote[SCAN_BATCH];
 	uint64_t pages[SCAN_BATCH], skip_until = 0;
 	size_t r = a;
-	uint64_t p = im->plan[a].addr;
+	uint64_t p = plan[a].addr;
 
 	while (r < b) {
 		size_t n = 0;
@@ -182,7 +195,7 @@ static int drop_payloads(struct image *im, pid_t pid, size_t a, size_t b, uint64
 
 		/* The next SCAN_BATCH resident page starts at or after p. */
 		while (n < SCAN_BATCH && r < b) {
-			const struct image_seg *s = &im->plan[r];
+			const struct image_seg *s = &plan[r];
 
 			if (p < s->addr)
 				p = s->addr;
@@ -302,14 +315,16 @@ static uint64_t next_mapped(const struct proc_maps *maps, uint64_t addr)
 	return UINT64_MAX;
 }
 
-/* One pass over plan[from, to), and what it got. */
+/* One pass over plan[from, to) into buf, and what it got. */
 struct copier {
-	struct image *im;
+	const struct image_seg *plan;
+	unsigned char *buf;
 	pid_t pid;
 	size_t from, to;
 	uint64_t deadline_us;
 	int record;                   /* inside the stop: keep what arrives, count holes */
-	struct proc_maps now;         /* the mappings inside the stop, read at the first hole */
+	const struct proc_maps *now;  /* the mappings inside the stop (the re-plan's), or NULL: */
+	struct proc_maps own;         /* then read here at the first hole */
 	struct image_seg *seg;
 	size_t nseg, segcap;
 	uint64_t copied, holes;
@@ -338,7 +353,7 @@ static void append_seg(struct image_seg **v, size_t *n, size_t *cap, struct imag
  * what cannot be read is a hole; warming just passes over it. */
 static void copy_pass(struct copier *cp)
 {
-	const struct image *im = cp->im;
+	const struct image_seg *plan = cp->plan;
 	struct iovec local[COPY_IOVS], remote[COPY_IOVS];
 	size_t i = cp->from;
 	uint64_t done = 0;    /* bytes of plan[i] handled */
@@ -353,12 +368,12 @@ static void copy_pass(struct copier *cp)
 			break;
 		}
 		while (n < COPY_IOVS && r < cp->to && total < COPY_CALL_BYTES) {
-			const struct image_seg *s = &im->plan[r];
+			const struct image_seg *s = &plan[r];
 			uint64_t len = s->len - d;
 
 			if (len > COPY_CALL_BYTES - total)
 				len = COPY_CALL_BYTES - total;
-			local[n] = (struct iovec){ im->buf + s->off + d, (size_t)len };
+			local[n] = (struct iovec){ cp->buf + s->off + d, (size_t)len };
 			remote[n] = (struct iovec){ (void *)(uintptr_t)(s->addr + d), (size_t)len };
 			n++;
 			total += len;
@@ -376,7 +391,7 @@ static void copy_pass(struct copier *cp)
 		if (got < 0)
 			got = 0;
 		for (left = (uint64_t)got; left > 0;) {
-			const struct image_seg *s = &im->plan[i];
+			const struct image_seg *s = &plan[i];
 			uint64_t take = s->len - done < left ? s->len - done : left;
 
 			if (cp->record) {
@@ -401,35 +416,66 @@ static void copy_pass(struct copier *cp)
 		/* Planned but not readable now: the target unmapped it since.
 		 * Skip to what is mapped (it is stopped: its mappings hold still),
 		 * or past one unreadable page. */
-		if (!cp->now.n && proc_maps_read(cp->pid, &cp->now) < 0 && lt_last_errkind() == LT_ERR_GONE) {
+		if (!cp->now && !cp->own.n && proc_maps_read(cp->pid, &cp->own) < 0 &&
+		    lt_last_errkind() == LT_ERR_GONE) {
 			cp->err = ESRCH;
 			break;
 		}
 		{
-			uint64_t at = im->plan[i].addr + done;
-			uint64_t next = cp->now.n ? next_mapped(&cp->now, at) : at;
+			const struct proc_maps *now = cp->now ? cp->now : &cp->own;
+			uint64_t at = plan[i].addr + done;
+			uint64_t next = now->n ? next_mapped(now, at) : at;
 
 			if (next == at)
 				next = (at | (PAGE - 1)) + 1;
-			while (i < cp->to && im->plan[i].addr + im->plan[i].len <= next) {
-				cp->holes += im->plan[i].len - done;
+			while (i < cp->to && plan[i].addr + plan[i].len <= next) {
+				cp->holes += plan[i].len - done;
 				i++;
 				done = 0;
 			}
-			if (i < cp->to && im->plan[i].addr + done < next) {
-				cp->holes += next - (im->plan[i].addr + done);
-				done = next - im->plan[i].addr;
+			if (i < cp->to && plan[i].addr + done < next) {
+				cp->holes += next - (plan[i].addr + done);
+				done = next - plan[i].addr;
 			}
 		}
 	}
 }
 
-/* The same for m outside the payloads already found (the re-plan: their
- * pages are not copied, and reading their pagemap is most of its cost). */
-static int add_resident_outside(struct image *im, const struct proc_map *m)
+/* How many threads plan again and copy bytes inside the stop: one per CPU leaktop may run
+ * on (the target's threads are stopped and use none), at most
+ * COPY_MAX_COPIERS, each with COPY_MIN_PART or more.  Into a warmed
+ * buffer the copy is the kernel's per-page work, which divides between
+ * CPUs: 2 copiers took 118 MiB in 16 ms here where one took 29 (a memcpy:
+ * 15).  LEAKTOP_COPIERS sets the count, whatever the size (bench/run
+ * compares counts, the tests cut small copies). */
+static unsigned copiers_for(uint64_t bytes)
+{
+	const char *env = getenv("LEAKTOP_COPIERS");
+	uint64_t part = COPY_MIN_PART;
+	cpu_set_t set;
+	unsigned n = 1;
+
+	if (env && *env) {
+		n = (unsigned)strtoul(env, NULL, 10);
+		part = PAGE;
+	} else if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		n = (unsigned)CPU_COUNT(&set);
+	}
+	if (n > COPY_MAX_COPIERS)
+		n = COPY_MAX_COPIERS;
+	if (n > bytes / part)
+		n = (unsigned)(bytes / part);
+	return n ? n : 1;
+}
+
+/* The parts of m to read the pagemap of in the re-plan: outside the
+ * payloads already found (their pages are not copied, and reading their
+ * pagemap would be most of its cost). */
+static void spans_outside(const struct image *im, const struct proc_map *m,
+			  struct image_seg **v, size_t *n, size_t *cap)
 {
 	uint64_t at = m->start;
-	size_t e = 0, lo = 0, hi = im->nexcl;
+	size_t lo = 0, hi = im->nexcl;
 
 	while (lo < hi) {   /* the first payload ending after the mapping's start */
 		size_t mid = lo + (hi - lo) / 2;
@@ -439,16 +485,129 @@ static int add_resident_outside(struct image *im, const struct proc_map *m)
 		else
 			hi = mid;
 	}
-	for (e = lo; at < m->end; e++) {
+	for (size_t e = lo; at < m->end; e++) {
 		uint64_t stop = e < im->nexcl && im->excl[e].addr < m->end ? im->excl[e].addr : m->end;
 
-		if (stop > at && add_resident(im, im->pagemap, at, stop) < 0)
-			return -1;
+		if (stop > at) {
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				*v = xreallocarray(*v, *cap, sizeof(**v));
+			}
+			(*v)[(*n)++] = (struct image_seg){ at, stop - at, 0 };
+		}
 		if (stop >= m->end)
 			break;
 		at = im->excl[e].addr + im->excl[e].len;
 	}
-	return 0;
+}
+
+/* One thread's part of the re-plan: the resident pages of its spans. */
+struct planner {
+	const struct image_seg *spans;
+	size_t nspans;
+	int pagemap, rc;
+	struct found *f;
+};
+
+static void *planner_run(void *arg)
+{
+	struct planner *pl = arg;
+
+	for (size_t i = 0; i < pl->nspans && pl->rc == 0; i++)
+		pl->rc = add_resident(pl->f, pl->pagemap, pl->spans[i].addr,
+				      pl->spans[i].addr + pl->spans[i].len);
+	return NULL;
+}
+
+/* Start fn(arg[k]) on threads for k in [1, n), their signals blocked
+ * (signals stay this thread's); started[k] says which began. */
+static void start_helpers(unsigned n, void *(*fn)(void *), void *args, size_t argsize,
+			  pthread_t *th, int *started)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned k = 1; k < n; k++)
+		started[k] = pthread_create(&th[k], NULL, fn, (char *)args + k * argsize) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Run fn(arg[0]) here, then wait for the helpers (or run, here, those
+ * that did not start). */
+static void join_helpers(unsigned n, void *(*fn)(void *), void *args, size_t argsize,
+			 const pthread_t *th, const int *started)
+{
+	fn(args);
+	for (unsigned k = 1; k < n; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		else
+			fn((char *)args + k * argsize);
+	}
+}
+
+/* The re-plan's pagemap reads, cut into n parts of about as many pages,
+ * read at once (the kernel's work per pagemap entry, about 150 ns here,
+ * divides between CPUs like the copy's), joined into f. */
+static int replan_resident(struct image *im, struct found *f, unsigned n)
+{
+	struct image_seg *spans = NULL, *cut;
+	size_t nspans = 0, cap = 0, m = 0, bound[COPY_MAX_COPIERS + 1];
+	struct planner pl[COPY_MAX_COPIERS];
+	pthread_t th[COPY_MAX_COPIERS];
+	int started[COPY_MAX_COPIERS] = { 0 }, rc = 0;
+	uint64_t total = 0, done = 0;
+	unsigned k = 1;
+
+	for (size_t i = 0; i < im->maps.n; i++)
+		if (copyable(&im->maps.v[i]))
+			spans_outside(im, &im->maps.v[i], &spans, &nspans, &cap);
+	for (size_t i = 0; i < nspans; i++)
+		total += spans[i].len;
+	/* spans cut at n-1 page boundaries (a span crossing one becomes two) */
+	cut = xreallocarray(NULL, nspans + n, sizeof(*cut));
+	bound[0] = 0;
+	for (size_t i = 0; i < nspans; i++) {
+		struct image_seg sp = spans[i];
+
+		while (k < n) {
+			uint64_t at = (total / n * k) & ~(uint64_t)(PAGE - 1);
+
+			if (at >= done + sp.len)
+				break;
+			if (at > done) {
+				cut[m++] = (struct image_seg){ sp.addr, at - done, 0 };
+				sp.addr += at - done;
+				sp.len -= at - done;
+				done = at;
+			}
+			bound[k++] = m;
+		}
+		cut[m++] = sp;
+		done += sp.len;
+	}
+	while (k <= n)
+		bound[k++] = m;
+	free(spans);
+	for (k = 0; k < n; k++) {
+		pl[k] = (struct planner){ cut + bound[k], bound[k + 1] - bound[k], im->pagemap, 0,
+					  k ? xcalloc(1, sizeof(struct found)) : f };
+	}
+	start_helpers(n, planner_run, pl, sizeof(pl[0]), th, started);
+	join_helpers(n, planner_run, pl, sizeof(pl[0]), th, started);
+	for (k = 1; k < n; k++) {
+		for (size_t i = 0; i < pl[k].f->n && rc == 0; i++)
+			rc = add_range(&f->v, &f->n, &f->cap, pl[k].f->v[i].addr, pl[k].f->v[i].len);
+		f->swapped += pl[k].f->swapped;
+		free(pl[k].f->v);
+		free(pl[k].f);
+	}
+	for (k = 0; k < n; k++)
+		if (pl[k].rc < 0)
+			rc = -1;
+	free(cut);
+	return rc;
 }
 
 /* What to copy: the resident (or swapped) pages of the private writable
@@ -459,9 +618,10 @@ static int add_resident_outside(struct image *im, const struct proc_map *m)
  * plan's payloads still left out, so that the re-plan costs little next to
  * the copy (a buffer made since the plan is copied whole).  Returns the
  * bytes to copy, or -1 with lt_error. */
-static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
+static int64_t plan_ranges(struct image *im, pid_t pid, int scan, unsigned copiers)
 {
 	uint64_t off = 0, payload = im->st.payload_bytes, t0 = lt_now_us(), scan_us = 0;
+	struct found *f;
 	char path[64];
 	int rc = 0;
 
@@ -481,23 +641,32 @@ static int64_t plan_ranges(struct image *im, pid_t pid, int scan)
 		im->pages = pages_open(pid);
 		im->pid = pid;
 	}
-	for (size_t i = 0; i < im->maps.n && rc == 0; i++) {
+	f = xcalloc(1, sizeof(*f));
+	f->v = im->plan;
+	f->cap = im->plancap;
+	for (size_t i = 0; scan && i < im->maps.n && rc == 0; i++) {
 		const struct proc_map *m = &im->maps.v[i];
-		size_t first = im->nplan;
+		size_t first = f->n;
 
 		if (!copyable(m))
 			continue;
-		rc = scan ? add_resident(im, im->pagemap, m->start, m->end) :
-			    add_resident_outside(im, m);
+		rc = add_resident(f, im->pagemap, m->start, m->end);
 		/* glibc puts large allocations in mappings of their own. */
-		if (rc == 0 && scan && !m->path[0] && im->nplan > first) {
+		if (rc == 0 && !m->path[0] && f->n > first) {
 			uint64_t s0 = lt_now_us();
 
-			rc = drop_payloads(im, pid, first, im->nplan, m->end, &im->excl, &im->nexcl,
+			rc = drop_payloads(im, pid, f->v, first, f->n, m->end, &im->excl, &im->nexcl,
 					   &im->exclcap);
 			scan_us += lt_now_us() - s0;
 		}
 	}
+	if (!scan)
+		rc = replan_resident(im, f, copiers);
+	im->plan = f->v;
+	im->nplan = f->n;
+	im->plancap = f->cap;
+	im->st.swapped_bytes = f->swapped;
+	free(f);
 	if (rc < 0) {
 		if (lt_last_errkind() == LT_ERR_GONE)
 			return -1;
@@ -545,7 +714,7 @@ int image_plan(struct image *im, pid_t pid)
 
 	image_clear(im);
 	memset(&im->st, 0, sizeof(im->st));
-	off = plan_ranges(im, pid, 1);
+	off = plan_ranges(im, pid, 1, 1);
 	if (off < 0 || make_room(im, pid, (uint64_t)off) < 0)
 		return -1;
 	im->st.planned_bytes = (uint64_t)off;
@@ -560,7 +729,8 @@ int image_plan(struct image *im, pid_t pid)
 
 		while (from < im->nplan && im->plan[from].off + im->plan[from].len <= im->warm)
 			from++;
-		struct copier cp = { .im = im, .pid = pid, .from = from, .to = im->nplan };
+		struct copier cp = { .plan = im->plan, .buf = im->buf, .pid = pid, .from = from,
+				     .to = im->nplan };
 
 		copy_pass(&cp);
 		if (cp.err) {
@@ -573,12 +743,93 @@ int image_plan(struct image *im, pid_t pid)
 	return 0;
 }
 
+static void *copier_run(void *arg)
+{
+	copy_pass(arg);
+	return NULL;
+}
+
+/* The plan cut into n parts of about total/n bytes each (a range crossing
+ * a cut becomes two); part k is v[bound[k], bound[k+1]).  Free v. */
+static struct image_seg *split_plan(const struct image *im, uint64_t total, unsigned n,
+				    size_t bound[COPY_MAX_COPIERS + 1])
+{
+	struct image_seg *v = xreallocarray(NULL, im->nplan + n, sizeof(*v));
+	size_t m = 0;
+	unsigned k = 1;
+
+	bound[0] = 0;
+	for (size_t i = 0; i < im->nplan; i++) {
+		struct image_seg s = im->plan[i];
+
+		while (k < n) {
+			uint64_t cut = (total / n * k) & ~(uint64_t)(PAGE - 1);
+
+			if (cut >= s.off + s.len)
+				break;
+			if (cut > s.off) {
+				uint64_t head = cut - s.off;
+
+				v[m++] = (struct image_seg){ s.addr, head, s.off };
+				s.addr += head;
+				s.off += head;
+				s.len -= head;
+			}
+			bound[k++] = m;
+		}
+		v[m++] = s;
+	}
+	while (k <= n)
+		bound[k++] = m;
+	return v;
+}
+
+/* Copy the plan with n copiers, this thread one of them; their results
+ * joined into im->seg and im->st.  Returns the errno that ended the copy,
+ * or 0. */
+static int copy_parts(struct image *im, pid_t pid, uint64_t deadline_us, unsigned n)
+{
+	struct copier cp[COPY_MAX_COPIERS];
+	pthread_t th[COPY_MAX_COPIERS];
+	int started[COPY_MAX_COPIERS] = { 0 };
+	size_t bound[COPY_MAX_COPIERS + 1] = { 0, im->nplan };
+	struct image_seg *parts = im->plan;
+	uint64_t total = im->nplan ? im->plan[im->nplan - 1].off + im->plan[im->nplan - 1].len : 0;
+	int err = 0;
+
+	if (n > 1)
+		parts = split_plan(im, total, n, bound);
+	for (unsigned k = 0; k < n; k++)
+		cp[k] = (struct copier){ .plan = parts, .buf = im->buf, .pid = pid,
+					 .from = bound[k], .to = bound[k + 1],
+					 .deadline_us = deadline_us, .record = 1,
+					 .now = n > 1 ? &im->maps : NULL };
+	start_helpers(n, copier_run, cp, sizeof(cp[0]), th, started);
+	join_helpers(n, copier_run, cp, sizeof(cp[0]), th, started);
+	im->nseg = 0;
+	for (unsigned k = 0; k < n; k++) {
+		for (size_t i = 0; i < cp[k].nseg; i++)
+			append_seg(&im->seg, &im->nseg, &im->segcap, cp[k].seg[i]);
+		free(cp[k].seg);
+		proc_maps_free(&cp[k].own);
+		im->st.copied_bytes += cp[k].copied;
+		im->st.hole_bytes += cp[k].holes;
+		im->st.cut |= cp[k].cut;
+		if (cp[k].err && (!err || cp[k].err == ESRCH))
+			err = cp[k].err;
+	}
+	if (parts != im->plan)
+		free(parts);
+	im->st.copiers = n;
+	return err;
+}
+
 int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 {
-	struct copier cp = { .im = im, .pid = pid, .to = im->nplan, .deadline_us = deadline_us,
-			     .record = 1 };
 	uint64_t t0 = lt_now_us();
+	unsigned copiers = 1;
 	int64_t off;
+	int err;
 
 	im->nseg = 0;
 	im->st.copied_bytes = im->st.hole_bytes = im->st.ranges = 0;
@@ -589,30 +840,23 @@ int image_copy(struct image *im, pid_t pid, uint64_t deadline_us)
 	 * mappings made since it are copied too, and nothing of the heap is
 	 * left to read after the release.  Its ranges mostly keep their places
 	 * in the warmed buffer.  Not when it would take what --max-pause
-	 * leaves for the copy: then the plan made before the stop is copied. */
+	 * leaves for the copy: then the plan made before the stop is copied,
+	 * by one copier (the others would need the mappings as they are now). */
 	if (!deadline_us || t0 + 2 * im->replan_estimate_us < deadline_us) {
-		off = plan_ranges(im, pid, 0);
+		copiers = copiers_for(im->st.planned_bytes);
+		off = plan_ranges(im, pid, 0, copiers);
 		if (off < 0 || make_room(im, pid, (uint64_t)off) < 0)
 			return -1;
 		im->st.replan_us = lt_now_us() - t0;
 		im->st.replanned_bytes = (uint64_t)off;
+		copiers = copiers_for((uint64_t)off);
 	} else {
 		im->st.replanned_bytes = im->st.planned_bytes;
 	}
-	cp.to = im->nplan;
 	t0 = lt_now_us();
-	copy_pass(&cp);
-	proc_maps_free(&cp.now);
-	/* The copier's segments become the image's. */
-	free(im->seg);
-	im->seg = cp.seg;
-	im->nseg = cp.nseg;
-	im->segcap = cp.segcap;
-	im->st.copied_bytes = cp.copied;
-	im->st.hole_bytes = cp.holes;
-	im->st.cut = cp.cut;
-	if (cp.err) {
-		errno = cp.err;
+	err = copy_parts(im, pid, deadline_us, copiers);
+	if (err) {
+		errno = err;
 		if (errno == ESRCH)
 			lt_error(LT_ERR_GONE, "pid %d exited while its memory was being copied", (int)pid);
 		else

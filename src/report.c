@@ -254,6 +254,7 @@ static void json_image(struct json *j, const struct snapshot *s)
 	json_u64(j, "plan_us", im->plan_us);
 	json_u64(j, "mb_per_s", im->copy_us ? im->copied_bytes / im->copy_us : 0);
 	json_u64(j, "ranges", im->ranges);
+	json_u64(j, "copiers", im->copiers);
 	json_u64(j, "payload_bytes", im->payload_bytes);
 	json_u64(j, "hole_bytes", im->hole_bytes);
 	json_u64(j, "swapped_bytes", im->swapped_bytes);

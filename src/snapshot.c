@@ -485,7 +485,11 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 			native_unwinder_free(unwinder);
 			return -1;
 		}
+		/* A few words: read as they are, not in the cache's blocks
+		 * of 512 KiB (0.6 ms of the stop, against 0.04). */
+		remote_set_cached(c->mem, 0);
 		collecting = heap_gc_collecting(c, s->t.runtime_addr);
+		remote_set_cached(c->mem, 1);
 		if (collecting < 0)
 			break;
 		if (!collecting || attempt >= GC_RETRIES)

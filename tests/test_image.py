@@ -5,6 +5,8 @@ For every interpreter:
 - the target runs while leaktop has yet to walk: leaktop is held right after
   it let the target go (LEAKTOP_TEST_AFTER_RELEASE), the target's heartbeat
   advances and it is untraced; then the census it gives is exact;
+- five copiers (LEAKTOP_COPIERS) copy what one does: the census exact, no
+  hole, no late page;
 - large payloads (a bytes, a bytearray and an array of 40 MiB each) are
   not copied, yet their objects are counted, the bytes ones exactly;
 - --max-pause 1: exit 0, an incomplete census that says the copy was cut,
@@ -28,6 +30,7 @@ import harness as H  # noqa: E402
 
 GROUPS = ("image: the target runs, untraced, after the copy and before the walk",
           "image: the census of the copy is exact (Leaky, Blob, Buffer)",
+          "image: five copiers copy what one does: the census exact",
           "image: large payloads are left out of the copy",
           "image: --max-pause 1 cuts the copy: exit 0, incomplete with a note",
           "image: watch --max-stopped grows the interval and says so",
@@ -37,6 +40,19 @@ EXACT = ("__main__.Leaky", "__main__.Blob", "__main__.Buffer")
 
 def census_types(doc):
     return {t["type"]: t for t in doc["census"]["types"]}
+
+
+def check_exact(p, target, doc):
+    types = census_types(doc)
+    for name in EXACT:
+        want = target.truth["types"][name]
+        got = types.get(name, {})
+        p.check((got.get("count"), got.get("bytes")) == (want["count"], want["bytes"]),
+                "%s: count/bytes %s/%s, want %d/%d" % (
+                    name, got.get("count"), got.get("bytes"), want["count"], want["bytes"]))
+    want = target.truth["types"]["__main__.Doubles"]["count"]
+    got = types.get("__main__.Doubles", {}).get("count")
+    p.check(got == want, "__main__.Doubles count %s, want %d" % (got, want))
 
 
 def held_dump(p, target, hook="LEAKTOP_TEST_AFTER_RELEASE", between=None):
@@ -92,18 +108,22 @@ def run_python(tap, py):
 
         with tap.point(descs[1]) as p:
             p.require(doc, "no census")
-            types = census_types(doc)
-            for name in EXACT:
-                want = target.truth["types"][name]
-                got = types.get(name, {})
-                p.check((got.get("count"), got.get("bytes")) == (want["count"], want["bytes"]),
-                        "%s: count/bytes %s/%s, want %d/%d" % (
-                            name, got.get("count"), got.get("bytes"), want["count"], want["bytes"]))
-            want = target.truth["types"]["__main__.Doubles"]["count"]
-            got = types.get("__main__.Doubles", {}).get("count")
-            p.check(got == want, "__main__.Doubles count %s, want %d" % (got, want))
+            check_exact(p, target, doc)
 
         with tap.point(descs[2]) as p:
+            p.require(target, "target did not start")
+            args = ["dump", "--json", target.pid]
+            rc, out, err = H.run_leaktop(args, timeout=120, env={"LEAKTOP_COPIERS": "5"})
+            p.require(rc == 0, "exit %s: %s" % (rc, err.strip()))
+            d = json.loads(out)
+            cp = d["copy"]
+            p.check(cp.get("copiers") == 5, "copiers %r, want 5" % cp.get("copiers"))
+            p.check(cp["hole_bytes"] == 0 and d["late_pages"] == 0 and not cp["cut"],
+                    "hole %d, late pages %d, cut %r" % (cp["hole_bytes"], d["late_pages"],
+                                                        cp["cut"]))
+            check_exact(p, target, d)
+
+        with tap.point(descs[3]) as p:
             p.require(doc, "no census")
             cp = doc["copy"]
             payload = target.truth["payload_bytes"]
@@ -117,7 +137,7 @@ def run_python(tap, py):
             p.diag("copied %.1f MiB of %.1f MiB resident, left out %.1f MiB of payload" % (
                 cp["bytes"] / 2**20, rss / 2**20, cp["payload_bytes"] / 2**20))
 
-        with tap.point(descs[3]) as p:
+        with tap.point(descs[4]) as p:
             p.require(target, "target did not start")
             args = ["dump", "--json", "--max-pause", "1", target.pid]
             rc, out, err = H.run_leaktop(args, timeout=120)
@@ -134,7 +154,7 @@ def run_python(tap, py):
             p.untraced(target.pid)
             target.assert_alive_progressing()
 
-        with tap.point(descs[4]) as p:
+        with tap.point(descs[5]) as p:
             p.require(target, "target did not start")
             pct, interval = 0.5, 0.1
             args = ["watch", "--json", "--count", "2", "--interval", str(interval),
@@ -164,7 +184,7 @@ def run_python(tap, py):
         if target is not None:
             target.stop()
 
-    with tap.point(descs[5]) as p:
+    with tap.point(descs[6]) as p:
         target = H.start_target(py, "image_target.py", "unmap", timeout=120)
         try:
             want = target.truth["types"]["__main__.Leaky"]
