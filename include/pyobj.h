@@ -104,6 +104,7 @@ struct pytype {
 	signed char cscan;     /* refs' memo: words of the body to scan, -1 unknown */
 	int32_t factory_off;   /* refs' memo: defaultdict's default_factory, -1 unknown, 0 none */
 	signed char aio;       /* refs' memo: _asyncio layout + 1, -1 unknown, 0 none */
+	signed char task_kind; /* tasks' memo: 2 Task, 1 Future, -1 neither, 0 unknown */
 	signed char has_del;   /* graph's memo: 1 the class defines __del__, -1 not, 0 unknown */
 	signed char py_sizeof; /* memo: 1 __sizeof__ is a Python function, -1 not, 0 unknown */
 	unsigned char sizer;   /* enum pysizer */
@@ -154,6 +155,10 @@ struct pytype *pytype_find(struct pyctx *c, uint64_t addr);
  * (tp_name; heap types only when module-qualified), or -1. */
 int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const *names,
 		      size_t n);
+/* Index of the first of names[] ("module.qualname" as Python prints it,
+ * for classes as for extension types) that t or a class of its MRO is,
+ * or -1. */
+int pytype_is_a(struct pyctx *c, const struct pytype *t, const char *const *names, size_t n);
 /* pytype_match_base, with the matched type's tp_basicsize. */
 int pytype_match_base_size(struct pyctx *c, const struct pytype *t, const char *const *names,
 			   size_t n, int64_t *basicsize);
@@ -222,6 +227,11 @@ int pygen_code(struct pyctx *c, uint64_t gen, uint64_t *code);
 enum gen_state { GEN_CREATED, GEN_SUSPENDED, GEN_RUNNING, GEN_DONE };
 /* 0 with *state set, -1 if unreadable or 3.10 and older (no frame state). */
 int pygen_state(struct pyctx *c, uint64_t gen, enum gen_state *state);
+
+/* What a suspended generator or coroutine awaits or yields from (its
+ * cr_await, gi_yieldfrom: the top of its frame's value stack when it is
+ * suspended there), or 0: 0, or -1 if unreadable. */
+int pygen_awaiting(struct pyctx *c, uint64_t gen, uint64_t *obj);
 
 /* The value of an int of at most two 30-bit digits: 0, or -1. */
 int pylong_read(struct pyctx *c, uint64_t obj, long long *out);

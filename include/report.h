@@ -12,6 +12,7 @@ struct session;
 struct stacks;
 struct thread_stack;
 struct stack_frame;
+struct tasks_result;
 
 /* jmap-style report: header, then the top `top` types by bytes. */
 void report_text(FILE *out, const struct snapshot *s, int top);
@@ -80,5 +81,11 @@ void report_frame_text(char *buf, size_t max, const struct stack_frame *f, int t
 
 /* "45.2 MiB" */
 void report_human_bytes(char *buf, size_t max, uint64_t bytes);
+
+/* leaktop tasks: the pending tasks grouped (the first `top` groups), and
+ * with `all` every task; or JSON (leaktop-tasks/1). */
+void report_tasks_text(FILE *out, const struct tasks_result *r, const struct snapshot *s,
+		       int top, int all);
+void report_tasks_json(FILE *out, const struct tasks_result *r, const struct snapshot *s);
 
 #endif

@@ -82,5 +82,9 @@ void why_free(struct why_result *w);
 void why_chains_for(struct session *s, struct graph *g, struct graph_paths *p,
 		    const uint32_t *nodes, size_t n, struct why_chain *out);
 void why_chain_free(struct why_chain *ch);
+/* The chain's first nsteps steps as a path for people: the root (a module,
+ * "thread TID (name)", "held from C") then each step's attribute, index or
+ * key ("__main__.registry[3]"). */
+void why_chain_path(const struct why_chain *ch, size_t nsteps, char *buf, size_t max);
 
 #endif

@@ -22,6 +22,7 @@
 #include "tui.h"
 #include "util.h"
 #include "why.h"
+#include "tasks.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -53,6 +54,7 @@ struct options {
 	long max;                /* why: chains to show */
 	double max_stopped;      /* watch, top: largest share of time the target may spend stopped, % */
 	int locals;              /* stacks: each Python frame's locals */
+	int all;                 /* tasks: every task, not only the groups */
 	const char *prometheus;  /* watch: the metrics file, rewritten each snapshot */
 	const char *listen;      /* serve: HOST:PORT */
 	pid_t pids[SERVE_MAX_PIDS];  /* serve: every PID given */
@@ -84,9 +86,12 @@ static void usage(FILE *out)
 	      "                                            chains from a root to the objects:\n"
 	      "                                            a type (__main__.Leaky), an address\n"
 	      "                                            (0x7f...) or fd:N (the fd's owner)\n"
+	      "       leaktop tasks [--json] [--all] [--top N] PID\n"
+	      "                                            asyncio's tasks: the pending ones\n"
+	      "                                            grouped by stack and what they wait on\n"
 	      "\n"
-	      "dump, why, stacks, diff and the view read a snapshot FILE in place of a PID,\n"
-	      "and dump, why and stacks a core file with --core CORE [--exe PYTHON].\n"
+	      "dump, why, stacks, tasks, diff and the view read a snapshot FILE in place of a\n"
+	      "PID, and dump, why, stacks and tasks a core file with --core CORE [--exe PYTHON].\n"
 	      "\n"
 	      "Attach to a running CPython 3.8+ process, stop it only to copy its memory,\n"
 	      "let it go, and report its objects by type from the copy.  Nothing is run\n"
@@ -156,7 +161,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 enum { OPT_LAYOUT = 256, OPT_NO_BLOCK, OPT_VERSION, OPT_TOP, OPT_JSON, OPT_INTERVAL, OPT_COUNT,
        OPT_GC_ONLY, OPT_GROUP_DICTS, OPT_MAX, OPT_MAX_PAUSE, OPT_MAX_STOPPED, OPT_NATIVE,
-       OPT_LOCALS, OPT_PROMETHEUS, OPT_LISTEN, OPT_SAVE, OPT_FORMAT, OPT_CORE, OPT_EXE };
+       OPT_LOCALS, OPT_PROMETHEUS, OPT_LISTEN, OPT_SAVE, OPT_FORMAT, OPT_CORE, OPT_EXE, OPT_ALL };
 
 /* A decimal number (seconds, a percentage), within [lo, hi]: digits and
  * one point (strtod alone would take 0x10, inf and 1e3 too). */
@@ -192,6 +197,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "max-stopped", required_argument, NULL, OPT_MAX_STOPPED },
 		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "locals", no_argument, NULL, OPT_LOCALS },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "save", required_argument, NULL, OPT_SAVE },
@@ -288,6 +294,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LOCALS:
 			o->locals = 1;
 			break;
+		case OPT_ALL:
+			o->all = 1;
+			break;
 		case OPT_LISTEN:
 			if (!strrchr(optarg, ':') || strrchr(optarg, ':') == optarg ||
 			    parse_int(strrchr(optarg, ':') + 1, 0, 65535, &v) < 0)
@@ -354,8 +363,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (o->core && pid_arg)
 		return usage_error("give a PID, a snapshot file or --core CORE, not two of them");
 	if (o->core && strcmp(o->command, "dump") != 0 && strcmp(o->command, "why") != 0 &&
-	    strcmp(o->command, "stacks") != 0)
-		return usage_error("--core is for leaktop dump, why and stacks");
+	    strcmp(o->command, "stacks") != 0 && strcmp(o->command, "tasks") != 0)
+		return usage_error("--core is for leaktop dump, why, stacks and tasks");
 	if (o->exe && !o->core)
 		return usage_error("--exe goes with --core");
 	if (!pid_arg && !o->core && strcmp(o->command, "diff") == 0)
@@ -367,9 +376,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		/* not a number: a snapshot file */
 		if (strcmp(o->command, "dump") != 0 && strcmp(o->command, "why") != 0 &&
 		    strcmp(o->command, "stacks") != 0 && strcmp(o->command, "diff") != 0 &&
-		    strcmp(o->command, "top") != 0)
+		    strcmp(o->command, "top") != 0 && strcmp(o->command, "tasks") != 0)
 			return usage_error("%s needs the PID of a live process, not '%s' (dump, why, "
-					   "stacks, diff and the view read snapshot files)",
+					   "stacks, tasks, diff and the view read snapshot files)",
 					   o->command, pid_arg);
 		/* a word that names no file is a mistyped PID */
 		if (strcmp(pid_arg, "-") != 0 && access(pid_arg, F_OK) != 0)
@@ -405,6 +414,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return usage_error("--listen is for leaktop serve");
 	if (o->locals && strcmp(o->command, "stacks") != 0)
 		return usage_error("--locals is for leaktop stacks");
+	if (o->all && strcmp(o->command, "tasks") != 0)
+		return usage_error("--all is for leaktop tasks");
 	if (o->prometheus && strcmp(o->command, "watch") != 0)
 		return usage_error("--prometheus is for leaktop watch");
 	if (o->snap.native && strcmp(o->command, "stacks") != 0 && strcmp(o->command, "dump") != 0)
@@ -626,6 +637,52 @@ static int cmd_why(const struct options *o)
 		report_why_text(stdout, &job.res, &snap, o->selector);
 	}
 	why_free(&job.res);
+	snapshot_free(&snap);
+	session_close(&se);
+	return flush_stdout() ? EXIT_TARGET : rc;
+}
+
+struct tasks_job {
+	struct tasks_result res;
+	int done;
+};
+
+static void tasks_hook(void *arg, struct session *s, struct snapshot *snap, struct graph *g)
+{
+	struct tasks_job *job = arg;
+
+	tasks_analyze(&job->res, s, snap, g);
+	job->done = 1;
+}
+
+static int cmd_tasks(const struct options *o)
+{
+	struct session se;
+	struct snapshot snap;
+	struct tasks_job job = { .done = 0 };
+	struct snapshot_opts so = o->snap;
+	int rc = 0;
+
+	so.retainers = 1;  /* what each task alone holds, and the chains */
+	if (open_source(o, o->pid, o->file, &so, &se) < 0)
+		return fail();
+	se.analyze = tasks_hook;
+	se.analyze_arg = &job;
+	if (session_snapshot(&se, &snap) < 0) {
+		session_close(&se);
+		return fail();
+	}
+	if (!job.done) {
+		fprintf(stderr, "leaktop: pid %d: the heap could not be walked completely enough to "
+			"follow references (%s); try again\n", (int)se.t.pid,
+			snap.census.nnotes ? snap.census.notes[0] : "no reason recorded");
+		rc = EXIT_TARGET;
+	} else if (o->json) {
+		report_tasks_json(stdout, &job.res, &snap);
+	} else {
+		report_tasks_text(stdout, &job.res, &snap, o->top, o->all);
+	}
+	tasks_free(&job.res);
 	snapshot_free(&snap);
 	session_close(&se);
 	return flush_stdout() ? EXIT_TARGET : rc;
@@ -854,6 +911,8 @@ int main(int argc, char **argv)
 		return cmd_why(&o);
 	if (strcmp(o.command, "stacks") == 0)
 		return cmd_stacks(&o);
+	if (strcmp(o.command, "tasks") == 0)
+		return cmd_tasks(&o);
 	if (strcmp(o.command, "diff") == 0)
 		return cmd_diff(&o);
 	if (strcmp(o.command, "serve") == 0)

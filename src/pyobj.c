@@ -1,6 +1,7 @@
 /* pyobj.c - type names, strings, dicts and sizes read from the target. */
 #include "config.h"
 #include "pyobj.h"
+#include "lineno.h"
 #include "remote.h"
 #include "util.h"
 
@@ -576,6 +577,31 @@ int pytype_match_base(struct pyctx *c, const struct pytype *t, const char *const
 	return match_base(c, t->addr, names, n, NULL);
 }
 
+int pytype_is_a(struct pyctx *c, const struct pytype *t, const char *const *names, size_t n)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t mro = 0, item;
+	int64_t len;
+
+	if (!t)
+		return -1;
+	/* its MRO: t itself first, then every base, as Python names them */
+	if (rd_u64(c, t->addr + (uint64_t)l->tp_mro, &mro) < 0 || !mro ||
+	    (len = pytuple_len(c, mro)) <= 0)
+		len = 0;
+	for (int64_t k = 0; k < (len ? len : 1) && k < MAX_TYPE_DEPTH; k++) {
+		const struct pytype *b = t;
+
+		if (len && (rd_u64(c, mro + (uint64_t)l->tuple_items + (uint64_t)k * 8, &item) < 0 ||
+			    !(b = pytype_get(c, item))))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(b->name, names[i]) == 0)
+				return (int)i;
+	}
+	return -1;
+}
+
 int pytype_match_base_size(struct pyctx *c, const struct pytype *t, const char *const *names,
 			   size_t n, int64_t *basicsize)
 {
@@ -900,6 +926,88 @@ int pygen_state(struct pyctx *c, uint64_t gen, enum gen_state *state)
 	/* 3.15: CREATED 0, SUSPENDED 1, SUSPENDED_YIELD_FROM 2 and _LOCKED 3,
 	 * EXECUTING 4, CLEARED 5. */
 	*state = v == 0 ? GEN_CREATED : v <= 3 ? GEN_SUSPENDED : v == 4 ? GEN_RUNNING : GEN_DONE;
+	return 0;
+}
+
+/* The value stack's top of a suspended frame: a 3.11+ interpreter frame
+ * (3.11-3.13 keep its depth, 3.14+ a pointer past it, tagged items). */
+static int iframe_stack_top(struct pyctx *c, uint64_t f, uint64_t *top)
+{
+	const struct py_layout *l = c->lay;
+	uint64_t base = f + (uint64_t)l->iframe_localsplus, sp;
+	int32_t depth;
+
+	if (l->iframe_stacktop >= 0) {
+		if (remote_read_cached(c->mem, f + (uint64_t)l->iframe_stacktop, &depth, 4) < 0 ||
+		    depth <= 0 || depth > (1 << 20))
+			return -1;
+		sp = base + (uint64_t)depth * 8;
+	} else if (l->iframe_stackpointer < 0 || rd_u64(c, f + (uint64_t)l->iframe_stackpointer, &sp) < 0 ||
+		   sp <= base || (sp - base) / 8 > (1 << 20)) {
+		return -1;
+	}
+	if (rd_u64(c, sp - 8, top) < 0)
+		return -1;
+	*top &= ~(uint64_t)3;
+	/* 3.15 sends into a generator with a NULL pushed above it */
+	if (!*top && c->minor >= 15 && sp - 8 > base && rd_u64(c, sp - 16, top) == 0)
+		*top &= ~(uint64_t)3;
+	return *top ? 0 : -1;
+}
+
+int pygen_awaiting(struct pyctx *c, uint64_t gen, uint64_t *obj)
+{
+	const struct py_layout *l = c->lay;
+	int8_t state;
+
+	*obj = 0;
+	if (c->minor <= 10) {
+		/* suspended in YIELD_FROM (the instruction after the last
+		 * one run): the top of the frame object's value stack */
+		uint64_t f, code, co_code, top;
+		int64_t at;
+		uint8_t op;
+		int32_t depth;
+
+		if (rd_u64(c, gen + (uint64_t)l->gen_frame_old, &f) < 0 || !f ||
+		    (at = lineno_oldframe_offset(c, f)) < 0 ||
+		    rd_u64(c, f + (uint64_t)l->frame_code, &code) < 0 ||
+		    rd_u64(c, code + (uint64_t)l->code_code, &co_code) < 0 ||
+		    remote_read_cached(c->mem, co_code + (uint64_t)l->bytes_sval + (uint64_t)at + 2, &op, 1) < 0 ||
+		    op != 72 /* YIELD_FROM */)
+			return 0;
+		if (c->minor <= 9) {
+			if (rd_u64(c, f + (uint64_t)l->frame_stacktop, &top) < 0 || !top)
+				return 0;
+		} else {
+			if (remote_read_cached(c->mem, f + (uint64_t)l->frame_stackdepth, &depth, 4) < 0 ||
+			    depth <= 0 || depth > (1 << 20) ||
+			    rd_u64(c, f + (uint64_t)l->frame_valuestack, &top) < 0 || !top)
+				return 0;
+			top += (uint64_t)depth * 8;
+		}
+		return rd_u64(c, top - 8, obj) < 0 ? -1 : 0;
+	}
+	if (remote_read_cached(c->mem, gen + (uint64_t)l->gen_frame_state, &state, 1) < 0)
+		return -1;
+	if (c->minor <= 12) {
+		/* suspended (-1), the next instruction a RESUME (3.11's
+		 * quickened RESUME_QUICK, 3.12's INSTRUMENTED_RESUME) whose
+		 * argument says after a yield from or an await */
+		uint64_t prev;
+		uint8_t next[2];
+
+		if (state != -1 || rd_u64(c, gen + (uint64_t)l->gen_iframe + (uint64_t)l->iframe_prev_instr,
+					  &prev) < 0 ||
+		    remote_read_cached(c->mem, prev + 2, next, 2) < 0)
+			return 0;
+		if (!(next[0] == 151 || next[0] == (c->minor == 11 ? 150 : 240)) || next[1] < 2)
+			return 0;
+	} else if (c->minor <= 14 ? state != -1 : state != 2 && state != 3) {
+		return 0;  /* not FRAME_SUSPENDED_YIELD_FROM (and 3.15's _LOCKED) */
+	}
+	if (iframe_stack_top(c, gen + (uint64_t)l->gen_iframe, obj) < 0)
+		*obj = 0;
 	return 0;
 }
 

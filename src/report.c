@@ -1,6 +1,7 @@
 /* report.c - text and JSON presenters for a snapshot. */
 #include "config.h"
 #include "report.h"
+#include "tasks.h"
 #include "json.h"
 #include "layout.h"
 #include "memacct.h"
@@ -1066,6 +1067,208 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 		report_chain_json(&j, ch);
 		json_end_object(&j);
 	}
+	json_end_array(&j);
+	json_end_object(&j);
+	fputc('\n', out);
+}
+
+/* ---- tasks ---- */
+
+static void task_stack_text(char *buf, size_t max, const struct task *tk)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < tk->nstack && n < max; k++)
+		n += (size_t)snprintf(buf + n, max - n, "%s%s", k ? " > " : "", tk->stack[k].qualname);
+	if (!tk->nstack)
+		snprintf(buf, max, "%s", tk->coro[0] ? tk->coro : "?");
+}
+
+/* What a task waits on, for people: "event __main__.SHUTDOWN",
+ * "stream read fd 7 ...", "task Task-3". */
+static void task_wait_text(char *buf, size_t max, const struct tasks_result *r,
+			   const struct task *tk)
+{
+	size_t n;
+
+	if (!tk->waits) {
+		snprintf(buf, max, "%s", tk->state == TASK_PENDING ? "(ready to run)" : "");
+		return;
+	}
+	n = (size_t)snprintf(buf, max, "%s", tk->waits_kind);
+	if (n < max && strcmp(tk->waits_kind, "task") == 0) {
+		for (size_t i = 0; i < r->n; i++)
+			if (r->v[i].addr == tk->waits && r->v[i].name[0])
+				n += (size_t)snprintf(buf + n, max - n, " %s", r->v[i].name);
+	}
+	if (n < max && tk->fd >= 0)
+		n += (size_t)snprintf(buf + n, max - n, " fd %lld", (long long)tk->fd);
+	if (n < max && tk->holder[0])
+		snprintf(buf + n, max - n, " %s", tk->holder);
+}
+
+void report_tasks_text(FILE *out, const struct tasks_result *r, const struct snapshot *s,
+		       int top, int all)
+{
+	const struct session *se = s->session;
+	char stack[512], wait[512], bytes[32];
+
+	fprintf(out, "pid %d  python %s\n", (int)s->pid, se->version[0] ? se->version : "3.?");
+	fprintf(out, "tasks %zu: %" PRIu64 " pending, %" PRIu64 " done, %" PRIu64
+		" cancelled; %" PRIu64 " other futures; %" PRIu64 " loop%s\n", r->n, r->pending,
+		r->done, r->cancelled, r->futures, r->loops, r->loops == 1 ? "" : "s");
+	if (r->note[0])
+		fprintf(out, "note: %s\n", r->note);
+	for (size_t i = 0; i < s->census.nnotes && !s->census.complete; i++)
+		fprintf(out, "note: %s\n", s->census.notes[i]);
+	if (r->ngroups)
+		fprintf(out, "\npending tasks alike, most first:\n %8s  %10s  %s\n", "#tasks",
+			"retained", "coroutine stack -> what they wait on");
+	for (size_t g = 0; g < r->ngroups && (top <= 0 || (int)g < top); g++) {
+		const struct task *tk = &r->v[r->groups[g].example];
+
+		task_stack_text(stack, sizeof(stack), tk);
+		task_wait_text(wait, sizeof(wait), r, tk);
+		report_human_bytes(bytes, sizeof(bytes), r->groups[g].retained);
+		fprintf(out, " %8" PRIu64 "  %10s  %s -> %s\n", r->groups[g].count,
+			r->groups[g].retained ? bytes : "-", stack, wait);
+		if (tk->nstack) {
+			const struct task_frame *f = &tk->stack[0];
+
+			fprintf(out, " %8s  %10s    (%s:%d)\n", "", "", f->file, f->line);
+		}
+	}
+	if (!all) {
+		if (r->done + r->cancelled)
+			fprintf(out, "\n%" PRIu64 " done or cancelled (--all lists every task)\n",
+				r->done + r->cancelled);
+		return;
+	}
+	fprintf(out, "\nevery task:\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct task *tk = &r->v[i];
+
+		fprintf(out, "  %s 0x%" PRIx64 " %s %s", tk->name[0] ? tk->name : "(no name)", tk->addr,
+			tk->type, task_state_name(tk->state));
+		if (tk->exception[0])
+			fprintf(out, " (%s)", tk->exception);
+		if (tk->awaited_by)
+			fprintf(out, ", awaited by %zu", tk->awaited_by);
+		fputc('\n', out);
+		for (size_t k = 0; k < tk->nstack; k++)
+			fprintf(out, "    %s (%s:%d)\n", tk->stack[k].qualname, tk->stack[k].file,
+				tk->stack[k].line);
+		if (tk->waits) {
+			task_wait_text(wait, sizeof(wait), r, tk);
+			fprintf(out, "    waits on %s 0x%" PRIx64 ": %s\n", tk->waits_type, tk->waits, wait);
+		}
+	}
+}
+
+static void json_task(struct json *j, const struct task *tk)
+{
+	char hex[32];
+
+	json_begin_object(j, NULL);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, tk->addr);
+	json_str(j, "addr", hex);
+	json_str(j, "type", tk->type);
+	json_str(j, "name", tk->name[0] ? tk->name : NULL);
+	json_str(j, "state", task_state_name(tk->state));
+	json_str(j, "exception", tk->exception[0] ? tk->exception : NULL);
+	json_str(j, "coro", tk->coro[0] ? tk->coro : NULL);
+	json_begin_array(j, "stack");
+	for (size_t k = 0; k < tk->nstack; k++) {
+		json_begin_object(j, NULL);
+		json_str(j, "qualname", tk->stack[k].qualname);
+		json_str(j, "file", tk->stack[k].file);
+		json_i64(j, "line", tk->stack[k].line);
+		json_end_object(j);
+	}
+	json_end_array(j);
+	if (!tk->waits) {
+		json_null(j, "waits");
+	} else {
+		json_begin_object(j, "waits");
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, tk->waits);
+		json_str(j, "addr", hex);
+		json_str(j, "type", tk->waits_type);
+		json_str(j, "kind", tk->waits_kind);
+		if (tk->waits_owner) {
+			snprintf(hex, sizeof(hex), "0x%" PRIx64, tk->waits_owner);
+			json_str(j, "owner", hex);
+			json_str(j, "owner_type", tk->owner_type);
+		} else {
+			json_null(j, "owner");
+			json_null(j, "owner_type");
+		}
+		json_str(j, "holder", tk->holder[0] ? tk->holder : NULL);
+		if (tk->fd >= 0)
+			json_i64(j, "fd", tk->fd);
+		else
+			json_null(j, "fd");
+		json_end_object(j);
+	}
+	json_u64(j, "awaited_by", tk->awaited_by);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, tk->loop);
+	json_str(j, "loop", tk->loop ? hex : NULL);
+	if (tk->loop_thread >= 0)
+		json_i64(j, "loop_thread", tk->loop_thread);
+	else
+		json_null(j, "loop_thread");
+	json_u64(j, "retained_bytes", tk->retained);
+	json_end_object(j);
+}
+
+void report_tasks_json(FILE *out, const struct tasks_result *r, const struct snapshot *s)
+{
+	struct json j;
+	struct tm tm;
+	char when[32], stack[512], wait[512];
+
+	gmtime_r(&s->taken_at, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_init(&j, out);
+	json_begin_object(&j, NULL);
+	json_str(&j, "format", "leaktop-tasks/1");
+	json_i64(&j, "pid", s->pid);
+	json_str(&j, "taken_at", when);
+	json_u64(&j, "pause_us", s->pause_us);
+	json_python(&j, s->session);
+	json_bool(&j, "complete", s->census.complete && !r->note[0]);
+	json_begin_array(&j, "notes");
+	if (r->note[0])
+		json_str(&j, NULL, r->note);
+	for (size_t i = 0; i < s->census.nnotes && !s->census.complete; i++)
+		json_str(&j, NULL, s->census.notes[i]);
+	json_end_array(&j);
+	json_u64(&j, "pending", r->pending);
+	json_u64(&j, "done", r->done);
+	json_u64(&j, "cancelled", r->cancelled);
+	json_u64(&j, "futures", r->futures);
+	json_u64(&j, "loops", r->loops);
+	json_begin_array(&j, "groups");
+	for (size_t g = 0; g < r->ngroups; g++) {
+		const struct task *tk = &r->v[r->groups[g].example];
+
+		task_stack_text(stack, sizeof(stack), tk);
+		task_wait_text(wait, sizeof(wait), r, tk);
+		json_begin_object(&j, NULL);
+		json_u64(&j, "count", r->groups[g].count);
+		json_u64(&j, "retained_bytes", r->groups[g].retained);
+		json_str(&j, "stack", stack);
+		json_str(&j, "waits", wait);
+		json_str(&j, "kind", tk->waits ? tk->waits_kind : NULL);
+		json_str(&j, "holder", tk->holder[0] ? tk->holder : NULL);
+		snprintf(when, sizeof(when), "0x%" PRIx64, tk->addr);
+		json_str(&j, "example", when);
+		json_end_object(&j);
+	}
+	json_end_array(&j);
+	json_begin_array(&j, "tasks");
+	for (size_t i = 0; i < r->n; i++)
+		json_task(&j, &r->v[i]);
 	json_end_array(&j);
 	json_end_object(&j);
 	fputc('\n', out);

@@ -259,33 +259,6 @@ static int weak_holder(const struct graph *g, uint32_t v)
 
 /* "__main__.registry" from a chain: the root's name and each step's via,
  * dotted; "[0]" and "['key']" steps stay as they are. */
-static void path_text(const struct why_chain *ch, char *buf, size_t max)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (ch->root == ROOT_THREAD)
-		n = (size_t)snprintf(buf, max, "thread %llu%s%s%s", (unsigned long long)ch->root_tid,
-				     ch->root_name[0] ? " (" : "", ch->root_name,
-				     ch->root_name[0] ? ")" : "");
-	else if (ch->root == ROOT_EXTERNAL)
-		n = (size_t)snprintf(buf, max, "held from C");
-	else
-		n = (size_t)snprintf(buf, max, "%s", ch->root_name);
-	for (size_t k = 1; k < ch->nsteps && n < max; k++) {
-		const char *via = ch->steps[k].via;
-
-		if (!via[0])
-			continue;
-		if (ch->root == ROOT_THREAD && k == 1 && ch->steps[0].name[0])
-			n += (size_t)snprintf(buf + n, max - n, " %s", ch->steps[0].name);
-		n += (size_t)snprintf(buf + n, max - n, "%s%s", via[0] == '[' ? "" : ".", via);
-	}
-	if (ch->root == ROOT_EXTERNAL && ch->nsteps)
-		snprintf(buf + n < buf + max ? buf + n : buf, n < max ? max - n : 0, ": %s at 0x%llx",
-			 ch->steps[0].type, (unsigned long long)ch->steps[0].addr);
-}
-
 static int by_type_bytes(const void *a, const void *b)
 {
 	const struct retained_type *x = a, *y = b;
@@ -453,7 +426,7 @@ void retainers_compute(struct retainers *out, struct session *s, struct graph *g
 			r->retained_objects = objects[nodes[k]];
 			r->weak = weak_holder(g, nodes[k]);
 			r->chain = chains[k];
-			path_text(&r->chain, r->path, sizeof(r->path));
+			why_chain_path(&r->chain, r->chain.nsteps, r->path, sizeof(r->path));
 		}
 		free(chains);
 	}

@@ -720,6 +720,33 @@ void why_chains_for(struct session *s, struct graph *g, struct graph_paths *p,
 	free(ls.slots);
 }
 
+void why_chain_path(const struct why_chain *ch, size_t nsteps, char *buf, size_t max)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (ch->root == ROOT_THREAD)
+		n = (size_t)snprintf(buf, max, "thread %llu%s%s%s", (unsigned long long)ch->root_tid,
+				     ch->root_name[0] ? " (" : "", ch->root_name,
+				     ch->root_name[0] ? ")" : "");
+	else if (ch->root == ROOT_EXTERNAL)
+		n = (size_t)snprintf(buf, max, "held from C");
+	else
+		n = (size_t)snprintf(buf, max, "%s", ch->root_name);
+	for (size_t k = 1; k < nsteps && k < ch->nsteps && n < max; k++) {
+		const char *via = ch->steps[k].via;
+
+		if (!via[0])
+			continue;
+		if (ch->root == ROOT_THREAD && k == 1 && ch->steps[0].name[0])
+			n += (size_t)snprintf(buf + n, max - n, " %s", ch->steps[0].name);
+		n += (size_t)snprintf(buf + n, max - n, "%s%s", via[0] == '[' ? "" : ".", via);
+	}
+	if (ch->root == ROOT_EXTERNAL && ch->nsteps)
+		snprintf(buf + n < buf + max ? buf + n : buf, n < max ? max - n : 0, ": %s at 0x%llx",
+			 ch->steps[0].type, (unsigned long long)ch->steps[0].addr);
+}
+
 void why_chain_free(struct why_chain *ch)
 {
 	free(ch->steps);

@@ -1,0 +1,79 @@
+/* tasks.h - asyncio's tasks in a snapshot: what each one waits on.
+ *
+ * Every Task and Future of the census (not only those a loop still lists:
+ * a task that fell out of all_tasks() is found too), C or pure-Python: its
+ * state, its coroutine stack followed through what each coroutine awaits
+ * (cr_await), the future it waits on (_fut_waiter) and what that future is
+ * (an Event's or Queue's waiter, a sleep's timer, a stream read, another
+ * task, a gather) named by the chain that holds it; pending tasks grouped
+ * by stack and by what they wait on, most first.  Reads the copy after the
+ * release: the pause is the census's. */
+#ifndef LEAKTOP_TASKS_H
+#define LEAKTOP_TASKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+
+struct session;
+struct snapshot;
+
+/* Frames of one task's coroutine stack kept at most, and tasks listed. */
+#define TASKS_MAX_STACK 32
+#define TASKS_MAX 1000000
+
+enum task_state { TASK_PENDING, TASK_CANCELLED, TASK_DONE, TASK_UNKNOWN };
+
+struct task_frame {
+	char qualname[128];
+	char file[256];
+	int line;               /* -1 when unknown */
+};
+
+struct task {
+	uint64_t addr;
+	char type[128];
+	char name[128];         /* its name (3.8+), "" if none */
+	enum task_state state;
+	char exception[128];    /* done with an exception: its type, else "" */
+	char coro[128];         /* its coroutine's qualified name */
+	struct task_frame *stack;   /* outermost first, as get_stack() walks cr_await */
+	size_t nstack;
+	uint64_t waits;         /* the future it waits on (_fut_waiter), 0 */
+	char waits_type[128];
+	char waits_kind[32];    /* "event", "queue get", "sleep", "stream read", "task", ... */
+	uint64_t waits_owner;   /* the object whose waiter that future is, 0 */
+	char owner_type[128];
+	char holder[256];       /* the chain to the owner (or the future), "" if none */
+	int64_t fd;             /* stream read: its socket's descriptor, -1 */
+	uint64_t loop;
+	int64_t loop_thread;    /* the loop's thread (threading.get_ident()), -1 */
+	size_t awaited_by;      /* tasks waiting on this one */
+	uint64_t retained;      /* bytes only it holds (0: not computed) */
+};
+
+struct task_group {
+	uint64_t count;
+	uint64_t retained;
+	size_t example;         /* index of one of its tasks */
+};
+
+struct tasks_result {
+	struct task *v;
+	size_t n;
+	uint64_t futures;       /* Futures that are not Tasks */
+	uint64_t pending, done, cancelled;
+	uint64_t loops;         /* distinct loops the tasks belong to */
+	struct task_group *groups;  /* pending tasks alike, most first */
+	size_t ngroups;
+	char note[256];         /* what could not be read, "" if nothing */
+};
+
+void tasks_analyze(struct tasks_result *r, struct session *s, struct snapshot *snap,
+		   struct graph *g);
+void tasks_free(struct tasks_result *r);
+
+const char *task_state_name(enum task_state st);
+
+#endif

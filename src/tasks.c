@@ -1,0 +1,464 @@
+/* tasks.c - asyncio's tasks in a snapshot: what each one waits on (tasks.h). */
+#include "config.h"
+#include "tasks.h"
+#include "aio.h"
+#include "lineno.h"
+#include "pyobj.h"
+#include "remote.h"
+#include "snapshot.h"
+#include "util.h"
+#include "why.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KIND_NONE = -1, KIND_UNKNOWN = 0, KIND_FUTURE = 1, KIND_TASK = 2 };
+
+static const char *const TASK_TYPES[] = { "_asyncio.Task", "asyncio.tasks.Task" };
+static const char *const FUTURE_TYPES[] = { "_asyncio.Future", "asyncio.futures.Future" };
+
+/* Containers a waiter future sits in on its way from its owner (an Event's
+ * deque of waiters, a timer's tuple of arguments). */
+static const char *const CONTAINERS[] = {
+	"builtins.list", "builtins.tuple", "builtins.dict", "builtins.set",
+	"collections.deque", "collections.OrderedDict",
+};
+
+/* What the owner of a waiter future is, by its class (or a base). */
+static const struct {
+	const char *type;
+	const char *kind;
+} OWNERS[] = {
+	{ "asyncio.locks.Event", "event" },
+	{ "asyncio.locks.Condition", "condition" },
+	{ "asyncio.locks.Semaphore", "semaphore" },
+	{ "asyncio.locks.Lock", "lock" },
+	{ "asyncio.locks.Barrier", "barrier" },
+	{ "asyncio.queues.Queue", "queue" },
+	{ "asyncio.events.TimerHandle", "sleep" },
+	{ "asyncio.events.Handle", "callback" },
+	{ "asyncio.streams.StreamReader", "stream read" },
+	{ "asyncio.tasks._GatheringFuture", "gather" },
+};
+
+const char *task_state_name(enum task_state st)
+{
+	switch (st) {
+	case TASK_PENDING: return "pending";
+	case TASK_CANCELLED: return "cancelled";
+	case TASK_DONE: return "done";
+	default: return "unknown";
+	}
+}
+
+/* Task, Future or neither: memoized in t->task_kind. */
+static int kind_of(struct pyctx *c, struct pytype *t)
+{
+	if (!t->task_kind) {
+		if (pytype_is_a(c, t, TASK_TYPES, LT_ARRAY_SIZE(TASK_TYPES)) >= 0)
+			t->task_kind = KIND_TASK;
+		else if (pytype_is_a(c, t, FUTURE_TYPES, LT_ARRAY_SIZE(FUTURE_TYPES)) >= 0)
+			t->task_kind = KIND_FUTURE;
+		else
+			t->task_kind = KIND_NONE;
+	}
+	return t->task_kind;
+}
+
+struct attr_find {
+	struct pyctx *c;
+	const char *name;
+	uint64_t value;
+};
+
+static int attr_match(void *arg, uint64_t key, uint64_t value)
+{
+	struct attr_find *a = arg;
+	char buf[64];
+
+	if (pystr_read(a->c, key, buf, sizeof(buf)) < 0 || strcmp(buf, a->name) != 0)
+		return 0;
+	a->value = value;
+	return 1;
+}
+
+/* Attribute name of obj (its dict, 3.11+'s inline values, or its class's):
+ * 0 when it has none or it cannot be read. */
+static uint64_t attr(struct pyctx *c, uint64_t obj, const char *name)
+{
+	struct pytype *t = obj ? pyobj_type(c, obj) : NULL;
+	struct attr_find a = { c, name, 0 };
+
+	if (!t)
+		return 0;
+	if (pyobj_attrs_each(c, obj, t, attr_match, &a) == 1)
+		return a.value;
+	/* a class attribute, as the pure-Python Future's _state = PENDING */
+	if (pytype_mro_find(c, t, name, &a.value) == 1)
+		return a.value;
+	return 0;
+}
+
+/* A field of a Future or Task: the C word, or the pure-Python attribute,
+ * named alike; 0 when unset or unreadable. */
+static uint64_t field(struct pyctx *c, uint64_t obj, struct pytype *t, const char *name)
+{
+	struct aio_words w;
+	uint64_t v = 0;
+
+	if (aio_c_layout(c, t, &w)) {
+		int64_t off = aio_word(&w, name);
+
+		if (off < 0 || remote_read_cached(c->mem, obj + (uint64_t)off, &v, 8) < 0)
+			return 0;
+		return v;
+	}
+	return attr(c, obj, name);
+}
+
+static enum task_state state_of(struct pyctx *c, uint64_t obj, struct pytype *t)
+{
+	struct aio_words w;
+	char buf[16];
+	int32_t st;
+
+	if (aio_c_layout(c, t, &w)) {
+		if (remote_read_cached(c->mem, obj + (uint64_t)w.state, &st, 4) < 0)
+			return TASK_UNKNOWN;
+		return st == AIO_PENDING ? TASK_PENDING : st == AIO_CANCELLED ? TASK_CANCELLED :
+		       st == AIO_FINISHED ? TASK_DONE : TASK_UNKNOWN;
+	}
+	if (pystr_read(c, attr(c, obj, "_state"), buf, sizeof(buf)) < 0)
+		return TASK_UNKNOWN;
+	return strcmp(buf, "PENDING") == 0 ? TASK_PENDING :
+	       strcmp(buf, "CANCELLED") == 0 ? TASK_CANCELLED :
+	       strcmp(buf, "FINISHED") == 0 ? TASK_DONE : TASK_UNKNOWN;
+}
+
+static void type_name(struct pyctx *c, uint64_t obj, char *buf, size_t max)
+{
+	struct pytype *t = obj ? pyobj_type(c, obj) : NULL;
+
+	snprintf(buf, max, "%s", t ? t->name : "");
+}
+
+/* A task's name: a str, or (C tasks not yet asked) the counter that
+ * becomes "Task-N". */
+static void name_of(struct pyctx *c, uint64_t name, char *buf, size_t max)
+{
+	long long n;
+
+	buf[0] = '\0';
+	if (!name || pystr_read(c, name, buf, max) >= 0)
+		return;
+	buf[0] = '\0';
+	if (pylong_read(c, name, &n) == 0)
+		snprintf(buf, max, "Task-%lld", n);
+}
+
+/* A generator's or coroutine's __qualname__ (3.8-3.10 code objects have
+ * only co_name), over what buf holds when it cannot be read. */
+static void gen_qualname(struct pyctx *c, uint64_t gen, char *buf, size_t max)
+{
+	char name[128];
+	uint64_t q;
+
+	if (c->lay->gen_qualname >= 0 &&
+	    remote_read_cached(c->mem, gen + (uint64_t)c->lay->gen_qualname, &q, 8) == 0 &&
+	    pystr_read(c, q, name, sizeof(name)) >= 0)
+		snprintf(buf, max, "%s", name);
+}
+
+/* The coroutine stack from coro, through what each one awaits. */
+static void read_stack(struct pyctx *c, uint64_t obj, struct task *tk)
+{
+	tk->stack = xcalloc(TASKS_MAX_STACK, sizeof(*tk->stack));
+	while (obj && tk->nstack < TASKS_MAX_STACK) {
+		struct pytype *t = pyobj_type(c, obj);
+		struct task_frame *f = &tk->stack[tk->nstack];
+		uint64_t code, next = 0;
+		int64_t at;
+
+		if (!t || t->kind != PK_GEN || pygen_code(c, obj, &code) < 0)
+			break;
+		pycode_describe(c, code, f->qualname, sizeof(f->qualname), f->file, sizeof(f->file));
+		gen_qualname(c, obj, f->qualname, sizeof(f->qualname));
+		at = lineno_gen_offset(c, obj, code);
+		f->line = at < 0 ? -1 : lineno_addr2line(c, code, at);
+		tk->nstack++;
+		if (pygen_awaiting(c, obj, &next) < 0)
+			break;
+		obj = next;
+	}
+}
+
+static int matches(struct pyctx *c, struct pytype *t, const char *name)
+{
+	const char *const names[] = { name };
+
+	return t && pytype_is_a(c, t, names, 1) >= 0;
+}
+
+/* What the future a task waits on is, and who holds it: along its chain
+ * from the end, past the containers it sits in, the first object that is
+ * none (an Event, a Queue, a timer, a stream reader). */
+static void describe_wait(struct pyctx *c, struct task *tk, const struct why_chain *ch)
+{
+	struct pytype *wt = pyobj_type(c, tk->waits);
+	size_t owner = ch->nsteps, k;
+	const char *via = "";
+
+	snprintf(tk->waits_kind, sizeof(tk->waits_kind), "future");
+	if (wt && kind_of(c, wt) == KIND_TASK)
+		snprintf(tk->waits_kind, sizeof(tk->waits_kind), "task");
+	else if (matches(c, wt, "asyncio.tasks._GatheringFuture"))
+		snprintf(tk->waits_kind, sizeof(tk->waits_kind), "gather");
+	if (!ch->nsteps) {
+		tk->holder[0] = '\0';
+		return;
+	}
+	for (k = ch->nsteps - 1; k > 0 && owner == ch->nsteps; k--) {
+		struct pytype *st = pyobj_type(c, ch->steps[k - 1].addr);
+		int container = 0;
+
+		for (size_t i = 0; st && i < LT_ARRAY_SIZE(CONTAINERS); i++)
+			container |= strcmp(st->name, CONTAINERS[i]) == 0;
+		via = ch->steps[k].via;
+		if (!container)
+			owner = k - 1;
+	}
+	if (strcmp(tk->waits_kind, "future") != 0 || owner == ch->nsteps) {
+		why_chain_path(ch, ch->nsteps, tk->holder, sizeof(tk->holder));
+		return;
+	}
+	tk->waits_owner = ch->steps[owner].addr;
+	type_name(c, tk->waits_owner, tk->owner_type, sizeof(tk->owner_type));
+	why_chain_path(ch, owner + 1, tk->holder, sizeof(tk->holder));
+	for (size_t i = 0; i < LT_ARRAY_SIZE(OWNERS); i++) {
+		if (!matches(c, pyobj_type(c, tk->waits_owner), OWNERS[i].type))
+			continue;
+		if (strcmp(OWNERS[i].kind, "queue") == 0)
+			snprintf(tk->waits_kind, sizeof(tk->waits_kind), "queue %s",
+				 strcmp(via, "_putters") == 0 ? "put" : "get");
+		else
+			snprintf(tk->waits_kind, sizeof(tk->waits_kind), "%s", OWNERS[i].kind);
+		break;
+	}
+	if (strcmp(tk->waits_kind, "stream read") == 0) {
+		long long fd;
+
+		if (pylong_read(c, attr(c, attr(c, tk->waits_owner, "_transport"), "_sock_fd"), &fd) == 0)
+			tk->fd = fd;
+	}
+}
+
+/* Pending tasks alike: the same stack, the same kind of wait, the same
+ * holder but for its indexes ("[3]" counts as "[]"). */
+static void group_key(const struct task *tk, char *buf, size_t max)
+{
+	size_t n = 0;
+
+	n += (size_t)snprintf(buf + n, max - n, "%s|", tk->waits_kind);
+	for (size_t k = 0; k < tk->nstack && n < max; k++)
+		n += (size_t)snprintf(buf + n, max - n, "%s:%d>", tk->stack[k].qualname,
+				      tk->stack[k].line);
+	for (const char *p = tk->holder; *p && n + 1 < max; p++) {
+		buf[n++] = *p;
+		if (*p == '[')
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+	}
+	buf[n < max ? n : max - 1] = '\0';
+}
+
+struct keyed {
+	char *key;
+	size_t task;
+};
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct task_group *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->example < y->example ? -1 : x->example > y->example;
+}
+
+static void make_groups(struct tasks_result *r)
+{
+	struct keyed *v = xcalloc(r->n ? r->n : 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].state != TASK_PENDING)
+			continue;
+		v[n].key = xmalloc(1024);
+		group_key(&r->v[i], v[n].key, 1024);
+		v[n++].task = i;
+	}
+	lt_sort(v, n, sizeof(*v), by_key);
+	r->groups = xcalloc(n ? n : 1, sizeof(*r->groups));
+	for (size_t i = 0; i < n; i++) {
+		struct task_group *gr;
+
+		if (!i || strcmp(v[i].key, v[i - 1].key) != 0)
+			r->groups[r->ngroups++] = (struct task_group){ 0, 0, v[i].task };
+		gr = &r->groups[r->ngroups - 1];
+		gr->count++;
+		gr->retained += r->v[v[i].task].retained;
+		if (v[i].task < gr->example)
+			gr->example = v[i].task;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+	lt_sort(r->groups, r->ngroups, sizeof(*r->groups), by_count);
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void tasks_analyze(struct tasks_result *r, struct session *s, struct snapshot *snap,
+		   struct graph *g)
+{
+	struct pyctx *c = &s->ctx;
+	struct graph_paths p;
+	uint32_t *wait_nodes;
+	size_t nwait = 0, cap = 0;
+	uint64_t *loops, *waits;
+	struct why_chain *chains;
+
+	(void)snap;
+	memset(r, 0, sizeof(*r));
+	for (uint32_t i = 0; i < g->n; i++) {
+		struct graph_node *nd = &g->nodes[i];
+		struct task *tk;
+		int kind = nd->t ? kind_of(c, nd->t) : KIND_NONE;
+
+		if (kind == KIND_FUTURE)
+			r->futures++;
+		if (kind != KIND_TASK)
+			continue;
+		if (r->n >= TASKS_MAX) {
+			snprintf(r->note, sizeof(r->note), "only the first %u tasks are listed",
+				 TASKS_MAX);
+			break;
+		}
+		if (r->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			r->v = xreallocarray(r->v, cap, sizeof(*r->v));
+		}
+		tk = &r->v[r->n++];
+		memset(tk, 0, sizeof(*tk));
+		tk->addr = nd->addr;
+		tk->fd = -1;
+		tk->loop_thread = -1;
+		snprintf(tk->type, sizeof(tk->type), "%s", nd->t->name);
+		tk->state = state_of(c, nd->addr, nd->t);
+		name_of(c, field(c, nd->addr, nd->t, "_name"), tk->name, sizeof(tk->name));
+		{
+			uint64_t coro = field(c, nd->addr, nd->t, "_coro"), code;
+			char file[8];
+
+			if (coro && pygen_code(c, coro, &code) == 0) {
+				pycode_describe(c, code, tk->coro, sizeof(tk->coro), file, sizeof(file));
+				gen_qualname(c, coro, tk->coro, sizeof(tk->coro));
+			}
+			if (tk->state == TASK_PENDING)
+				read_stack(c, coro, tk);
+		}
+		if (tk->state == TASK_DONE)
+			type_name(c, field(c, nd->addr, nd->t, "_exception"), tk->exception,
+				  sizeof(tk->exception));
+		if (tk->state == TASK_PENDING) {
+			tk->waits = field(c, nd->addr, nd->t, "_fut_waiter");
+			type_name(c, tk->waits, tk->waits_type, sizeof(tk->waits_type));
+		}
+		tk->loop = field(c, nd->addr, nd->t, "_loop");
+		{
+			long long tid;
+
+			if (pylong_read(c, attr(c, tk->loop, "_thread_id"), &tid) == 0)
+				tk->loop_thread = tid;
+		}
+		if (g->retained)
+			tk->retained = g->retained[i];
+	}
+	/* Who awaits each task, and how many loops there are. */
+	loops = xcalloc(r->n ? r->n : 1, sizeof(*loops));
+	waits = xcalloc(r->n ? r->n : 1, sizeof(*waits));
+	for (size_t i = 0; i < r->n; i++) {
+		loops[i] = r->v[i].loop;
+		waits[i] = r->v[i].waits;
+		r->pending += r->v[i].state == TASK_PENDING;
+		r->done += r->v[i].state == TASK_DONE;
+		r->cancelled += r->v[i].state == TASK_CANCELLED;
+	}
+	lt_sort(loops, r->n, sizeof(*loops), by_addr);
+	lt_sort(waits, r->n, sizeof(*waits), by_addr);
+	for (size_t i = 0; i < r->n; i++)
+		r->loops += loops[i] && (!i || loops[i] != loops[i - 1]);
+	for (size_t i = 0; i < r->n; i++) {
+		size_t lo = 0, hi = r->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (waits[mid] < r->v[i].addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo < r->n && waits[lo] == r->v[i].addr) {
+			r->v[i].awaited_by++;
+			lo++;
+		}
+	}
+	free(loops);
+	free(waits);
+	/* The chains to what the pending tasks wait on. */
+	wait_nodes = xcalloc(r->n ? r->n : 1, sizeof(*wait_nodes));
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].waits && (wait_nodes[nwait] = graph_find(g, r->v[i].waits)) != GRAPH_NONE)
+			nwait++;
+	chains = xcalloc(nwait ? nwait : 1, sizeof(*chains));
+	graph_paths(g, &p);
+	why_chains_for(s, g, &p, wait_nodes, nwait, chains);
+	for (size_t i = 0, k = 0; i < r->n; i++) {
+		static const struct why_chain none;
+
+		if (!r->v[i].waits)
+			continue;
+		if (k < nwait && g->nodes[wait_nodes[k]].addr == r->v[i].waits) {
+			describe_wait(c, &r->v[i], &chains[k]);
+			why_chain_free(&chains[k]);
+			k++;
+		} else {
+			describe_wait(c, &r->v[i], &none);
+		}
+	}
+	graph_paths_free(&p);
+	free(chains);
+	free(wait_nodes);
+	make_groups(r);
+}
+
+void tasks_free(struct tasks_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].stack);
+	free(r->v);
+	free(r->groups);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""asyncio from outside: `leaktop tasks` against the target's truth (TAP).
+
+tasks_target.py runs two loops in two threads with tasks waiting on an
+Event, a Queue, a sleep, another task, a gather, a TaskGroup (3.11+), a
+socket read, a pure-Python Task, and keeps a failed and a cancelled one;
+it records every Task in gc.get_objects() (state, name, exception, the
+coroutine stack through cr_await, the future it waits on), the Futures
+that are not Tasks and each loop's thread.  Checked, on every interpreter:
+- the tasks are exactly the target's (addresses), each with its type,
+  name, state and exception type; the other Futures counted exactly; two
+  loops, each task's loop thread as the loop records it;
+- each pending task's coroutine stack (qualname, file, line) and the
+  future it waits on (address and type) are exactly the target's;
+- what each waits on is named: the Event and Queue by the global holding
+  them, the sleep, the other task, the gather, the stream read with its
+  socket's descriptor; the largest group is the seven notify_on_shutdown
+  tasks waiting on __main__.SHUTDOWN, first in the text too;
+- the same tasks from a snapshot file (dump --save, then tasks FILE);
+- the target runs untraced afterwards.
+"""
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import harness as H  # noqa: E402
+
+GROUPS = ("tasks: every Task exactly (type, name, state, exception), the Futures counted, "
+          "the loops and their threads",
+          "tasks: each pending task's coroutine stack and awaited future exactly",
+          "tasks: what each waits on named (Event, Queue, sleep, task, gather, socket fd); "
+          "the largest group first",
+          "tasks: the same from a snapshot file",
+          "tasks: target running and untraced afterwards")
+
+# What each coroutine's tasks wait on, and the holder that names it.
+KINDS = {
+    "notify_on_shutdown": ("event", "__main__.SHUTDOWN"),
+    "wait_for_shutdown": ("event", "__main__.SHUTDOWN"),
+    "idle": ("event", "__main__.IDLE"),
+    "consume": ("queue get", "__main__.JOBS"),
+    "nap": ("sleep", None),
+    "wait_for": ("task", None),
+    "fan_out": ("gather", None),
+    "read_forever": ("stream read", "__main__.CONNECTIONS"),
+}
+
+
+def tasks_json(p, source):
+    rc, out, err = H.run_leaktop(["tasks", "--json"] + source, timeout=120)
+    p.require(rc == 0, "exit %s: %s" % (rc, err.strip()))
+    d = json.loads(out)
+    p.require(d.get("format") == "leaktop-tasks/1", "format %r" % d.get("format"))
+    return d
+
+
+def by_addr(doc):
+    return {int(t["addr"], 16): t for t in doc["tasks"]}
+
+
+def check_tasks(p, truth, doc):
+    got = by_addr(doc)
+    want = {int(t["id"], 16): t for t in truth["tasks"]}
+    p.check(set(got) == set(want), "tasks %s, want %s: missing %s, extra %s" % (
+        len(got), len(want), sorted(hex(a) for a in set(want) - set(got)),
+        sorted(hex(a) for a in set(got) - set(want))))
+    for addr in sorted(set(got) & set(want)):
+        g, w = got[addr], want[addr]
+        for key, wkey in (("type", "type"), ("name", "name"), ("state", "state"),
+                          ("exception", "exception"), ("coro", "coro")):
+            p.check(g[key] == w[wkey], "task %s (%s): %s %r, want %r" % (
+                hex(addr), w["name"], key, g[key], w[wkey]))
+        p.check(g["loop"] and int(g["loop"], 16) == int(w["loop"], 16) and
+                g["loop_thread"] == w["loop_thread"],
+                "task %s: loop %s thread %s, want %s %s" % (
+                    w["name"], g["loop"], g["loop_thread"], w["loop"], w["loop_thread"]))
+    p.check(doc["futures"] == truth["futures"], "futures %s, want %s" % (
+        doc["futures"], truth["futures"]))
+    p.check(doc["loops"] == 2, "loops %s, want 2" % doc["loops"])
+    for key in ("pending", "done", "cancelled"):
+        want_n = sum(1 for t in truth["tasks"] if t["state"] == key)
+        p.check(doc[key] == want_n, "%s %s, want %d" % (key, doc[key], want_n))
+
+
+def check_stacks(p, truth, doc):
+    got = by_addr(doc)
+    for w in truth["tasks"]:
+        g = got.get(int(w["id"], 16))
+        if g is None or w["state"] != "pending":
+            continue
+        stack = [(f["qualname"], f["file"], f["line"]) for f in g["stack"]]
+        want = [(f["qualname"], f["file"], f["line"]) for f in w["stack"]]
+        p.check(stack == want, "task %s: stack %s, want %s" % (w["name"], stack, want))
+        waits = g["waits"] or {}
+        p.check(waits.get("addr") and int(waits["addr"], 16) == int(w["waits"]["id"], 16) and
+                waits.get("type") == w["waits"]["type"],
+                "task %s: waits %s, want %s" % (w["name"], waits, w["waits"]))
+
+
+def check_kinds(p, truth, doc, text):
+    got = by_addr(doc)
+    for w in truth["tasks"]:
+        g = got.get(int(w["id"], 16))
+        if g is None or w["state"] != "pending" or w["coro"] not in KINDS:
+            continue
+        kind, holder = KINDS[w["coro"]]
+        waits = g["waits"] or {}
+        p.check(waits.get("kind") == kind, "task %s (%s): kind %r, want %r" % (
+            w["name"], w["coro"], waits.get("kind"), kind))
+        if holder:
+            p.check((waits.get("holder") or "").startswith(holder),
+                    "task %s (%s): holder %r, want %s..." % (
+                        w["name"], w["coro"], waits.get("holder"), holder))
+        if kind == "stream read":
+            p.check(waits.get("fd") == truth["socket_fd"], "task %s: fd %r, want %d" % (
+                w["name"], waits.get("fd"), truth["socket_fd"]))
+    first = doc["groups"][0] if doc["groups"] else {}
+    p.check(first.get("count") == 7 and first.get("kind") == "event" and
+            first.get("holder") == "__main__.SHUTDOWN" and
+            first.get("stack", "").startswith("notify_on_shutdown"),
+            "first group %r, want the 7 notify_on_shutdown tasks on __main__.SHUTDOWN" % first)
+    lines = [ln for ln in text.splitlines() if ln.strip()[:1].isdigit()]
+    p.check(lines and "notify_on_shutdown" in lines[0] and "event __main__.SHUTDOWN" in lines[0],
+            "first text row %r" % (lines[0] if lines else None))
+
+
+def run_python(tap, py):
+    descs = [d + " [%s]" % py.label for d in GROUPS]
+    if py.skip_reason:
+        for d in descs:
+            tap.skip(d, py.skip_reason)
+        return
+    target = None
+    doc = None
+    try:
+        with tap.point(descs[0]) as p:
+            target = H.start_target(py, "tasks_target.py", timeout=120)
+            doc = tasks_json(p, [target.pid])
+            check_tasks(p, target.truth, doc)
+            p.diag("%d tasks, %d futures, pause %.1f ms" % (len(doc["tasks"]), doc["futures"],
+                                                          doc["pause_us"] / 1e3))
+        with tap.point(descs[1]) as p:
+            p.require(doc, "no tasks")
+            check_stacks(p, target.truth, doc)
+        with tap.point(descs[2]) as p:
+            p.require(doc, "no tasks")
+            rc, text, err = H.run_leaktop(["tasks", target.pid], timeout=120)
+            p.require(rc == 0, "exit %s: %s" % (rc, err.strip()))
+            check_kinds(p, target.truth, doc, text)
+        with tap.point(descs[3]) as p:
+            p.require(target, "target did not start")
+            path = os.path.join(target.tmpdir, "tasks.lts")
+            rc, _out, err = H.run_leaktop(["dump", "--save", path, target.pid], timeout=120)
+            p.require(rc == 0, "dump --save: exit %s: %s" % (rc, err.strip()))
+            saved = tasks_json(p, [path])
+            check_tasks(p, target.truth, saved)
+            check_stacks(p, target.truth, saved)
+        with tap.point(descs[4]) as p:
+            p.require(target, "target did not start")
+            p.untraced(target.pid)
+            target.assert_alive_progressing()
+    finally:
+        if target is not None:
+            target.stop()
+
+
+if __name__ == "__main__":
+    H.run_each(run_python, one_mode=True)
