@@ -18,18 +18,22 @@ struct pytype;
 /* fut_state of the C classes; the pure-Python ones say it in words. */
 enum aio_state { AIO_PENDING = 0, AIO_CANCELLED = 1, AIO_FINISHED = 2 };
 
-struct aio_layout;
-
 struct aio_words {
-	const struct aio_layout *layout;
-	size_t n;                  /* words */
+	const char *const *fut;    /* per word: its attribute name, NULL: no reference */
+	size_t nfut;
+	const char *const *task;   /* a Task's words, after the Future's */
+	size_t ntask;
+	size_t n;                  /* words in all */
 	int64_t first;             /* offset of word 0 */
-	int64_t state;             /* offset of fut_state (a C int) */
-	int task;                  /* a Task (its words follow the Future's) */
+	int64_t state;             /* offset of fut_state (a C int), -1 for none */
+	int is_task;
 };
 
 /* 1 with *out set when t is _asyncio.Future or Task, or a subclass of
- * either, of a layout leaktop knows (memoized in t->aio); 0 otherwise. */
+ * either, of a layout leaktop knows, or one of the C objects around a task
+ * (3.8-3.11's TaskWakeupMethWrapper and TaskStepMethWrapper, whose task is
+ * "__self__"; FutureIter, whose future is "_future"), memoized in t->aio;
+ * 0 otherwise. */
 int aio_c_layout(struct pyctx *c, struct pytype *t, struct aio_words *out);
 
 /* Word i's attribute name, NULL for a word that holds no reference of its

@@ -27,6 +27,10 @@ struct attach {
  * left attached. */
 int attach_stop(struct attach *a, pid_t pid);
 
+/* The stack pointer of each stopped thread (its registers), at most max,
+ * into sps; returns how many. */
+size_t attach_stack_pointers(const struct attach *a, uint64_t *sps, size_t max);
+
 /* Detach from every thread; the target runs again.  Safe to call twice and
  * on a partially attached state.  Records the pause length. */
 void attach_release(struct attach *a);

@@ -24,11 +24,12 @@ void report_json(FILE *out, const struct snapshot *s);
  * descriptor kinds and groups with their changes, and (hh: the history of
  * retainers_census) the holders that grow. */
 void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, const struct history *hh);
+		       const struct history *hf, const struct history *hh, const struct history *ht);
 /* A compact growth table (types that changed, steadiest growth first), then
  * the descriptor groups that changed. */
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, const struct history *hh, int top);
+		       const struct history *hf, const struct history *hh, const struct history *ht,
+		       int top);
 
 /* A holder whose retained bytes grow (hh: the history of retainers_census,
  * growth_on_bytes), with its rates over the last interval. */

@@ -25,6 +25,7 @@
 #include "retain.h"
 #include "stacks.h"
 #include "target.h"
+#include "tasks.h"
 
 struct snapshot_opts {
 	enum layout_source layout;
@@ -75,6 +76,8 @@ struct session {
 	char *sample_type;       /* collect sample instances of this type, or NULL */
 	struct owner_layouts *owner_layouts;
 	struct image img;        /* the last stop's copy; its buffer is reused */
+	uint64_t *stop_sps;      /* the threads' stack pointers in that stop (memacct) */
+	size_t nstop_sps;
 	/* If set, called after the walk with the full reference graph of the
 	 * snapshot (untracked objects and thread roots included); reads go to
 	 * the image, as the walk's did. */
@@ -130,6 +133,8 @@ struct snapshot {
 	int stacks_read;         /* opts.stacks: the threads' stacks */
 	struct stacks stacks;
 	struct retainers retainers;  /* opts.retainers (known: computed) */
+	struct tasks_result tasks;   /* asyncio's tasks, with the retainers */
+	int tasks_known;
 	struct mem_account memory;   /* where the RSS goes (live only) */
 	/* Set by repeating commands (watch, the view): the start-to-start
 	 * period they use from now on, and whether --max-stopped grew it past

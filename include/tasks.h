@@ -17,11 +17,12 @@
 #include "graph.h"
 
 struct session;
-struct snapshot;
 
 /* Frames of one task's coroutine stack kept at most, and tasks listed. */
 #define TASKS_MAX_STACK 32
 #define TASKS_MAX 1000000
+/* Groups in dump's and watch's JSON "tasks" (the command lists them all). */
+#define TASKS_GROUPS_SHOWN 10
 
 enum task_state { TASK_PENDING, TASK_CANCELLED, TASK_DONE, TASK_UNKNOWN };
 
@@ -70,10 +71,23 @@ struct tasks_result {
 	char note[256];         /* what could not be read, "" if nothing */
 };
 
-void tasks_analyze(struct tasks_result *r, struct session *s, struct snapshot *snap,
-		   struct graph *g);
+/* From the snapshot's reference graph g and its shortest chains p. */
+void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
+		   struct graph_paths *p);
 void tasks_free(struct tasks_result *r);
 
 const char *task_state_name(enum task_state st);
+
+/* For people: a task's coroutine stack ("main > serve > Event.wait"), what
+ * it waits on ("event __main__.SHUTDOWN", "stream read fd 7 ..."), and a
+ * group's label (both, indexes left out: the same for every snapshot). */
+void task_stack_text(char *buf, size_t max, const struct task *tk);
+void task_wait_text(char *buf, size_t max, const struct tasks_result *r, const struct task *tk);
+void task_group_label(const struct tasks_result *r, size_t g, char *buf, size_t max);
+
+/* The pending groups as a census (label, count, retained bytes): what
+ * watch and the view follow over time. */
+struct census;
+void tasks_census(const struct tasks_result *r, struct census *out);
 
 #endif

@@ -68,6 +68,24 @@ static const struct aio_layout {
 };
 #undef AIO
 
+/* The C objects asyncio makes around a task (3.8-3.11's wakeup and step
+ * callbacks, the iterator `await future` gives), by tp_name: their words
+ * after the header. */
+static const char *const aio_wakeup[] = { "__self__" };
+static const char *const aio_step[] = { "__self__", "(arg)" };
+static const char *const aio_iter[] = { "_future" };
+static const struct {
+	const char *tp_name;
+	int minor_lo, minor_hi;
+	const char *const *words;
+	size_t n;
+} aio_helpers[] = {
+	{ "TaskWakeupMethWrapper", 8, 11, aio_wakeup, LT_ARRAY_SIZE(aio_wakeup) },
+	{ "TaskStepMethWrapper", 8, 11, aio_step, LT_ARRAY_SIZE(aio_step) },
+	{ "_asyncio.FutureIter", 8, 99, aio_iter, LT_ARRAY_SIZE(aio_iter) },
+};
+#define AIO_HELPER 64   /* t->aio of a helper: AIO_HELPER + its index */
+
 int aio_c_layout(struct pyctx *c, struct pytype *t, struct aio_words *out)
 {
 	static const char *const names[] = { "_asyncio.Task", "_asyncio.Future" };
@@ -75,6 +93,7 @@ int aio_c_layout(struct pyctx *c, struct pytype *t, struct aio_words *out)
 	const struct aio_layout *a;
 
 	if (t->aio < 0) {
+		const char *hnames[LT_ARRAY_SIZE(aio_helpers)];
 		int64_t bs = 0;
 		int which = pytype_match_base_size(c, t, names, 2, &bs);
 
@@ -90,23 +109,43 @@ int aio_c_layout(struct pyctx *c, struct pytype *t, struct aio_words *out)
 				break;
 			}
 		}
+		for (size_t i = 0; i < LT_ARRAY_SIZE(aio_helpers); i++)
+			hnames[i] = aio_helpers[i].tp_name;
+		if (which < 0 &&
+		    (which = pytype_match_base_size(c, t, hnames, LT_ARRAY_SIZE(hnames), &bs)) >= 0 &&
+		    c->minor >= aio_helpers[which].minor_lo && c->minor <= aio_helpers[which].minor_hi &&
+		    bs == hdr + (int64_t)aio_helpers[which].n * 8)
+			t->aio = (signed char)(AIO_HELPER + which);
 	}
 	if (t->aio <= 0)
 		return 0;
-	a = &aio_layouts[(t->aio - 1) / 2];
-	out->task = t->aio % 2 == 0;
-	out->n = a->nfut + (out->task ? a->ntask : 0);
 	out->first = hdr;
+	if (t->aio >= AIO_HELPER) {
+		size_t h = (size_t)(t->aio - AIO_HELPER);
+
+		out->fut = aio_helpers[h].words;
+		out->nfut = aio_helpers[h].n;
+		out->task = NULL;
+		out->ntask = 0;
+		out->n = out->nfut;
+		out->state = -1;
+		out->is_task = 0;
+		return 1;
+	}
+	a = &aio_layouts[(t->aio - 1) / 2];
+	out->is_task = t->aio % 2 == 0;
+	out->fut = a->fut;
+	out->nfut = a->nfut;
+	out->task = a->task;
+	out->ntask = out->is_task ? a->ntask : 0;
+	out->n = out->nfut + out->ntask;
 	out->state = hdr + (int64_t)a->state * 8;
-	out->layout = a;
 	return 1;
 }
 
 const char *aio_name(const struct aio_words *w, size_t i)
 {
-	const struct aio_layout *a = w->layout;
-
-	return i < a->nfut ? a->fut[i] : a->task[i - a->nfut];
+	return i < w->nfut ? w->fut[i] : i < w->n ? w->task[i - w->nfut] : NULL;
 }
 
 int64_t aio_word(const struct aio_words *w, const char *name)

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,4 +356,25 @@ void attach_stop_signal_handler(int sig)
 	(void)sig;
 	attach_release_from_signal();
 	lt_stop_requested = 1;
+}
+
+size_t attach_stack_pointers(const struct attach *a, uint64_t *sps, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n && n < max; i++) {
+		struct user_regs_struct regs;
+		struct iovec io = { &regs, sizeof(regs) };
+
+		if (!a->stopped[i] || ptrace(PTRACE_GETREGSET, a->tids[i], (void *)(long)NT_PRSTATUS, &io) < 0)
+			continue;
+#if defined(__x86_64__)
+		sps[n++] = regs.rsp;
+#elif defined(__aarch64__)
+		sps[n++] = regs.sp;
+#else
+		(void)regs;
+#endif
+	}
+	return n;
 }

@@ -642,47 +642,31 @@ static int cmd_why(const struct options *o)
 	return flush_stdout() ? EXIT_TARGET : rc;
 }
 
-struct tasks_job {
-	struct tasks_result res;
-	int done;
-};
-
-static void tasks_hook(void *arg, struct session *s, struct snapshot *snap, struct graph *g)
-{
-	struct tasks_job *job = arg;
-
-	tasks_analyze(&job->res, s, snap, g);
-	job->done = 1;
-}
-
 static int cmd_tasks(const struct options *o)
 {
 	struct session se;
 	struct snapshot snap;
-	struct tasks_job job = { .done = 0 };
 	struct snapshot_opts so = o->snap;
 	int rc = 0;
 
-	so.retainers = 1;  /* what each task alone holds, and the chains */
+	so.retainers = 1;  /* the graph's chains, and what each task alone holds */
+	so.gc_only = 0;
 	if (open_source(o, o->pid, o->file, &so, &se) < 0)
 		return fail();
-	se.analyze = tasks_hook;
-	se.analyze_arg = &job;
 	if (session_snapshot(&se, &snap) < 0) {
 		session_close(&se);
 		return fail();
 	}
-	if (!job.done) {
+	if (!snap.tasks_known) {
 		fprintf(stderr, "leaktop: pid %d: the heap could not be walked completely enough to "
 			"follow references (%s); try again\n", (int)se.t.pid,
 			snap.census.nnotes ? snap.census.notes[0] : "no reason recorded");
 		rc = EXIT_TARGET;
 	} else if (o->json) {
-		report_tasks_json(stdout, &job.res, &snap);
+		report_tasks_json(stdout, &snap.tasks, &snap);
 	} else {
-		report_tasks_text(stdout, &job.res, &snap, o->top, o->all);
+		report_tasks_text(stdout, &snap.tasks, &snap, o->top, o->all);
 	}
-	tasks_free(&job.res);
 	snapshot_free(&snap);
 	session_close(&se);
 	return flush_stdout() ? EXIT_TARGET : rc;
@@ -768,7 +752,7 @@ static void sleep_seconds(double s)
 static int cmd_watch(const struct options *o)
 {
 	struct session se;
-	struct history h, hf, hh;
+	struct history h, hf, hh, ht;
 	struct snapshot_opts so = o->snap;
 	int rc = 0;
 
@@ -786,6 +770,7 @@ static int cmd_watch(const struct options *o)
 	history_init(&h);
 	history_init(&hf);
 	history_init(&hh);
+	history_init(&ht);
 	hh.growth_on_bytes = 1;
 	uint64_t prev_t0 = 0;
 
@@ -827,6 +812,13 @@ static int cmd_watch(const struct options *o)
 			history_add(&hh, &rc_, snap.taken_at, t0, 0, 0, -1);
 			census_free(&rc_);
 		}
+		if (snap.tasks_known && (snap.tasks.n || ht.len)) {
+			struct census tc;
+
+			tasks_census(&snap.tasks, &tc);
+			history_add(&ht, &tc, snap.taken_at, t0, 0, 0, -1);
+			census_free(&tc);
+		}
 		if (o->prometheus && metrics_write_file(o->prometheus, &snap, METRICS_TOP_TYPES) < 0) {
 			fprintf(stderr, "leaktop: %s\n", lt_last_error());
 			snapshot_free(&snap);
@@ -834,10 +826,11 @@ static int cmd_watch(const struct options *o)
 			break;
 		}
 		if (o->json)
-			report_watch_json(stdout, &snap, &h, hf.len ? &hf : NULL, hh.len ? &hh : NULL);
+			report_watch_json(stdout, &snap, &h, hf.len ? &hf : NULL, hh.len ? &hh : NULL,
+					  ht.len ? &ht : NULL);
 		else
 			report_watch_text(stdout, &snap, &h, hf.len ? &hf : NULL, hh.len ? &hh : NULL,
-					  o->top);
+					  ht.len ? &ht : NULL, o->top);
 		snapshot_free(&snap);
 		if (fflush(stdout) != 0) {
 			rc = EXIT_TARGET;
@@ -852,6 +845,7 @@ static int cmd_watch(const struct options *o)
 	history_free(&h);
 	history_free(&hf);
 	history_free(&hh);
+	history_free(&ht);
 	session_close(&se);
 	return rc;
 }

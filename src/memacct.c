@@ -385,7 +385,14 @@ void memacct_read(struct mem_account *m, struct session *s)
 		image_source(&s->img, &copy);
 		a.copy = &copy;
 	}
-	read_sps(&a);
+	if (s->nstop_sps) {   /* read in the stop: every thread's, exactly */
+		a.sps = xreallocarray(NULL, s->nstop_sps, sizeof(*a.sps));
+		memcpy(a.sps, s->stop_sps, s->nstop_sps * sizeof(*a.sps));
+		a.nsps = s->nstop_sps;
+		lt_sort(a.sps, a.nsps, sizeof(*a.sps), by_u64);
+	} else {
+		read_sps(&a);
+	}
 	/* A pool header per 16 KiB of pools, and room to spare: a table that
 	 * lies about its size ends there. */
 	copied = s->opts.no_block ? proc_rss_bytes(s->t.pid) : s->img.st.copied_bytes;

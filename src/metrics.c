@@ -27,8 +27,10 @@ static void escaped(FILE *out, const char *s, size_t max)
 	}
 }
 
-/* {pid="..",command="..",python=".."} with one more label when key is set. */
-static void labels(FILE *out, const struct snapshot *s, const char *key, const char *value)
+/* {pid="..",command="..",python=".."} with one or two more labels when
+ * key (and key2) are set. */
+static void labels2(FILE *out, const struct snapshot *s, const char *key, const char *value,
+		    const char *key2, const char *value2)
 {
 	const struct session *se = s->session;
 
@@ -42,7 +44,86 @@ static void labels(FILE *out, const struct snapshot *s, const char *key, const c
 		escaped(out, value, 256);
 		fputc('"', out);
 	}
+	if (key2) {
+		fprintf(out, ",%s=\"", key2);
+		escaped(out, value2, 256);
+		fputc('"', out);
+	}
 	fputc('}', out);
+}
+
+static void labels(FILE *out, const struct snapshot *s, const char *key, const char *value)
+{
+	labels2(out, s, key, value, NULL, NULL);
+}
+
+struct coro_count {
+	const char *coro;
+	int state;
+	uint64_t n;
+};
+
+static int by_state_coro(const void *a, const void *b)
+{
+	const struct coro_count *x = a, *y = b;
+
+	if (x->state != y->state)
+		return x->state - y->state;
+	return strcmp(x->coro, y->coro);
+}
+
+static int by_state_count(const void *a, const void *b)
+{
+	const struct coro_count *x = a, *y = b;
+
+	if (x->state != y->state)
+		return x->state - y->state;
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return strcmp(x->coro, y->coro);
+}
+
+/* leaktop_asyncio_tasks{coro,state}: per state, the top coroutines by
+ * count, the rest as coro="other". */
+static void asyncio_tasks(FILE *out, const struct snapshot *s, size_t top)
+{
+	const struct tasks_result *r = &s->tasks;
+	struct coro_count *v;
+	size_t n = 0;
+
+	if (!s->tasks_known || !r->n)
+		return;
+	v = xcalloc(r->n, sizeof(*v));
+	for (size_t i = 0; i < r->n; i++)
+		v[i] = (struct coro_count){ r->v[i].coro[0] ? r->v[i].coro : "?", (int)r->v[i].state, 1 };
+	lt_sort(v, r->n, sizeof(*v), by_state_coro);
+	for (size_t i = 0; i < r->n; i++) {
+		if (n && v[n - 1].state == v[i].state && strcmp(v[n - 1].coro, v[i].coro) == 0)
+			v[n - 1].n++;
+		else
+			v[n++] = v[i];
+	}
+	lt_sort(v, n, sizeof(*v), by_state_count);
+	for (size_t i = 0, j; i < n; i = j) {
+		const char *state = task_state_name((enum task_state)v[i].state);
+		uint64_t rest = 0;
+
+		for (j = i; j < n && v[j].state == v[i].state; j++) {
+			if (j - i >= top) {
+				rest += v[j].n;
+				continue;
+			}
+			fputs("leaktop_asyncio_tasks", out);
+			labels2(out, s, "coro", v[j].coro, "state", state);
+			fprintf(out, " %" PRIu64 "\n", v[j].n);
+		}
+		if (j - i > top) {
+			fputs("leaktop_asyncio_tasks", out);
+			labels2(out, s, "coro", "other", "state", state);
+			fprintf(out, " %" PRIu64 "\n", rest);
+		}
+	}
+	free(v);
 }
 
 static void head(FILE *out, const char *name, const char *help)
@@ -173,6 +254,10 @@ void metrics_write(FILE *out, const struct snapshot *const *snaps, size_t n, siz
 			fprintf(out, " %" PRIu64 "\n", count[kind]);
 		}
 	}
+	head(out, "leaktop_asyncio_tasks", "asyncio tasks by their coroutine's qualified name and state "
+	     "(the top coroutines by count; the rest as coro=\"other\").");
+	for (size_t k = 0; k < n; k++)
+		asyncio_tasks(out, snaps[k], top);
 	head(out, "leaktop_memory_bytes", "The resident memory (RSS) by where it goes; the parts add up to it.");
 	for (size_t k = 0; k < n; k++) {
 		const struct mem_account *m = &snaps[k]->memory;

@@ -678,8 +678,53 @@ static void json_holders(struct json *j, const struct snapshot *s, const struct 
 	json_end_array(j);
 }
 
+/* "tasks": asyncio's, when the heap has any: how many in each state, and
+ * the pending ones' groups (with watch, their change and growth, fastest
+ * growing first). */
+static void json_tasks_summary(struct json *j, const struct snapshot *s, const struct history *ht)
+{
+	const struct tasks_result *r = &s->tasks;
+	struct type_stat *st = NULL;
+	size_t n = 0;
+	char label[1024];
+
+	if (!s->tasks_known || (!r->n && !r->futures && (!ht || !ht->ntypes)))
+		return;
+	json_begin_object(j, "tasks");
+	json_u64(j, "pending", r->pending);
+	json_u64(j, "done", r->done);
+	json_u64(j, "cancelled", r->cancelled);
+	json_u64(j, "futures", r->futures);
+	json_begin_array(j, "groups");
+	if (ht) {
+		n = history_stats(ht, SORT_GROWTH, &st);
+		for (size_t i = 0; i < n && i < TASKS_GROUPS_SHOWN; i++) {
+			json_begin_object(j, NULL);
+			json_str(j, "label", st[i].name);
+			json_u64(j, "count", st[i].count);
+			json_u64(j, "retained_bytes", st[i].bytes);
+			json_delta(j, "delta", st[i].d_count, st[i].d_bytes);
+			json_delta(j, "delta_total", st[i].d_base_count, st[i].d_base_bytes);
+			json_i64(j, "growth", (int64_t)(st[i].growth + 0.5));
+			json_end_object(j);
+		}
+		free(st);
+	} else {
+		for (size_t g = 0; g < r->ngroups && g < TASKS_GROUPS_SHOWN; g++) {
+			task_group_label(r, g, label, sizeof(label));
+			json_begin_object(j, NULL);
+			json_str(j, "label", label);
+			json_u64(j, "count", r->groups[g].count);
+			json_u64(j, "retained_bytes", r->groups[g].retained);
+			json_end_object(j);
+		}
+	}
+	json_end_array(j);
+	json_end_object(j);
+}
+
 static void write_json(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, const struct history *hh)
+		       const struct history *hf, const struct history *hh, const struct history *ht)
 {
 	const struct session *se = s->session;
 	const struct census *c = &s->census;
@@ -785,6 +830,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 		json_fd_growth(&j, hf);
 	if (hh)
 		json_holders(&j, s, hh);
+	json_tasks_summary(&j, s, ht);
 	json_end_object(&j);
 	fputc('\n', out);
 	free(stats);
@@ -793,13 +839,13 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 
 void report_json(FILE *out, const struct snapshot *s)
 {
-	write_json(out, s, NULL, NULL, NULL);
+	write_json(out, s, NULL, NULL, NULL, NULL);
 }
 
 void report_watch_json(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, const struct history *hh)
+		       const struct history *hf, const struct history *hh, const struct history *ht)
 {
-	write_json(out, s, h, hf, hh);
+	write_json(out, s, h, hf, hh, ht);
 }
 
 static void signed_human(char *buf, size_t max, int64_t v)
@@ -901,8 +947,29 @@ void report_holder_text(char *buf, size_t max, const struct holder_line *x)
 			 x->type, x->weak ? " (weak)" : "", x->len, x->len_per_s, bytes, rate);
 }
 
+/* "tasks 2846 pending (+120): notify > Event.wait -> event __main__.SHUTDOWN
+ * 2846 (+120)", the groups that grew, fastest first. */
+static void watch_tasks_text(FILE *out, const struct snapshot *s, const struct history *ht)
+{
+	const struct hist_snap *now = history_latest(ht), *prev = ht->len > 1 ? &ht->ring[ht->len - 2] : now;
+	struct type_stat *st;
+	size_t n = history_stats(ht, SORT_GROWTH, &st), shown = 0;
+	int64_t d = (int64_t)(now->objects - prev->objects);
+
+	fprintf(out, "  tasks %" PRIu64 " pending (%+" PRId64 "), %" PRIu64 " done, %" PRIu64
+		" cancelled\n", s->tasks.pending, d, s->tasks.done, s->tasks.cancelled);
+	for (size_t i = 0; i < n && shown < 3; i++) {
+		if (st[i].d_count <= 0)
+			continue;
+		fprintf(out, "    %s: %" PRIu64 " (%+" PRId64 ")\n", st[i].name, st[i].count, st[i].d_count);
+		shown++;
+	}
+	free(st);
+}
+
 void report_watch_text(FILE *out, const struct snapshot *s, const struct history *h,
-		       const struct history *hf, const struct history *hh, int top)
+		       const struct history *hf, const struct history *hh, const struct history *ht,
+		       int top)
 {
 	const struct hist_snap *now = history_latest(h);
 	const struct hist_snap *prev = h->len > 1 ? &h->ring[h->len - 2] : now;
@@ -945,6 +1012,8 @@ void report_watch_text(FILE *out, const struct snapshot *s, const struct history
 	}
 	if (hf && s->fds_read)
 		watch_handles_text(out, s, hf);
+	if (ht && s->tasks_known && (s->tasks.n || ht->ntypes))
+		watch_tasks_text(out, s, ht);
 	free(st);
 }
 
@@ -1073,40 +1142,6 @@ void report_why_json(FILE *out, const struct why_result *w, const struct snapsho
 }
 
 /* ---- tasks ---- */
-
-static void task_stack_text(char *buf, size_t max, const struct task *tk)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (size_t k = 0; k < tk->nstack && n < max; k++)
-		n += (size_t)snprintf(buf + n, max - n, "%s%s", k ? " > " : "", tk->stack[k].qualname);
-	if (!tk->nstack)
-		snprintf(buf, max, "%s", tk->coro[0] ? tk->coro : "?");
-}
-
-/* What a task waits on, for people: "event __main__.SHUTDOWN",
- * "stream read fd 7 ...", "task Task-3". */
-static void task_wait_text(char *buf, size_t max, const struct tasks_result *r,
-			   const struct task *tk)
-{
-	size_t n;
-
-	if (!tk->waits) {
-		snprintf(buf, max, "%s", tk->state == TASK_PENDING ? "(ready to run)" : "");
-		return;
-	}
-	n = (size_t)snprintf(buf, max, "%s", tk->waits_kind);
-	if (n < max && strcmp(tk->waits_kind, "task") == 0) {
-		for (size_t i = 0; i < r->n; i++)
-			if (r->v[i].addr == tk->waits && r->v[i].name[0])
-				n += (size_t)snprintf(buf + n, max - n, " %s", r->v[i].name);
-	}
-	if (n < max && tk->fd >= 0)
-		n += (size_t)snprintf(buf + n, max - n, " fd %lld", (long long)tk->fd);
-	if (n < max && tk->holder[0])
-		snprintf(buf + n, max - n, " %s", tk->holder);
-}
 
 void report_tasks_text(FILE *out, const struct tasks_result *r, const struct snapshot *s,
 		       int top, int all)

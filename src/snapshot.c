@@ -9,6 +9,7 @@
 #include "reach.h"
 #include "remote.h"
 #include "retain.h"
+#include "tasks.h"
 #include "util.h"
 
 #include <errno.h>
@@ -140,6 +141,9 @@ void session_close(struct session *s)
 	s->sample_type = NULL;
 	pyctx_free(&s->ctx);
 	image_free(&s->img);
+	free(s->stop_sps);
+	s->stop_sps = NULL;
+	s->nstop_sps = 0;
 	target_close(&s->t);
 }
 
@@ -505,6 +509,13 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	    image_copy(&s->img, s->t.pid, s->opts.max_pause_ms > 0 ?
 		       att.stop_begin_us + (uint64_t)s->opts.max_pause_ms * 1000 : 0) < 0)
 		collecting = -1;
+	/* Where each thread's stack is, from its registers while it holds
+	 * still (memacct.h): a microsecond or two per thread. */
+	s->nstop_sps = 0;
+	if (collecting >= 0) {
+		s->stop_sps = xreallocarray(s->stop_sps, att.n ? att.n : 1, sizeof(*s->stop_sps));
+		s->nstop_sps = attach_stack_pointers(&att, s->stop_sps, att.n);
+	}
 	unwind_us = lt_now_us();
 	if (collecting >= 0 && unwinder)
 		unwind_threads(s, unwinder, &att);
@@ -698,8 +709,11 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 
 			graph_paths(&g, &p);
 			retainers_compute(&snap->retainers, s, &g, &p, (size_t)s->opts.retainers);
-			graph_paths_free(&p);
 			budget_check(c, "the retained sizes", &spent);
+			tasks_analyze(&snap->tasks, s, &g, &p);
+			snap->tasks_known = 1;
+			budget_check(c, "asyncio's tasks", &spent);
+			graph_paths_free(&p);
 		}
 		if (s->analyze) {
 			s->analyze(s->analyze_arg, s, snap, &g);
@@ -838,6 +852,7 @@ fail:
 void snapshot_free(struct snapshot *snap)
 {
 	retainers_free(&snap->retainers);
+	tasks_free(&snap->tasks);
 	stacks_free(&snap->stacks);
 	census_free(&snap->census);
 	census_free(&snap->garbage_types);

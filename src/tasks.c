@@ -2,6 +2,7 @@
 #include "config.h"
 #include "tasks.h"
 #include "aio.h"
+#include "census.h"
 #include "lineno.h"
 #include "pyobj.h"
 #include "remote.h"
@@ -124,7 +125,7 @@ static enum task_state state_of(struct pyctx *c, uint64_t obj, struct pytype *t)
 	int32_t st;
 
 	if (aio_c_layout(c, t, &w)) {
-		if (remote_read_cached(c->mem, obj + (uint64_t)w.state, &st, 4) < 0)
+		if (w.state < 0 || remote_read_cached(c->mem, obj + (uint64_t)w.state, &st, 4) < 0)
 			return TASK_UNKNOWN;
 		return st == AIO_PENDING ? TASK_PENDING : st == AIO_CANCELLED ? TASK_CANCELLED :
 		       st == AIO_FINISHED ? TASK_DONE : TASK_UNKNOWN;
@@ -329,17 +330,15 @@ static int by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void tasks_analyze(struct tasks_result *r, struct session *s, struct snapshot *snap,
-		   struct graph *g)
+void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
+		   struct graph_paths *p)
 {
 	struct pyctx *c = &s->ctx;
-	struct graph_paths p;
 	uint32_t *wait_nodes;
 	size_t nwait = 0, cap = 0;
 	uint64_t *loops, *waits;
 	struct why_chain *chains;
 
-	(void)snap;
 	memset(r, 0, sizeof(*r));
 	for (uint32_t i = 0; i < g->n; i++) {
 		struct graph_node *nd = &g->nodes[i];
@@ -433,8 +432,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct snapshot *s
 		if (r->v[i].waits && (wait_nodes[nwait] = graph_find(g, r->v[i].waits)) != GRAPH_NONE)
 			nwait++;
 	chains = xcalloc(nwait ? nwait : 1, sizeof(*chains));
-	graph_paths(g, &p);
-	why_chains_for(s, g, &p, wait_nodes, nwait, chains);
+	why_chains_for(s, g, p, wait_nodes, nwait, chains);
 	for (size_t i = 0, k = 0; i < r->n; i++) {
 		static const struct why_chain none;
 
@@ -448,10 +446,74 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct snapshot *s
 			describe_wait(c, &r->v[i], &none);
 		}
 	}
-	graph_paths_free(&p);
 	free(chains);
 	free(wait_nodes);
 	make_groups(r);
+}
+
+void task_stack_text(char *buf, size_t max, const struct task *tk)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < tk->nstack && n < max; k++)
+		n += (size_t)snprintf(buf + n, max - n, "%s%s", k ? " > " : "", tk->stack[k].qualname);
+	if (!tk->nstack)
+		snprintf(buf, max, "%s", tk->coro[0] ? tk->coro : "?");
+}
+
+/* What a task waits on, for people: "event __main__.SHUTDOWN",
+ * "stream read fd 7 ...", "task Task-3". */
+void task_wait_text(char *buf, size_t max, const struct tasks_result *r,
+			   const struct task *tk)
+{
+	size_t n;
+
+	if (!tk->waits) {
+		snprintf(buf, max, "%s", tk->state == TASK_PENDING ? "(ready to run)" : "");
+		return;
+	}
+	n = (size_t)snprintf(buf, max, "%s", tk->waits_kind);
+	if (n < max && strcmp(tk->waits_kind, "task") == 0) {
+		for (size_t i = 0; i < r->n; i++)
+			if (r->v[i].addr == tk->waits && r->v[i].name[0])
+				n += (size_t)snprintf(buf + n, max - n, " %s", r->v[i].name);
+	}
+	if (n < max && tk->fd >= 0)
+		n += (size_t)snprintf(buf + n, max - n, " fd %lld", (long long)tk->fd);
+	if (n < max && tk->holder[0])
+		snprintf(buf + n, max - n, " %s", tk->holder);
+}
+
+void task_group_label(const struct tasks_result *r, size_t g, char *buf, size_t max)
+{
+	const struct task *tk = &r->v[r->groups[g].example];
+	char stack[512], wait[512];
+	size_t n = 0;
+
+	task_stack_text(stack, sizeof(stack), tk);
+	task_wait_text(wait, sizeof(wait), r, tk);
+	/* indexes out ("_scheduled[3]" as "_scheduled[]"): one label per group */
+	for (const char *p = wait; *p && n + 1 < sizeof(wait); p++) {
+		wait[n++] = *p;
+		if (*p == '[')
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+	}
+	wait[n] = '\0';
+	snprintf(buf, max, "%s -> %s", stack, wait);
+}
+
+void tasks_census(const struct tasks_result *r, struct census *out)
+{
+	char label[1024];
+
+	census_init(out);
+	for (size_t g = 0; g < r->ngroups; g++) {
+		task_group_label(r, g, label, sizeof(label));
+		census_add(out, label, r->groups[g].count, 0, r->groups[g].retained);
+	}
+	census_finish(out);
 }
 
 void tasks_free(struct tasks_result *r)

@@ -17,10 +17,15 @@ that are not Tasks and each loop's thread.  Checked, on every interpreter:
   socket's descriptor; the largest group is the seven notify_on_shutdown
   tasks waiting on __main__.SHUTDOWN, first in the text too;
 - the same tasks from a snapshot file (dump --save, then tasks FILE);
+- watch --json's "tasks": the counts per state and the seven waiting on
+  the Event as its first group; its Prometheus file's
+  leaktop_asyncio_tasks{coro,state} add up to the tasks of each state,
+  seven for notify_on_shutdown;
 - the target runs untraced afterwards.
 """
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -33,6 +38,7 @@ GROUPS = ("tasks: every Task exactly (type, name, state, exception), the Futures
           "tasks: what each waits on named (Event, Queue, sleep, task, gather, socket fd); "
           "the largest group first",
           "tasks: the same from a snapshot file",
+          "tasks: watch --json's tasks and the Prometheus series leaktop_asyncio_tasks",
           "tasks: target running and untraced afterwards")
 
 # What each coroutine's tasks wait on, and the holder that names it.
@@ -158,6 +164,36 @@ def run_python(tap, py):
             check_tasks(p, target.truth, saved)
             check_stacks(p, target.truth, saved)
         with tap.point(descs[4]) as p:
+            p.require(target, "target did not start")
+            prom = os.path.join(target.tmpdir, "tasks.prom")
+            rc, out, err = H.run_leaktop(["watch", "--json", "--count", "1", "--prometheus", prom,
+                                          target.pid], timeout=120)
+            p.require(rc == 0, "watch: exit %s: %s" % (rc, err.strip()))
+            tasks = json.loads(out.splitlines()[-1]).get("tasks") or {}
+            for key in ("pending", "done", "cancelled"):
+                want_n = sum(1 for t in target.truth["tasks"] if t["state"] == key)
+                p.check(tasks.get(key) == want_n, "watch: %s %r, want %d" % (
+                    key, tasks.get(key), want_n))
+            first = (tasks.get("groups") or [{}])[0]
+            p.check(first.get("count") == 7 and first.get("label", "").startswith(
+                "notify_on_shutdown > wait_for_shutdown > Event.wait -> event __main__.SHUTDOWN"),
+                "watch: first group %r" % first)
+            per_state, notify = {}, None
+            with open(prom) as f:
+                for line in f:
+                    m = re.match(r'leaktop_asyncio_tasks\{.*coro="([^"]*)",state="([^"]*)"\} (\d+)$',
+                                 line.strip())
+                    if m:
+                        per_state[m.group(2)] = per_state.get(m.group(2), 0) + int(m.group(3))
+                        if m.group(1) == "notify_on_shutdown" and m.group(2) == "pending":
+                            notify = int(m.group(3))
+            want = {}
+            for t in target.truth["tasks"]:
+                want[t["state"]] = want.get(t["state"], 0) + 1
+            p.check(per_state == want and notify == 7,
+                    "leaktop_asyncio_tasks by state %s (notify_on_shutdown %s), want %s and 7" % (
+                        per_state, notify, want))
+        with tap.point(descs[5]) as p:
             p.require(target, "target did not start")
             p.untraced(target.pid)
             target.assert_alive_progressing()
