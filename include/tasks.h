@@ -17,6 +17,7 @@
 #include "graph.h"
 
 struct session;
+struct strpool;
 
 /* Frames of one task's coroutine stack kept at most, and tasks listed. */
 #define TASKS_MAX_STACK 32
@@ -26,27 +27,29 @@ struct session;
 
 enum task_state { TASK_PENDING, TASK_CANCELLED, TASK_DONE, TASK_UNKNOWN };
 
+/* Strings below are interned in the result's pool ("" when unknown): a
+ * hundred thousand tasks share a handful of types, stacks and holders. */
 struct task_frame {
-	char qualname[128];
-	char file[256];
+	const char *qualname;
+	const char *file;
 	int line;               /* -1 when unknown */
 };
 
 struct task {
 	uint64_t addr;
-	char type[128];
-	char name[128];         /* its name (3.8+), "" if none */
+	const char *type;
+	const char *name;       /* its name, "" if none */
 	enum task_state state;
-	char exception[128];    /* done with an exception: its type, else "" */
-	char coro[128];         /* its coroutine's qualified name */
+	const char *exception;  /* done with an exception: its type, else "" */
+	const char *coro;       /* its coroutine's qualified name */
 	struct task_frame *stack;   /* outermost first, as get_stack() walks cr_await */
 	size_t nstack;
 	uint64_t waits;         /* the future it waits on (_fut_waiter), 0 */
-	char waits_type[128];
-	char waits_kind[32];    /* "event", "queue get", "sleep", "stream read", "task", ... */
+	const char *waits_type;
+	const char *waits_kind; /* "event", "queue get", "sleep", "stream read", "task", ... */
 	uint64_t waits_owner;   /* the object whose waiter that future is, 0 */
-	char owner_type[128];
-	char holder[256];       /* the chain to the owner (or the future), "" if none */
+	const char *owner_type;
+	const char *holder;     /* the chain to the owner (or the future), "" if none */
 	int64_t fd;             /* stream read: its socket's descriptor, -1 */
 	uint64_t loop;
 	int64_t loop_thread;    /* the loop's thread (threading.get_ident()), -1 */
@@ -69,6 +72,7 @@ struct tasks_result {
 	struct task_group *groups;  /* pending tasks alike, most first */
 	size_t ngroups;
 	char note[256];         /* what could not be read, "" if nothing */
+	struct strpool *pool;   /* the strings of the tasks */
 };
 
 /* From the snapshot's reference graph g and its shortest chains p. */

@@ -16,6 +16,9 @@
 
 enum { KIND_NONE = -1, KIND_UNKNOWN = 0, KIND_FUTURE = 1, KIND_TASK = 2 };
 
+/* Chains made at once (each holds its steps, a few KiB). */
+#define CHAIN_BATCH 4096
+
 static const char *const TASK_TYPES[] = { "_asyncio.Task", "asyncio.tasks.Task" };
 static const char *const FUTURE_TYPES[] = { "_asyncio.Future", "asyncio.futures.Future" };
 
@@ -42,6 +45,60 @@ static const struct {
 	{ "asyncio.streams.StreamReader", "stream read" },
 	{ "asyncio.tasks._GatheringFuture", "gather" },
 };
+
+/* Interned strings: one copy of each, kept until tasks_free. */
+struct strpool {
+	char **slot;            /* open addressing, a power of two */
+	size_t cap, n;
+	char **all;             /* in order, to free */
+	size_t nall;
+};
+
+static const char *intern(struct strpool *p, const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	if (!s || !*s)
+		return "";
+	for (const char *q = s; *q; q++)
+		h = (h ^ (unsigned char)*q) * 1099511628211ull;
+	if ((p->n + 1) * 2 > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		char **slot = xcalloc(cap, sizeof(*slot));
+
+		for (size_t k = 0; k < p->cap; k++) {
+			uint64_t hk = 1469598103934665603ull;
+
+			if (!p->slot[k])
+				continue;
+			for (const char *q = p->slot[k]; *q; q++)
+				hk = (hk ^ (unsigned char)*q) * 1099511628211ull;
+			for (i = hk & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
+				;
+			slot[i] = p->slot[k];
+		}
+		free(p->slot);
+		p->slot = slot;
+		p->cap = cap;
+	}
+	for (i = h & (p->cap - 1); p->slot[i]; i = (i + 1) & (p->cap - 1))
+		if (strcmp(p->slot[i], s) == 0)
+			return p->slot[i];
+	p->slot[i] = xstrdup(s);
+	p->n++;
+	return p->slot[i];
+}
+
+static void strpool_free(struct strpool *p)
+{
+	if (!p)
+		return;
+	for (size_t k = 0; k < p->cap; k++)
+		free(p->slot[k]);
+	free(p->slot);
+	free(p);
+}
 
 const char *task_state_name(enum task_state st)
 {
@@ -172,26 +229,35 @@ static void gen_qualname(struct pyctx *c, uint64_t gen, char *buf, size_t max)
 }
 
 /* The coroutine stack from coro, through what each one awaits. */
-static void read_stack(struct pyctx *c, uint64_t obj, struct task *tk)
+static void read_stack(struct pyctx *c, struct strpool *pool, uint64_t obj, struct task *tk)
 {
-	tk->stack = xcalloc(TASKS_MAX_STACK, sizeof(*tk->stack));
-	while (obj && tk->nstack < TASKS_MAX_STACK) {
+	struct task_frame v[TASKS_MAX_STACK];
+	size_t n = 0;
+
+	while (obj && n < TASKS_MAX_STACK) {
 		struct pytype *t = pyobj_type(c, obj);
-		struct task_frame *f = &tk->stack[tk->nstack];
+		char name[128], file[256];
 		uint64_t code, next = 0;
 		int64_t at;
 
 		if (!t || t->kind != PK_GEN || pygen_code(c, obj, &code) < 0)
 			break;
-		pycode_describe(c, code, f->qualname, sizeof(f->qualname), f->file, sizeof(f->file));
-		gen_qualname(c, obj, f->qualname, sizeof(f->qualname));
+		pycode_describe(c, code, name, sizeof(name), file, sizeof(file));
+		gen_qualname(c, obj, name, sizeof(name));
 		at = lineno_gen_offset(c, obj, code);
-		f->line = at < 0 ? -1 : lineno_addr2line(c, code, at);
-		tk->nstack++;
+		v[n].qualname = intern(pool, name);
+		v[n].file = intern(pool, file);
+		v[n].line = at < 0 ? -1 : lineno_addr2line(c, code, at);
+		n++;
 		if (pygen_awaiting(c, obj, &next) < 0)
 			break;
 		obj = next;
 	}
+	if (n) {
+		tk->stack = xmalloc(n * sizeof(*tk->stack));
+		memcpy(tk->stack, v, n * sizeof(*v));
+	}
+	tk->nstack = n;
 }
 
 static int matches(struct pyctx *c, struct pytype *t, const char *name)
@@ -204,21 +270,21 @@ static int matches(struct pyctx *c, struct pytype *t, const char *name)
 /* What the future a task waits on is, and who holds it: along its chain
  * from the end, past the containers it sits in, the first object that is
  * none (an Event, a Queue, a timer, a stream reader). */
-static void describe_wait(struct pyctx *c, struct task *tk, const struct why_chain *ch)
+static void describe_wait(struct pyctx *c, struct strpool *pool, struct task *tk,
+			  const struct why_chain *ch)
 {
 	struct pytype *wt = pyobj_type(c, tk->waits);
 	size_t owner = ch->nsteps, k;
 	const char *via = "";
+	char buf[512];
 
-	snprintf(tk->waits_kind, sizeof(tk->waits_kind), "future");
+	tk->waits_kind = "future";
 	if (wt && kind_of(c, wt) == KIND_TASK)
-		snprintf(tk->waits_kind, sizeof(tk->waits_kind), "task");
+		tk->waits_kind = "task";
 	else if (matches(c, wt, "asyncio.tasks._GatheringFuture"))
-		snprintf(tk->waits_kind, sizeof(tk->waits_kind), "gather");
-	if (!ch->nsteps) {
-		tk->holder[0] = '\0';
+		tk->waits_kind = "gather";
+	if (!ch->nsteps)
 		return;
-	}
 	for (k = ch->nsteps - 1; k > 0 && owner == ch->nsteps; k--) {
 		struct pytype *st = pyobj_type(c, ch->steps[k - 1].addr);
 		int container = 0;
@@ -230,20 +296,22 @@ static void describe_wait(struct pyctx *c, struct task *tk, const struct why_cha
 			owner = k - 1;
 	}
 	if (strcmp(tk->waits_kind, "future") != 0 || owner == ch->nsteps) {
-		why_chain_path(ch, ch->nsteps, tk->holder, sizeof(tk->holder));
+		why_chain_path(ch, ch->nsteps, buf, sizeof(buf));
+		tk->holder = intern(pool, buf);
 		return;
 	}
 	tk->waits_owner = ch->steps[owner].addr;
-	type_name(c, tk->waits_owner, tk->owner_type, sizeof(tk->owner_type));
-	why_chain_path(ch, owner + 1, tk->holder, sizeof(tk->holder));
+	type_name(c, tk->waits_owner, buf, sizeof(buf));
+	tk->owner_type = intern(pool, buf);
+	why_chain_path(ch, owner + 1, buf, sizeof(buf));
+	tk->holder = intern(pool, buf);
 	for (size_t i = 0; i < LT_ARRAY_SIZE(OWNERS); i++) {
 		if (!matches(c, pyobj_type(c, tk->waits_owner), OWNERS[i].type))
 			continue;
 		if (strcmp(OWNERS[i].kind, "queue") == 0)
-			snprintf(tk->waits_kind, sizeof(tk->waits_kind), "queue %s",
-				 strcmp(via, "_putters") == 0 ? "put" : "get");
+			tk->waits_kind = strcmp(via, "_putters") == 0 ? "queue put" : "queue get";
 		else
-			snprintf(tk->waits_kind, sizeof(tk->waits_kind), "%s", OWNERS[i].kind);
+			tk->waits_kind = OWNERS[i].kind;
 		break;
 	}
 	if (strcmp(tk->waits_kind, "stream read") == 0) {
@@ -335,11 +403,14 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 {
 	struct pyctx *c = &s->ctx;
 	uint32_t *wait_nodes;
+	size_t *task_of;
 	size_t nwait = 0, cap = 0;
 	uint64_t *loops, *waits;
 	struct why_chain *chains;
+	char buf[256];
 
 	memset(r, 0, sizeof(*r));
+	r->pool = xcalloc(1, sizeof(*r->pool));
 	for (uint32_t i = 0; i < g->n; i++) {
 		struct graph_node *nd = &g->nodes[i];
 		struct task *tk;
@@ -359,30 +430,34 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 			r->v = xreallocarray(r->v, cap, sizeof(*r->v));
 		}
 		tk = &r->v[r->n++];
-		memset(tk, 0, sizeof(*tk));
-		tk->addr = nd->addr;
-		tk->fd = -1;
-		tk->loop_thread = -1;
-		snprintf(tk->type, sizeof(tk->type), "%s", nd->t->name);
+		*tk = (struct task){ .addr = nd->addr, .fd = -1, .loop_thread = -1, .type = "",
+				     .name = "", .exception = "", .coro = "", .waits_type = "",
+				     .waits_kind = "", .owner_type = "", .holder = "" };
+		tk->type = intern(r->pool, nd->t->name);
 		tk->state = state_of(c, nd->addr, nd->t);
-		name_of(c, field(c, nd->addr, nd->t, "_name"), tk->name, sizeof(tk->name));
+		name_of(c, field(c, nd->addr, nd->t, "_name"), buf, sizeof(buf));
+		tk->name = intern(r->pool, buf);
 		{
 			uint64_t coro = field(c, nd->addr, nd->t, "_coro"), code;
 			char file[8];
 
+			buf[0] = '\0';
 			if (coro && pygen_code(c, coro, &code) == 0) {
-				pycode_describe(c, code, tk->coro, sizeof(tk->coro), file, sizeof(file));
-				gen_qualname(c, coro, tk->coro, sizeof(tk->coro));
+				pycode_describe(c, code, buf, sizeof(buf), file, sizeof(file));
+				gen_qualname(c, coro, buf, sizeof(buf));
 			}
+			tk->coro = intern(r->pool, buf);
 			if (tk->state == TASK_PENDING)
-				read_stack(c, coro, tk);
+				read_stack(c, r->pool, coro, tk);
 		}
-		if (tk->state == TASK_DONE)
-			type_name(c, field(c, nd->addr, nd->t, "_exception"), tk->exception,
-				  sizeof(tk->exception));
+		if (tk->state == TASK_DONE) {
+			type_name(c, field(c, nd->addr, nd->t, "_exception"), buf, sizeof(buf));
+			tk->exception = intern(r->pool, buf);
+		}
 		if (tk->state == TASK_PENDING) {
 			tk->waits = field(c, nd->addr, nd->t, "_fut_waiter");
-			type_name(c, tk->waits, tk->waits_type, sizeof(tk->waits_type));
+			type_name(c, tk->waits, buf, sizeof(buf));
+			tk->waits_type = intern(r->pool, buf);
 		}
 		tk->loop = field(c, nd->addr, nd->t, "_loop");
 		{
@@ -426,27 +501,32 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 	}
 	free(loops);
 	free(waits);
-	/* The chains to what the pending tasks wait on. */
-	wait_nodes = xcalloc(r->n ? r->n : 1, sizeof(*wait_nodes));
-	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].waits && (wait_nodes[nwait] = graph_find(g, r->v[i].waits)) != GRAPH_NONE)
-			nwait++;
-	chains = xcalloc(nwait ? nwait : 1, sizeof(*chains));
-	why_chains_for(s, g, p, wait_nodes, nwait, chains);
-	for (size_t i = 0, k = 0; i < r->n; i++) {
+	/* The chains to what the pending tasks wait on, a batch at a time (a
+	 * chain's steps take a few KiB each). */
+	wait_nodes = xcalloc(CHAIN_BATCH, sizeof(*wait_nodes));
+	task_of = xcalloc(CHAIN_BATCH, sizeof(*task_of));
+	chains = xcalloc(CHAIN_BATCH, sizeof(*chains));
+	for (size_t i = 0; i < r->n;) {
 		static const struct why_chain none;
 
-		if (!r->v[i].waits)
-			continue;
-		if (k < nwait && g->nodes[wait_nodes[k]].addr == r->v[i].waits) {
-			describe_wait(c, &r->v[i], &chains[k]);
+		nwait = 0;
+		for (; i < r->n && nwait < CHAIN_BATCH; i++) {
+			if (!r->v[i].waits)
+				continue;
+			wait_nodes[nwait] = graph_find(g, r->v[i].waits);
+			if (wait_nodes[nwait] == GRAPH_NONE)
+				describe_wait(c, r->pool, &r->v[i], &none);
+			else
+				task_of[nwait++] = i;
+		}
+		why_chains_for(s, g, p, wait_nodes, nwait, chains);
+		for (size_t k = 0; k < nwait; k++) {
+			describe_wait(c, r->pool, &r->v[task_of[k]], &chains[k]);
 			why_chain_free(&chains[k]);
-			k++;
-		} else {
-			describe_wait(c, &r->v[i], &none);
 		}
 	}
 	free(chains);
+	free(task_of);
 	free(wait_nodes);
 	make_groups(r);
 }
@@ -522,5 +602,6 @@ void tasks_free(struct tasks_result *r)
 		free(r->v[i].stack);
 	free(r->v);
 	free(r->groups);
+	strpool_free(r->pool);
 	memset(r, 0, sizeof(*r));
 }
