@@ -21,6 +21,10 @@ that are not Tasks and each loop's thread.  Checked, on every interpreter:
   the Event as its first group; its Prometheus file's
   leaktop_asyncio_tasks{coro,state} add up to the tasks of each state,
   seven for notify_on_shutdown;
+- 3.14+: every task `python -m asyncio ps` lists is leaktop's, with its
+  name and coroutine stack, and each awaiter it names is a task leaktop
+  lists (3.14.10's ps lists none of this target's tasks: loops in threads
+  other than the main one; leaktop lists them all);
 - the target runs untraced afterwards.
 """
 import json
@@ -39,6 +43,7 @@ GROUPS = ("tasks: every Task exactly (type, name, state, exception), the Futures
           "the largest group first",
           "tasks: the same from a snapshot file",
           "tasks: watch --json's tasks and the Prometheus series leaktop_asyncio_tasks",
+          "tasks: 3.14+: every task python -m asyncio ps lists, with its name and stack",
           "tasks: target running and untraced afterwards")
 
 # What each coroutine's tasks wait on, and the holder that names it.
@@ -132,6 +137,52 @@ def check_kinds(p, truth, doc, text):
             "first text row %r" % (lines[0] if lines else None))
 
 
+def ps_rows(text):
+    """The rows of `python -m asyncio ps`: its columns where its header
+    puts them (each cut at 50 characters); the coroutine stack innermost
+    first, joined by " -> "."""
+    lines = text.splitlines()
+    head = next((ln for ln in lines if ln.startswith("tid")), None)
+    if head is None:
+        return None
+    names = ("tid", "task id", "task name", "coroutine stack", "awaiter chain",
+             "awaiter name", "awaiter id")
+    at = [head.index(n) for n in names] + [None]
+    rows = []
+    for ln in lines[lines.index(head) + 2:]:
+        if not ln.strip():
+            continue
+        rows.append({n: ln[at[i]:at[i + 1]].strip() for i, n in enumerate(names)})
+    return rows
+
+
+def check_ps(p, py, target, doc):
+    cmd = py.command(["-m", "asyncio", "ps", str(target.pid)])
+    r = H.subprocess.run(cmd, stdin=H.subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=120)
+    p.require(r.returncode == 0, "asyncio ps: exit %s: %s" % (r.returncode, r.stderr[-400:]))
+    rows = ps_rows(r.stdout)
+    p.require(rows is not None, "asyncio ps printed no table: %r" % r.stdout[:200])
+    got = by_addr(doc)
+    p.diag("python -m asyncio ps lists %d task rows, leaktop %d tasks" % (len(rows), len(got)))
+    for row in rows:
+        addr = int(row["task id"], 16)
+        tk = got.get(addr)
+        if not p.check(tk is not None, "ps lists task %s (%s), leaktop does not" % (
+                row["task id"], row["task name"])):
+            continue
+        stack = " -> ".join(f["qualname"] for f in reversed(tk["stack"]))
+        # ps cuts its columns at 50 characters
+        same = stack == row["coroutine stack"] or (len(row["coroutine stack"]) >= 45 and
+                                                  stack.startswith(row["coroutine stack"]))
+        p.check(tk["name"] == row["task name"] and same,
+                "task %s: leaktop %r %r, ps %r %r" % (row["task id"], tk["name"], stack,
+                                                      row["task name"], row["coroutine stack"]))
+        awaiter = int(row["awaiter id"] or "0", 16)
+        p.check(not awaiter or awaiter in got, "task %s: its awaiter %s is not leaktop's" % (
+            row["task id"], row["awaiter id"]))
+
+
 def run_python(tap, py):
     descs = [d + " [%s]" % py.label for d in GROUPS]
     if py.skip_reason:
@@ -193,7 +244,13 @@ def run_python(tap, py):
             p.check(per_state == want and notify == 7,
                     "leaktop_asyncio_tasks by state %s (notify_on_shutdown %s), want %s and 7" % (
                         per_state, notify, want))
-        with tap.point(descs[5]) as p:
+        if tuple(target.truth["version"][:2]) < (3, 14):
+            tap.skip(descs[5], "python -m asyncio ps reads tasks from outside from 3.14")
+        else:
+            with tap.point(descs[5]) as p:
+                p.require(doc, "no tasks")
+                check_ps(p, py, target, doc)
+        with tap.point(descs[6]) as p:
             p.require(target, "target did not start")
             p.untraced(target.pid)
             target.assert_alive_progressing()
