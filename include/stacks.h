@@ -54,6 +54,7 @@ struct thread_stack {
 				  * container); 0 when it cannot be told */
 	uint64_t tstate;         /* its PyThreadState, 0 for a thread without Python */
 	uint64_t interp;         /* its interpreter */
+	uint64_t ident;          /* threading.get_ident(): its pthread_t */
 	char name[64];           /* threading's name for it, "" if it has none */
 	int gil;                 /* 1 holds the GIL, 0 not, -1 unknown */
 	int collecting;          /* runs a garbage collection now */

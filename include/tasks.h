@@ -53,8 +53,19 @@ struct task {
 	int64_t fd;             /* stream read: its socket's descriptor, -1 */
 	uint64_t loop;
 	int64_t loop_thread;    /* the loop's thread (threading.get_ident()), -1 */
+	uint64_t running_in;    /* the thread (its tid) running the task now, 0 */
 	size_t awaited_by;      /* tasks waiting on this one */
 	uint64_t retained;      /* bytes only it holds (0: not computed) */
+};
+
+/* An event loop the tasks belong to. */
+struct task_loop {
+	uint64_t addr;
+	int64_t ident;          /* its thread's threading.get_ident() while it runs, -1 */
+	uint64_t tid;           /* that thread's kernel id, 0 unknown */
+	const char *thread_name;
+	uint64_t tasks, pending;
+	size_t current;         /* index of the task its thread runs now, or SIZE_MAX */
 };
 
 struct task_group {
@@ -69,15 +80,18 @@ struct tasks_result {
 	uint64_t futures;       /* Futures that are not Tasks */
 	uint64_t pending, done, cancelled;
 	uint64_t loops;         /* distinct loops the tasks belong to */
+	struct task_loop *loopv;    /* them, by address */
 	struct task_group *groups;  /* pending tasks alike, most first */
 	size_t ngroups;
 	char note[256];         /* what could not be read, "" if nothing */
 	struct strpool *pool;   /* the strings of the tasks */
 };
 
-/* From the snapshot's reference graph g and its shortest chains p. */
+/* From the snapshot's reference graph g and its shortest chains p; with
+ * the threads' stacks st (or NULL), which thread runs each loop and task. */
+struct stacks;
 void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
-		   struct graph_paths *p);
+		   struct graph_paths *p, const struct stacks *st);
 void tasks_free(struct tasks_result *r);
 
 const char *task_state_name(enum task_state st);

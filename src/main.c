@@ -650,6 +650,7 @@ static int cmd_tasks(const struct options *o)
 	int rc = 0;
 
 	so.retainers = 1;  /* the graph's chains, and what each task alone holds */
+	so.stacks = 1;     /* the threads that run the loops and the tasks */
 	so.gc_only = 0;
 	if (open_source(o, o->pid, o->file, &so, &se) < 0)
 		return fail();

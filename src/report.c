@@ -1157,6 +1157,24 @@ void report_tasks_text(FILE *out, const struct tasks_result *r, const struct sna
 		fprintf(out, "note: %s\n", r->note);
 	for (size_t i = 0; i < s->census.nnotes && !s->census.complete; i++)
 		fprintf(out, "note: %s\n", s->census.notes[i]);
+	for (size_t k = 0; k < r->loops; k++) {
+		const struct task_loop *lp = &r->loopv[k];
+
+		fprintf(out, "loop 0x%" PRIx64, lp->addr);
+		if (lp->tid)
+			fprintf(out, " in thread %" PRIu64 "%s%s%s", lp->tid, lp->thread_name[0] ? " (" : "",
+				lp->thread_name, lp->thread_name[0] ? ")" : "");
+		else if (lp->ident < 0)
+			fprintf(out, " (not running)");
+		fprintf(out, ": %" PRIu64 " tasks, %" PRIu64 " pending", lp->tasks, lp->pending);
+		if (lp->current != SIZE_MAX) {
+			const struct task *ct = &r->v[lp->current];
+
+			task_stack_text(stack, sizeof(stack), ct);
+			fprintf(out, "; running %s (%s)", ct->name[0] ? ct->name : "a task", stack);
+		}
+		fputc('\n', out);
+	}
 	if (r->ngroups)
 		fprintf(out, "\npending tasks alike, most first:\n %8s  %10s  %s\n", "#tasks",
 			"retained", "coroutine stack -> what they wait on");
@@ -1190,6 +1208,8 @@ void report_tasks_text(FILE *out, const struct tasks_result *r, const struct sna
 			fprintf(out, " (%s)", tk->exception);
 		if (tk->awaited_by)
 			fprintf(out, ", awaited by %zu", tk->awaited_by);
+		if (tk->running_in)
+			fprintf(out, ", running in thread %" PRIu64, tk->running_in);
 		fputc('\n', out);
 		for (size_t k = 0; k < tk->nstack; k++)
 			fprintf(out, "    %s (%s:%d)\n", tk->stack[k].qualname, tk->stack[k].file,
@@ -1252,6 +1272,10 @@ static void json_task(struct json *j, const struct task *tk)
 		json_i64(j, "loop_thread", tk->loop_thread);
 	else
 		json_null(j, "loop_thread");
+	if (tk->running_in)
+		json_u64(j, "running_in", tk->running_in);
+	else
+		json_null(j, "running_in");
 	json_u64(j, "retained_bytes", tk->retained);
 	json_end_object(j);
 }
@@ -1283,6 +1307,30 @@ void report_tasks_json(FILE *out, const struct tasks_result *r, const struct sna
 	json_u64(&j, "cancelled", r->cancelled);
 	json_u64(&j, "futures", r->futures);
 	json_u64(&j, "loops", r->loops);
+	json_begin_array(&j, "event_loops");
+	for (size_t k = 0; k < r->loops; k++) {
+		const struct task_loop *lp = &r->loopv[k];
+		char hex[32];
+
+		json_begin_object(&j, NULL);
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, lp->addr);
+		json_str(&j, "addr", hex);
+		if (lp->tid)
+			json_u64(&j, "tid", lp->tid);
+		else
+			json_null(&j, "tid");
+		json_str(&j, "thread_name", lp->thread_name[0] ? lp->thread_name : NULL);
+		json_u64(&j, "tasks", lp->tasks);
+		json_u64(&j, "pending", lp->pending);
+		if (lp->current != SIZE_MAX) {
+			snprintf(hex, sizeof(hex), "0x%" PRIx64, r->v[lp->current].addr);
+			json_str(&j, "current_task", hex);
+		} else {
+			json_null(&j, "current_task");
+		}
+		json_end_object(&j);
+	}
+	json_end_array(&j);
 	json_begin_array(&j, "groups");
 	for (size_t g = 0; g < r->ngroups; g++) {
 		const struct task *tk = &r->v[r->groups[g].example];

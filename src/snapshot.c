@@ -710,7 +710,7 @@ static int snapshot_walk(struct session *s, struct snapshot *snap, int collectin
 			graph_paths(&g, &p);
 			retainers_compute(&snap->retainers, s, &g, &p, (size_t)s->opts.retainers);
 			budget_check(c, "the retained sizes", &spent);
-			tasks_analyze(&snap->tasks, s, &g, &p);
+			tasks_analyze(&snap->tasks, s, &g, &p, snap->stacks_read ? &snap->stacks : NULL);
 			snap->tasks_known = 1;
 			budget_check(c, "asyncio's tasks", &spent);
 			graph_paths_free(&p);

@@ -371,6 +371,7 @@ static void interp_stacks(struct pyctx *c, uint64_t runtime, uint64_t interp, in
 		th = thread_add(st);
 		th->tstate = ts;
 		th->interp = interp;
+		th->ident = pyobj_field(c, ts, l->ts_thread_id);
 		if (c->minor >= 11)
 			th->tid = pyobj_field(c, ts, l->ts_native_id);
 		th->gil = holder < 0 ? -1 : (uint64_t)holder == ts;

@@ -7,6 +7,7 @@
 #include "pyobj.h"
 #include "remote.h"
 #include "snapshot.h"
+#include "stacks.h"
 #include "util.h"
 #include "why.h"
 
@@ -398,8 +399,74 @@ static int by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The frame a coroutine runs in (its own, 3.11+; its frame object before). */
+static uint64_t coro_frame(struct pyctx *c, uint64_t coro)
+{
+	uint64_t f = 0;
+
+	if (!coro)
+		return 0;
+	if (c->minor >= 11)
+		return coro + (uint64_t)c->lay->gen_iframe;
+	remote_read_cached(c->mem, coro + (uint64_t)c->lay->gen_frame_old, &f, 8);
+	return f;
+}
+
+/* Each loop, with the thread that runs it (its ident), its tasks, and the
+ * task that thread runs now: the one whose outermost coroutine's frame is
+ * on the thread's stack. */
+static void find_loops(struct pyctx *c, struct tasks_result *r, const struct stacks *st,
+		       const uint64_t *coros)
+{
+	r->loopv = xcalloc(r->loops ? r->loops : 1, sizeof(*r->loopv));
+	for (size_t i = 0, n = 0; i < r->n; i++) {
+		struct task_loop *lp = NULL;
+
+		if (!r->v[i].loop)
+			continue;
+		for (size_t k = 0; k < n && !lp; k++)
+			if (r->loopv[k].addr == r->v[i].loop)
+				lp = &r->loopv[k];
+		if (!lp && n < r->loops) {
+			lp = &r->loopv[n++];
+			*lp = (struct task_loop){ r->v[i].loop, r->v[i].loop_thread, 0, "", 0, 0, SIZE_MAX };
+		}
+		if (!lp)
+			continue;
+		lp->tasks++;
+		lp->pending += r->v[i].state == TASK_PENDING;
+	}
+	for (size_t k = 0; st && k < r->loops; k++) {
+		struct task_loop *lp = &r->loopv[k];
+
+		for (size_t t = 0; t < st->n; t++) {
+			if (lp->ident < 0 || st->threads[t].ident != (uint64_t)lp->ident)
+				continue;
+			lp->tid = st->threads[t].tid;
+			lp->thread_name = intern(r->pool, st->threads[t].name);
+		}
+	}
+	for (size_t i = 0; st && i < r->n; i++) {
+		uint64_t f = r->v[i].state == TASK_PENDING ? coro_frame(c, coros[i]) : 0;
+
+		for (size_t t = 0; f && t < st->n && !r->v[i].running_in; t++) {
+			const struct thread_stack *th = &st->threads[t];
+
+			for (size_t k = 0; k < th->n; k++) {
+				if (th->frames[k].kind != FRAME_PYTHON || th->frames[k].addr != f)
+					continue;
+				r->v[i].running_in = th->tid ? th->tid : 1;
+				for (size_t l = 0; l < r->loops; l++)
+					if (r->loopv[l].addr == r->v[i].loop)
+						r->loopv[l].current = i;
+				break;
+			}
+		}
+	}
+}
+
 void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
-		   struct graph_paths *p)
+		   struct graph_paths *p, const struct stacks *st)
 {
 	struct pyctx *c = &s->ctx;
 	uint32_t *wait_nodes;
@@ -407,6 +474,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 	size_t nwait = 0, cap = 0;
 	uint64_t *loops, *waits;
 	struct why_chain *chains;
+	uint64_t *coros = NULL;
 	char buf[256];
 
 	memset(r, 0, sizeof(*r));
@@ -428,6 +496,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 		if (r->n == cap) {
 			cap = cap ? cap * 2 : 64;
 			r->v = xreallocarray(r->v, cap, sizeof(*r->v));
+			coros = xreallocarray(coros, cap, sizeof(*coros));
 		}
 		tk = &r->v[r->n++];
 		*tk = (struct task){ .addr = nd->addr, .fd = -1, .loop_thread = -1, .type = "",
@@ -447,6 +516,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 				gen_qualname(c, coro, buf, sizeof(buf));
 			}
 			tk->coro = intern(r->pool, buf);
+			coros[r->n - 1] = coro;
 			if (tk->state == TASK_PENDING)
 				read_stack(c, r->pool, coro, tk);
 		}
@@ -501,6 +571,8 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 	}
 	free(loops);
 	free(waits);
+	find_loops(c, r, st, coros);
+	free(coros);
 	/* The chains to what the pending tasks wait on, a batch at a time (a
 	 * chain's steps take a few KiB each). */
 	wait_nodes = xcalloc(CHAIN_BATCH, sizeof(*wait_nodes));
@@ -602,6 +674,7 @@ void tasks_free(struct tasks_result *r)
 		free(r->v[i].stack);
 	free(r->v);
 	free(r->groups);
+	free(r->loopv);
 	strpool_free(r->pool);
 	memset(r, 0, sizeof(*r));
 }

@@ -8,8 +8,10 @@ it records every Task in gc.get_objects() (state, name, exception, the
 coroutine stack through cr_await, the future it waits on), the Futures
 that are not Tasks and each loop's thread.  Checked, on every interpreter:
 - the tasks are exactly the target's (addresses), each with its type,
-  name, state and exception type; the other Futures counted exactly; two
-  loops, each task's loop thread as the loop records it;
+  name, state and exception type; the other Futures counted exactly; three
+  loops, each task's loop thread as the loop records it, each loop's
+  thread (tid and name), and the task the blocked loop's thread runs
+  (a coroutine that calls time.sleep) as its current task;
 - each pending task's coroutine stack (qualname, file, line) and the
   future it waits on (address and type) are exactly the target's;
 - what each waits on is named: the Event and Queue by the global holding
@@ -37,7 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import harness as H  # noqa: E402
 
 GROUPS = ("tasks: every Task exactly (type, name, state, exception), the Futures counted, "
-          "the loops and their threads",
+          "the loops, their threads and the task a blocked one runs",
           "tasks: each pending task's coroutine stack and awaited future exactly",
           "tasks: what each waits on named (Event, Queue, sleep, task, gather, socket fd); "
           "the largest group first",
@@ -89,7 +91,19 @@ def check_tasks(p, truth, doc):
                     w["name"], g["loop"], g["loop_thread"], w["loop"], w["loop_thread"]))
     p.check(doc["futures"] == truth["futures"], "futures %s, want %s" % (
         doc["futures"], truth["futures"]))
-    p.check(doc["loops"] == 2, "loops %s, want 2" % doc["loops"])
+    p.check(doc["loops"] == 3, "loops %s, want 3" % doc["loops"])
+    loops = {int(lp["addr"], 16): lp for lp in doc.get("event_loops") or []}
+    for want in truth["loops"]:
+        lp = loops.get(int(want["id"], 16)) or {}
+        cur = lp.get("current_task")
+        p.check(lp.get("tid") == want["tid"] and lp.get("thread_name") == want["name"] and
+                (cur and int(cur, 16)) == (want["current"] and int(want["current"], 16)),
+                "loop %s: %r, want tid %s, thread %s, current task %s" % (
+                    want["name"], lp, want["tid"], want["name"], want["current"]))
+        if want["current"]:
+            blocker = got.get(int(want["current"], 16)) or {}
+            p.check(blocker.get("running_in") == want["tid"], "blocker running_in %r, want %s" % (
+                blocker.get("running_in"), want["tid"]))
     for key in ("pending", "done", "cancelled"):
         want_n = sum(1 for t in truth["tasks"] if t["state"] == key)
         p.check(doc[key] == want_n, "%s %s, want %d" % (key, doc[key], want_n))
@@ -105,6 +119,9 @@ def check_stacks(p, truth, doc):
         want = [(f["qualname"], f["file"], f["line"]) for f in w["stack"]]
         p.check(stack == want, "task %s: stack %s, want %s" % (w["name"], stack, want))
         waits = g["waits"] or {}
+        if w["waits"] is None:   # running (the blocker), not waiting
+            p.check(g["waits"] is None, "task %s: waits %s, want none" % (w["name"], waits))
+            continue
         p.check(waits.get("addr") and int(waits["addr"], 16) == int(w["waits"]["id"], 16) and
                 waits.get("type") == w["waits"]["type"],
                 "task %s: waits %s, want %s" % (w["name"], waits, w["waits"]))

@@ -9,7 +9,9 @@ hour, on another task, on a gather of two, in a TaskGroup (3.11+), on a
 socket that never receives (the reader of a connected pair); and keeps a
 task that failed (its exception never retrieved) and one cancelled, and a
 pure-Python Task (asyncio.tasks._PyTask) waiting on the Event too.  Loop
-"loop-b" (another thread) has tasks waiting on its own Event (IDLE).
+"loop-b" (another thread) has tasks waiting on its own Event (IDLE).  Loop
+"loop-c" is blocked: its one task, "blocker", calls time.sleep inside the
+coroutine (the loop's thread runs that task now).
 
 Once every task is suspended, the truth: each Task in gc.get_objects() (id,
 name, state, exception type, the coroutine stack through cr_await /
@@ -24,6 +26,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import open_heartbeat, publish, sleep_until_orphaned  # noqa: E402
@@ -120,7 +123,8 @@ def state(t):
 
 
 LOOPS = {}
-READY = {"loop-a": threading.Event(), "loop-b": threading.Event()}
+READY = {"loop-a": threading.Event(), "loop-b": threading.Event(), "loop-c": threading.Event()}
+BLOCKER = []
 
 
 def run_a():
@@ -179,9 +183,22 @@ def run_b():
     loop.run_forever()
 
 
+def run_c():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    LOOPS["loop-c"] = (loop, threading.get_native_id())
+
+    async def block():
+        READY["loop-c"].set()
+        time.sleep(3600)   # the loop's thread blocked inside the task
+
+    BLOCKER.append(loop.create_task(block(), name="blocker"))
+    loop.run_forever()
+
+
 def main():
     hb = open_heartbeat(HEARTBEAT)
-    for name, fn in (("loop-a", run_a), ("loop-b", run_b)):
+    for name, fn in (("loop-a", run_a), ("loop-b", run_b), ("loop-c", run_c)):
         threading.Thread(target=fn, name=name, daemon=True).start()
     for ev in READY.values():
         ev.wait(60)
@@ -216,7 +233,11 @@ def main():
             "thread": loop_names.get(id(loop), ("?", 0))[1], "loop_thread": loop._thread_id,
         })
     del tasks, t, loop, waiter
+    loops = [{"name": name, "id": "%x" % id(lp), "tid": tid,
+              "current": "%x" % id(BLOCKER[0]) if name == "loop-c" else None}
+             for name, (lp, tid) in LOOPS.items()]
     publish(TRUTH, {"tasks": out, "futures": futures, "socket_fd": PAIR[0].fileno(),
+                    "loops": loops,
                     "version": list(sys.version_info[:3])})
     sleep_until_orphaned(hb)
 
