@@ -622,7 +622,10 @@ void task_wait_text(char *buf, size_t max, const struct tasks_result *r,
 	size_t n;
 
 	if (!tk->waits) {
-		snprintf(buf, max, "%s", tk->state == TASK_PENDING ? "(ready to run)" : "");
+		if (tk->running_in)
+			snprintf(buf, max, "(running in thread %llu)", (unsigned long long)tk->running_in);
+		else
+			snprintf(buf, max, "%s", tk->state == TASK_PENDING ? "(ready to run)" : "");
 		return;
 	}
 	n = (size_t)snprintf(buf, max, "%s", tk->waits_kind);

@@ -32,7 +32,7 @@
 
 enum view {
 	VIEW_MAIN, VIEW_HELP, VIEW_TYPE, VIEW_HANDLE, VIEW_GARBAGE, VIEW_THREADS, VIEW_THREAD,
-	VIEW_RETAINERS, VIEW_RETAINER
+	VIEW_RETAINERS, VIEW_RETAINER, VIEW_TASKS, VIEW_TASK
 };
 enum panel { PANEL_TYPES, PANEL_HANDLES };
 
@@ -113,6 +113,11 @@ struct tui {
 	 * refreshes; the retainer view scrolls what it holds. */
 	int ret_sel, ret_top, hold_top;
 	uint64_t ret_addr;
+	/* Tasks: asyncio's pending tasks by group over time; the selected
+	 * group followed by its label. */
+	struct history ht;
+	int task_sel, task_top;
+	char task_label[1024];
 };
 
 /* ---- drawing helpers ---- */
@@ -286,6 +291,13 @@ static int take_snapshot(struct tui *t)
 		census_free(&fc);
 	}
 	take_retainers(t, &snap, t0);
+	if (snap.tasks_known && (snap.tasks.n || t->ht.len)) {
+		struct census tc;
+
+		tasks_census(&snap.tasks, &tc);
+		history_add(&t->ht, &tc, snap.taken_at, t0, 0, 0, -1);
+		census_free(&tc);
+	}
 	if (t->have_last)
 		snapshot_free(&t->last);
 	t->last = snap;
@@ -1136,6 +1148,133 @@ static void draw_retainer(struct tui *t)
 	draw_fkeys(t, keys);
 }
 
+/* The task groups now (count > 0), most first: their stats into *out. */
+static size_t task_rows(struct tui *t, struct type_stat **out)
+{
+	size_t n = t->ht.len ? history_stats(&t->ht, SORT_COUNT, out) : 0, k = 0;
+
+	if (!t->ht.len)
+		*out = NULL;
+	while (k < n && (*out)[k].count)
+		k++;
+	return k;
+}
+
+static void draw_tasks(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "Ent", "Stack and wait ",
+					    "F1", "Help ", "Spc", "Pause ", "F10", "Quit", NULL };
+	const struct tasks_result *r = t->have_last ? &t->last.tasks : NULL;
+	struct type_stat *st;
+	size_t n = task_rows(t, &st);
+	int y = 5, height;
+	char line[1200], b[32];
+
+	draw_header(t);
+	if (!r || !t->last.tasks_known) {
+		panel_title(t, 4, " TASKS: not computed in this snapshot (--gc-only, or the walk was "
+			    "cut short)", 1);
+		draw_fkeys(t, keys);
+		free(st);
+		return;
+	}
+	snprintf(line, sizeof(line), " TASKS   %llu pending, %llu done, %llu cancelled; %llu loop%s",
+		 (unsigned long long)r->pending, (unsigned long long)r->done,
+		 (unsigned long long)r->cancelled, (unsigned long long)r->loops,
+		 r->loops == 1 ? "" : "s");
+	panel_title(t, 4, line, 1);
+	for (size_t k = 0; k < r->loops && y < LINES / 3; k++) {
+		const struct task_loop *lp = &r->loopv[k];
+
+		snprintf(line, sizeof(line), " loop 0x%llx %s%s: %llu tasks%s%s",
+			 (unsigned long long)lp->addr, lp->thread_name[0] ? "thread " : "",
+			 lp->thread_name, (unsigned long long)lp->tasks,
+			 lp->current != SIZE_MAX ? ", running " : "",
+			 lp->current != SIZE_MAX ? r->v[lp->current].name : "");
+		put(y++, 0, COLS, line);
+	}
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "%8s %8s %10s  %s", "TASKS", "CHANGE", "RETAINED",
+		 "COROUTINE STACK -> WHAT THEY WAIT ON");
+	put(y++, 0, COLS, line);
+	attroff(A_BOLD);
+	height = LINES - 1 - y;
+	keep_visible(&t->task_sel, &t->task_top, (int)n, height);
+	if (!n)
+		put(y, 2, COLS - 2, "no pending task");
+	for (int row = 0; row < height && t->task_top + row < (int)n; row++) {
+		int k = t->task_top + row;
+		attr_t a = k == t->task_sel ? attr_of(t, C_SELECT, A_REVERSE) : 0;
+
+		human(b, sizeof(b), st[k].bytes);
+		snprintf(line, sizeof(line), "%8llu %+8lld %10s  %s", (unsigned long long)st[k].count,
+			 (long long)st[k].d_count, b, st[k].name);
+		put_row(y + row, a, line);
+	}
+	if (t->task_sel < (int)n)
+		snprintf(t->task_label, sizeof(t->task_label), "%s", st[t->task_sel].name);
+	free(st);
+	draw_fkeys(t, keys);
+}
+
+/* One group: its count, one of its tasks' stack, and what they wait on. */
+static void draw_task(struct tui *t)
+{
+	static const char *const keys[] = { "Esc", "Back ", "t", "Threads ",
+					    "F1", "Help ", "F10", "Quit", NULL };
+	const struct tasks_result *r = t->have_last && t->last.tasks_known ? &t->last.tasks : NULL;
+	const struct task *tk = NULL;
+	const struct task_group *gr = NULL;
+	char line[1400], label[1024], b[32];
+	int y = 5;
+
+	draw_header(t);
+	for (size_t g = 0; r && g < r->ngroups && !tk; g++) {
+		task_group_label(r, g, label, sizeof(label));
+		if (strcmp(label, t->task_label) == 0) {
+			gr = &r->groups[g];
+			tk = &r->v[gr->example];
+		}
+	}
+	if (!tk) {
+		panel_title(t, 4, " TASK GROUP", 1);
+		put(y, 2, COLS - 2, "no pending task of this group now");
+		draw_fkeys(t, keys);
+		return;
+	}
+	human(b, sizeof(b), gr->retained);
+	snprintf(line, sizeof(line), " %llu pending tasks alike, retaining %s",
+		 (unsigned long long)gr->count, b);
+	panel_title(t, 4, line, 1);
+	attron(A_BOLD);
+	snprintf(line, sizeof(line), "one of them: %s (%s at 0x%llx)", tk->name[0] ? tk->name : "",
+		 tk->type, (unsigned long long)tk->addr);
+	put(y++, 0, COLS, line);
+	attroff(A_BOLD);
+	for (size_t k = 0; k < tk->nstack && y < LINES - 6; k++) {
+		snprintf(line, sizeof(line), "  %*s%s (%s:%d)", (int)(2 * (k < 10 ? k : 10)), "",
+			 tk->stack[k].qualname, tk->stack[k].file, tk->stack[k].line);
+		put(y++, 0, COLS, line);
+	}
+	y++;
+	attron(A_BOLD);
+	put(y++, 0, COLS, "waits on");
+	attroff(A_BOLD);
+	if (tk->waits) {
+		snprintf(line, sizeof(line), "%s: %s at 0x%llx%s%s", tk->waits_kind, tk->waits_type,
+			 (unsigned long long)tk->waits, tk->owner_type[0] ? ", the waiter of " : "",
+			 tk->owner_type);
+		y += put_wrapped(y, 2, line);
+		snprintf(line, sizeof(line), "held as %s", tk->holder[0] ? tk->holder :
+			 "(no root reaches it)");
+		y += put_wrapped(y, 2, line);
+	} else {
+		put(y++, 2, COLS - 2, tk->running_in ? "nothing: its thread runs it now" :
+		    "nothing: ready to run");
+	}
+	draw_fkeys(t, keys);
+}
+
 static void draw_threads(struct tui *t)
 {
 	static const char *const keys[] = { "Esc", "Back ", "Ent", "Native stack ", "F1", "Help ",
@@ -1239,6 +1378,7 @@ static void draw_help(struct tui *t)
 		"  Tab           types <-> handles     Enter       detail of the row",
 		"  g             cyclic garbage        t           threads' stacks",
 		"  r             retainers: what freeing each frees; Enter: chain, contents",
+		"  a             asyncio's pending tasks by stack and wait; Enter: one group",
 		"  arrows, PgUp/PgDn, Home/End  move;  Up/Down in a handle detail: chain of fd",
 		"  RSS bar: o objects b buffers p pymalloc free m malloc f files s stacks a anon",
 		"A detail view names why objects are alive: the shortest chains from a",
@@ -1287,6 +1427,12 @@ static void draw(struct tui *t)
 		break;
 	case VIEW_RETAINER:
 		draw_retainer(t);
+		break;
+	case VIEW_TASKS:
+		draw_tasks(t);
+		break;
+	case VIEW_TASK:
+		draw_task(t);
 		break;
 	}
 	refresh();
@@ -1402,6 +1548,9 @@ static int main_key(struct tui *t, int ch)
 		return KEY_HANDLED | KEY_REDRAW;
 	case 'g':
 		t->view = VIEW_GARBAGE;
+		return KEY_HANDLED | KEY_REDRAW;
+	case 'a':
+		t->view = VIEW_TASKS;
 		return KEY_HANDLED | KEY_REDRAW;
 	case 'r':
 		t->view = VIEW_RETAINERS;
@@ -1564,6 +1713,26 @@ static int retainer_key(struct tui *t, int ch)
 	return r ? r : KEY_HANDLED;
 }
 
+static int tasks_key(struct tui *t, int ch)
+{
+	struct type_stat *st;
+	int n = (int)task_rows(t, &st), r;
+
+	free(st);
+	if (is_back_key(ch)) {
+		t->view = VIEW_MAIN;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	r = n ? move_sel(&t->task_sel, n, ch) : 0;
+	if (r)
+		return r;
+	if ((ch == '\n' || ch == KEY_ENTER) && t->task_sel < n) {
+		t->view = VIEW_TASK;   /* draw_tasks keeps task_label on the selected row */
+		return KEY_HANDLED | KEY_REDRAW;
+	}
+	return KEY_HANDLED;
+}
+
 static int handle_key(struct tui *t, int ch)
 {
 	int r;
@@ -1596,6 +1765,7 @@ static int handle_key(struct tui *t, int ch)
 		history_reset_baseline(&t->h);
 		history_reset_baseline(&t->hf);
 		history_reset_baseline(&t->hh);
+		history_reset_baseline(&t->ht);
 		snprintf(t->status, sizeof(t->status), "baseline reset");
 		return KEY_HANDLED | KEY_REDRAW | KEY_RESCAN;
 	case '+':
@@ -1624,6 +1794,13 @@ static int handle_key(struct tui *t, int ch)
 		return retainers_key(t, ch);
 	if (t->view == VIEW_RETAINER)
 		return retainer_key(t, ch);
+	if (t->view == VIEW_TASKS)
+		return tasks_key(t, ch);
+	if (t->view == VIEW_TASK) {
+		if (is_back_key(ch) || ch == '\n' || ch == KEY_ENTER)
+			t->view = VIEW_TASKS;
+		return KEY_HANDLED | KEY_REDRAW;
+	}
 	if (t->view == VIEW_HANDLE && (ch == KEY_UP || ch == KEY_DOWN || ch == 'k' || ch == 'j')) {
 		step_fd(t, ch == KEY_DOWN || ch == 'j' ? 1 : -1);
 		return KEY_HANDLED | KEY_REDRAW;
@@ -1677,6 +1854,7 @@ int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, doubl
 	history_init(&t.h);
 	history_init(&t.hf);
 	history_init(&t.hh);
+	history_init(&t.ht);
 	t.hh.growth_on_bytes = 1;
 	t.thr_frame = -1;
 	o.stacks = 1;                     /* the threads view shows the last snapshot's */
@@ -1685,6 +1863,7 @@ int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, doubl
 		history_free(&t.h);
 		history_free(&t.hf);
 		history_free(&t.hh);
+		history_free(&t.ht);
 		return -1;
 	}
 	{
@@ -1712,6 +1891,7 @@ int tui_run(pid_t pid, const char *file, const struct snapshot_opts *opts, doubl
 		history_free(&t.h);
 		history_free(&t.hf);
 		history_free(&t.hh);
+		history_free(&t.ht);
 		return stopped ? 0 : -1;
 	}
 

@@ -37,7 +37,9 @@ GROUPS = ("the growing type is shown first, sorted by growth",
           "target exits: the view says so and keeps the last data",
           "target running and untraced afterwards",
           "growing holders above the types, fastest first; r lists the retainers, "
-          "Enter shows one's chain and contents")
+          "Enter shows one's chain and contents",
+          "a lists asyncio's pending tasks by group, most first; Enter shows one group's "
+          "stack and what it waits on")
 
 
 class Tmux(object):
@@ -153,6 +155,36 @@ def holders(tap, py, desc):
                     "what %s holds does not list __main__.Entry:\n%s" % (fast, s))
             t.keys("Escape")
             p.check("RETAINERS (" in t.screen(), "Esc did not go back to the retainers")
+            t.keys("Escape")
+            p.check("TYPES (" in t.screen(), "Esc did not go back to the main view")
+            t.keys("q")
+        finally:
+            t.kill()
+        p.untraced(target.pid)
+
+
+def tasks(tap, py, desc):
+    with tap.point(desc) as p, H.start_target(py, "tasks_target.py", timeout=120) as target:
+        t = Tmux("tasks-%d" % target.pid, "%s top --interval 0.5 %d"
+                 % (H.leaktop_shell(), target.pid), {"TERM": "xterm-256color", "LANG": "C.UTF-8"})
+        try:
+            p.require(t.wait_for(r"TYPES \(", 30), "the view did not start:\n%s" % t.screen())
+            t.keys("a")
+            first = r"TASKS +CHANGE +RETAINED.*\n +7 +[-+]\d+ +\S+ \S+ +notify_on_shutdown > "
+            s = t.wait_for(first, 10)
+            p.require(s, "a: the seven notify_on_shutdown tasks are not the first group:\n%s"
+                      % t.screen())
+            p.check(re.search(r"loop 0x[0-9a-f]+ thread loop-c: 1 tasks, running blocker", s),
+                    "the blocked loop and its running task are not shown:\n%s" % s)
+            t.keys("Enter")
+            s = t.wait_for(r"^waits on", 5)
+            p.require(s, "Enter: no group detail:\n%s" % t.screen())
+            p.check(re.search(r"^ +Event\.wait \(", s, re.M) and
+                    re.search(r"^  held as __main__\.SHUTDOWN$", s, re.M) and
+                    "7 pending tasks alike" in s,
+                    "the group's stack, count or holder is missing:\n%s" % s)
+            t.keys("Escape")
+            p.check("COROUTINE STACK" in t.screen(), "Esc did not go back to the tasks")
             t.keys("Escape")
             p.check("TYPES (" in t.screen(), "Esc did not go back to the main view")
             t.keys("q")
@@ -285,6 +317,7 @@ def run_python(tap, py):
             ex.kill()
             short.stop()
     holders(tap, py, descs[11])
+    tasks(tap, py, descs[12])
 
 
 def main(tap, pythons):
