@@ -176,6 +176,14 @@ static uint64_t field(struct pyctx *c, uint64_t obj, struct pytype *t, const cha
 	return attr(c, obj, name);
 }
 
+/* The value of an int object (not None, not anything else). */
+static int int_of(struct pyctx *c, uint64_t obj, long long *v)
+{
+	struct pytype *t = obj ? pyobj_type(c, obj) : NULL;
+
+	return t && t->kind == PK_INT ? pylong_read(c, obj, v) : -1;
+}
+
 static enum task_state state_of(struct pyctx *c, uint64_t obj, struct pytype *t)
 {
 	struct aio_words w;
@@ -212,7 +220,7 @@ static void name_of(struct pyctx *c, uint64_t name, char *buf, size_t max)
 	if (!name || pystr_read(c, name, buf, max) >= 0)
 		return;
 	buf[0] = '\0';
-	if (pylong_read(c, name, &n) == 0)
+	if (int_of(c, name, &n) == 0)
 		snprintf(buf, max, "Task-%lld", n);
 }
 
@@ -318,7 +326,7 @@ static void describe_wait(struct pyctx *c, struct strpool *pool, struct task *tk
 	if (strcmp(tk->waits_kind, "stream read") == 0) {
 		long long fd;
 
-		if (pylong_read(c, attr(c, attr(c, tk->waits_owner, "_transport"), "_sock_fd"), &fd) == 0)
+		if (int_of(c, attr(c, attr(c, tk->waits_owner, "_transport"), "_sock_fd"), &fd) == 0)
 			tk->fd = fd;
 	}
 }
@@ -533,7 +541,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 		{
 			long long tid;
 
-			if (pylong_read(c, attr(c, tk->loop, "_thread_id"), &tid) == 0)
+			if (int_of(c, attr(c, tk->loop, "_thread_id"), &tid) == 0)
 				tk->loop_thread = tid;
 		}
 		if (g->retained)
