@@ -351,13 +351,17 @@ static void group_key(const struct task *tk, char *buf, size_t max)
 }
 
 struct keyed {
-	char *key;
+	const char *key;        /* interned: equal keys, equal pointers */
 	size_t task;
 };
 
 static int by_key(const void *a, const void *b)
 {
-	return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+	const struct keyed *x = a, *y = b;
+
+	if (x->key != y->key)
+		return (uintptr_t)x->key < (uintptr_t)y->key ? -1 : 1;
+	return x->task < y->task ? -1 : x->task > y->task;
 }
 
 static int by_count(const void *a, const void *b)
@@ -373,12 +377,13 @@ static void make_groups(struct tasks_result *r)
 {
 	struct keyed *v = xcalloc(r->n ? r->n : 1, sizeof(*v));
 	size_t n = 0;
+	char key[1024];
 
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->v[i].state != TASK_PENDING)
 			continue;
-		v[n].key = xmalloc(1024);
-		group_key(&r->v[i], v[n].key, 1024);
+		group_key(&r->v[i], key, sizeof(key));
+		v[n].key = intern(r->pool, key);
 		v[n++].task = i;
 	}
 	lt_sort(v, n, sizeof(*v), by_key);
@@ -386,16 +391,12 @@ static void make_groups(struct tasks_result *r)
 	for (size_t i = 0; i < n; i++) {
 		struct task_group *gr;
 
-		if (!i || strcmp(v[i].key, v[i - 1].key) != 0)
+		if (!i || v[i].key != v[i - 1].key)   /* sorted by task too: the first is the example */
 			r->groups[r->ngroups++] = (struct task_group){ 0, 0, v[i].task };
 		gr = &r->groups[r->ngroups - 1];
 		gr->count++;
 		gr->retained += r->v[v[i].task].retained;
-		if (v[i].task < gr->example)
-			gr->example = v[i].task;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].key);
 	free(v);
 	lt_sort(r->groups, r->ngroups, sizeof(*r->groups), by_count);
 }
@@ -420,57 +421,126 @@ static uint64_t coro_frame(struct pyctx *c, uint64_t coro)
 	return f;
 }
 
-/* Each loop, with the thread that runs it (its ident), its tasks, and the
- * task that thread runs now: the one whose outermost coroutine's frame is
- * on the thread's stack. */
+/* A frame on a thread's stack, by address. */
+struct frame_at {
+	uint64_t frame;
+	uint64_t tid;
+};
+
+static int by_frame(const void *a, const void *b)
+{
+	uint64_t x = ((const struct frame_at *)a)->frame, y = ((const struct frame_at *)b)->frame;
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_loop_addr(const void *a, const void *b)
+{
+	uint64_t x = ((const struct task_loop *)a)->addr, y = ((const struct task_loop *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct task_loop *loop_of(struct tasks_result *r, uint64_t addr)
+{
+	size_t lo = 0, hi = r->loops;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->loopv[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->loops && r->loopv[lo].addr == addr ? &r->loopv[lo] : NULL;
+}
+
+/* Each loop (by address, sorted), with the thread that runs it (its
+ * ident), its tasks, and the task that thread runs now: the one whose
+ * outermost coroutine's frame is on the thread's stack.  Sorted lookups:
+ * a hostile heap may give every task a loop of its own. */
 static void find_loops(struct pyctx *c, struct tasks_result *r, const struct stacks *st,
 		       const uint64_t *coros)
 {
-	r->loopv = xcalloc(r->loops ? r->loops : 1, sizeof(*r->loopv));
-	for (size_t i = 0, n = 0; i < r->n; i++) {
-		struct task_loop *lp = NULL;
+	struct frame_at *fr = NULL;
+	size_t nfr = 0, n = 0;
 
-		if (!r->v[i].loop)
-			continue;
-		for (size_t k = 0; k < n && !lp; k++)
-			if (r->loopv[k].addr == r->v[i].loop)
-				lp = &r->loopv[k];
-		if (!lp && n < r->loops) {
-			lp = &r->loopv[n++];
-			*lp = (struct task_loop){ r->v[i].loop, r->v[i].loop_thread, 0, "", 0, 0, SIZE_MAX };
+	r->loopv = xcalloc(r->n ? r->n : 1, sizeof(*r->loopv));
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].loop)
+			r->loopv[n++] = (struct task_loop){ r->v[i].loop, r->v[i].loop_thread, 0, "", 0,
+							   0, SIZE_MAX };
+	lt_sort(r->loopv, n, sizeof(*r->loopv), by_loop_addr);
+	r->loops = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!r->loops || r->loopv[r->loops - 1].addr != r->loopv[i].addr)
+			r->loopv[r->loops++] = r->loopv[i];
+	for (size_t i = 0; i < r->n; i++) {
+		struct task_loop *lp = r->v[i].loop ? loop_of(r, r->v[i].loop) : NULL;
+
+		if (lp) {
+			lp->tasks++;
+			lp->pending += r->v[i].state == TASK_PENDING;
 		}
-		if (!lp)
-			continue;
-		lp->tasks++;
-		lp->pending += r->v[i].state == TASK_PENDING;
 	}
-	for (size_t k = 0; st && k < r->loops; k++) {
+	if (!st)
+		return;
+	/* threads by ident (frame: the ident, tid: the thread's index) */
+	fr = xcalloc(st->n ? st->n : 1, sizeof(*fr));
+	for (size_t t = 0; t < st->n; t++)
+		fr[t] = (struct frame_at){ st->threads[t].ident, t };
+	lt_sort(fr, st->n, sizeof(*fr), by_frame);
+	for (size_t k = 0; k < r->loops; k++) {
 		struct task_loop *lp = &r->loopv[k];
+		size_t lo = 0, hi = st->n;
 
-		for (size_t t = 0; t < st->n; t++) {
-			if (lp->ident < 0 || st->threads[t].ident != (uint64_t)lp->ident)
-				continue;
-			lp->tid = st->threads[t].tid;
-			lp->thread_name = intern(r->pool, st->threads[t].name);
+		while (lp->ident >= 0 && lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (fr[mid].frame < (uint64_t)lp->ident)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		if (lp->ident < 0 || lo == st->n || fr[lo].frame != (uint64_t)lp->ident)
+			continue;
+		lp->tid = st->threads[fr[lo].tid].tid;
+		lp->thread_name = intern(r->pool, st->threads[fr[lo].tid].name);
 	}
-	for (size_t i = 0; st && i < r->n; i++) {
+	free(fr);
+	for (size_t t = 0; t < st->n; t++)
+		nfr += st->threads[t].n;
+	fr = xcalloc(nfr ? nfr : 1, sizeof(*fr));
+	nfr = 0;
+	for (size_t t = 0; t < st->n; t++)
+		for (size_t k = 0; k < st->threads[t].n; k++)
+			if (st->threads[t].frames[k].kind == FRAME_PYTHON)
+				fr[nfr++] = (struct frame_at){ st->threads[t].frames[k].addr,
+							       st->threads[t].tid ? st->threads[t].tid : 1 };
+	lt_sort(fr, nfr, sizeof(*fr), by_frame);
+	for (size_t i = 0; i < r->n; i++) {
 		uint64_t f = r->v[i].state == TASK_PENDING ? coro_frame(c, coros[i]) : 0;
+		size_t lo = 0, hi = nfr;
+		struct task_loop *lp;
 
-		for (size_t t = 0; f && t < st->n && !r->v[i].running_in; t++) {
-			const struct thread_stack *th = &st->threads[t];
+		if (!f)
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
 
-			for (size_t k = 0; k < th->n; k++) {
-				if (th->frames[k].kind != FRAME_PYTHON || th->frames[k].addr != f)
-					continue;
-				r->v[i].running_in = th->tid ? th->tid : 1;
-				for (size_t l = 0; l < r->loops; l++)
-					if (r->loopv[l].addr == r->v[i].loop)
-						r->loopv[l].current = i;
-				break;
-			}
+			if (fr[mid].frame < f)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		if (lo == nfr || fr[lo].frame != f)
+			continue;
+		r->v[i].running_in = fr[lo].tid;
+		if ((lp = r->v[i].loop ? loop_of(r, r->v[i].loop) : NULL) != NULL)
+			lp->current = i;
 	}
+	free(fr);
 }
 
 void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
@@ -480,7 +550,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 	uint32_t *wait_nodes;
 	size_t *task_of;
 	size_t nwait = 0, cap = 0;
-	uint64_t *loops, *waits;
+	uint64_t *waits;
 	struct why_chain *chains;
 	uint64_t *coros = NULL;
 	char buf[256];
@@ -548,19 +618,14 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 			tk->retained = g->retained[i];
 	}
 	/* Who awaits each task, and how many loops there are. */
-	loops = xcalloc(r->n ? r->n : 1, sizeof(*loops));
 	waits = xcalloc(r->n ? r->n : 1, sizeof(*waits));
 	for (size_t i = 0; i < r->n; i++) {
-		loops[i] = r->v[i].loop;
 		waits[i] = r->v[i].waits;
 		r->pending += r->v[i].state == TASK_PENDING;
 		r->done += r->v[i].state == TASK_DONE;
 		r->cancelled += r->v[i].state == TASK_CANCELLED;
 	}
-	lt_sort(loops, r->n, sizeof(*loops), by_addr);
 	lt_sort(waits, r->n, sizeof(*waits), by_addr);
-	for (size_t i = 0; i < r->n; i++)
-		r->loops += loops[i] && (!i || loops[i] != loops[i - 1]);
 	for (size_t i = 0; i < r->n; i++) {
 		size_t lo = 0, hi = r->n;
 
@@ -577,7 +642,6 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 			lo++;
 		}
 	}
-	free(loops);
 	free(waits);
 	find_loops(c, r, st, coros);
 	free(coros);
