@@ -115,6 +115,16 @@ struct lt_pm_scan_arg {
 #define SCAN_REGIONS 256u
 static int scan_missing;   /* the kernel has no PAGEMAP_SCAN */
 
+/* A test hook: the page-by-page read a kernel before 6.7 gets. */
+static int scan_off(void)
+{
+	static int off = -1;
+
+	if (off < 0)
+		off = getenv("LEAKTOP_TEST_NO_PAGEMAP_SCAN") != NULL;
+	return off;
+}
+
 /* The resident ranges of [*at, hi) by PAGEMAP_SCAN; *at is where it got
  * to.  0, -1 (too many ranges), or -2: ask pagemap page by page from *at. */
 static int add_resident_scan(struct found *f, int pagemap, uint64_t *at, uint64_t hi)
@@ -161,7 +171,7 @@ static int add_resident(struct found *f, int pagemap, uint64_t lo, uint64_t hi)
 
 	if (pagemap < 0)
 		return add_range(&f->v, &f->n, &f->cap, lo, hi - lo);
-	if (!__atomic_load_n(&scan_missing, __ATOMIC_RELAXED)) {
+	if (!__atomic_load_n(&scan_missing, __ATOMIC_RELAXED) && !scan_off()) {
 		int r = add_resident_scan(f, pagemap, &lo, hi);
 
 		if (r != -2)
