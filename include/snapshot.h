@@ -77,7 +77,7 @@ struct session {
 	struct owner_layouts *owner_layouts;
 	struct image img;        /* the last stop's copy; its buffer is reused */
 	uint64_t *stop_sps;      /* the threads' stack pointers in that stop (memacct) */
-	size_t nstop_sps;
+	size_t nstop_sps, nstop_threads;
 	/* If set, called after the walk with the full reference graph of the
 	 * snapshot (untracked objects and thread roots included); reads go to
 	 * the image, as the walk's did. */

@@ -46,6 +46,7 @@ struct task {
 	size_t nstack;
 	uint64_t waits;         /* the future it waits on (_fut_waiter), 0 */
 	const char *waits_type;
+	const char *waits_name; /* a task it waits on: that task's name, else "" */
 	const char *waits_kind; /* "event", "queue get", "sleep", "stream read", "task", ... */
 	uint64_t waits_owner;   /* the object whose waiter that future is, 0 */
 	const char *owner_type;

@@ -366,7 +366,8 @@ size_t attach_stack_pointers(const struct attach *a, uint64_t *sps, size_t max)
 		struct user_regs_struct regs;
 		struct iovec io = { &regs, sizeof(regs) };
 
-		if (!a->stopped[i] || ptrace(PTRACE_GETREGSET, a->tids[i], (void *)(long)NT_PRSTATUS, &io) < 0)
+		if (!a->stopped[i] || ptrace(PTRACE_GETREGSET, a->tids[i], (void *)(long)NT_PRSTATUS, &io) < 0 ||
+		    io.iov_len != sizeof(regs))   /* a 32-bit tracee's are smaller */
 			continue;
 #if defined(__x86_64__)
 		sps[n++] = regs.rsp;

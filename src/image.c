@@ -141,13 +141,16 @@ static int add_resident_scan(struct found *f, int pagemap, uint64_t *at, uint64_
 		long n = ioctl(pagemap, LT_PAGEMAP_SCAN, &a);
 
 		if (n < 0) {
-			if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)
+			/* not this kernel's (EINVAL may be one range's: unaligned) */
+			if (errno == ENOTTY || errno == EOPNOTSUPP)
 				__atomic_store_n(&scan_missing, 1, __ATOMIC_RELAXED);
 			return -2;
 		}
+		if (a.walk_end <= *at || a.walk_end > hi)
+			return -2;   /* no progress: page by page from *at, nothing taken */
 		for (long k = 0; k < n && k < (long)SCAN_REGIONS; k++) {
 			uint64_t s = reg[k].start < *at ? *at : reg[k].start;
-			uint64_t e = reg[k].end > hi ? hi : reg[k].end;
+			uint64_t e = reg[k].end > a.walk_end ? a.walk_end : reg[k].end;
 
 			if (s >= e)
 				continue;
@@ -156,8 +159,6 @@ static int add_resident_scan(struct found *f, int pagemap, uint64_t *at, uint64_
 			if (add_range(&f->v, &f->n, &f->cap, s, e - s) < 0)
 				return -1;
 		}
-		if (a.walk_end <= *at || a.walk_end > hi)
-			return a.walk_end == hi ? 0 : -2;   /* no progress: page by page */
 		*at = a.walk_end;
 	}
 	return 0;
@@ -700,6 +701,7 @@ static int64_t plan_ranges(struct image *im, pid_t pid, int scan, unsigned copie
 	int rc = 0;
 
 	im->nplan = 0;
+	(void)scan_off();   /* read here, before any planner thread */
 	if (scan)
 		im->nexcl = 0;
 	im->st.payload_bytes = im->st.swapped_bytes = 0;
@@ -894,7 +896,9 @@ static int copy_parts(struct image *im, pid_t pid, uint64_t deadline_us, unsigne
 	}
 	if (parts != im->plan)
 		free(parts);
-	im->st.copiers = n;
+	im->st.copiers = 1;
+	for (unsigned k = 1; k < n; k++)
+		im->st.copiers += started[k] != 0;
 	return err;
 }
 

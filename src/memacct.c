@@ -385,7 +385,7 @@ void memacct_read(struct mem_account *m, struct session *s)
 		image_source(&s->img, &copy);
 		a.copy = &copy;
 	}
-	if (s->nstop_sps) {   /* read in the stop: every thread's, exactly */
+	if (s->nstop_sps && s->nstop_sps == s->nstop_threads) {   /* every thread's, in the stop */
 		a.sps = xreallocarray(NULL, s->nstop_sps, sizeof(*a.sps));
 		memcpy(a.sps, s->stop_sps, s->nstop_sps * sizeof(*a.sps));
 		a.nsps = s->nstop_sps;

@@ -515,6 +515,7 @@ static int stop_and_copy(struct session *s, struct snapshot *snap)
 	if (collecting >= 0) {
 		s->stop_sps = xreallocarray(s->stop_sps, att.n ? att.n : 1, sizeof(*s->stop_sps));
 		s->nstop_sps = attach_stack_pointers(&att, s->stop_sps, att.n);
+		s->nstop_threads = att.n;
 	}
 	unwind_us = lt_now_us();
 	if (collecting >= 0 && unwinder)

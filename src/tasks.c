@@ -18,7 +18,7 @@
 enum { KIND_NONE = -1, KIND_UNKNOWN = 0, KIND_FUTURE = 1, KIND_TASK = 2 };
 
 /* Chains made at once (each holds its steps, a few KiB). */
-#define CHAIN_BATCH 4096
+#define CHAIN_BATCH 1024
 
 static const char *const TASK_TYPES[] = { "_asyncio.Task", "asyncio.tasks.Task" };
 static const char *const FUTURE_TYPES[] = { "_asyncio.Future", "asyncio.futures.Future" };
@@ -60,8 +60,16 @@ static const char *intern(struct strpool *p, const char *s)
 	uint64_t h = 1469598103934665603ull;
 	size_t i;
 
+	char clean[1024];
+	size_t len = 0;
+
 	if (!s || !*s)
 		return "";
+	/* the target's strings reach terminals: no control bytes */
+	for (; s[len] && len + 1 < sizeof(clean); len++)
+		clean[len] = (unsigned char)s[len] < 0x20 || s[len] == 0x7f ? '?' : s[len];
+	clean[len] = '\0';
+	s = clean;
 	for (const char *q = s; *q; q++)
 		h = (h ^ (unsigned char)*q) * 1099511628211ull;
 	if ((p->n + 1) * 2 > p->cap) {
@@ -376,6 +384,7 @@ static int by_count(const void *a, const void *b)
 static void make_groups(struct tasks_result *r)
 {
 	struct keyed *v = xcalloc(r->n ? r->n : 1, sizeof(*v));
+	struct strpool *keys = xcalloc(1, sizeof(*keys));   /* freed here */
 	size_t n = 0;
 	char key[1024];
 
@@ -383,7 +392,7 @@ static void make_groups(struct tasks_result *r)
 		if (r->v[i].state != TASK_PENDING)
 			continue;
 		group_key(&r->v[i], key, sizeof(key));
-		v[n].key = intern(r->pool, key);
+		v[n].key = intern(keys, key);
 		v[n++].task = i;
 	}
 	lt_sort(v, n, sizeof(*v), by_key);
@@ -398,8 +407,15 @@ static void make_groups(struct tasks_result *r)
 		gr->retained += r->v[v[i].task].retained;
 	}
 	free(v);
+	strpool_free(keys);
 	lt_sort(r->groups, r->ngroups, sizeof(*r->groups), by_count);
 }
+
+/* A task's address and its index (by_addr sorts these by address too). */
+struct addr_index {
+	uint64_t addr;
+	size_t index;
+};
 
 static int by_addr(const void *a, const void *b)
 {
@@ -551,6 +567,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 	size_t *task_of;
 	size_t nwait = 0, cap = 0;
 	uint64_t *waits;
+	struct addr_index *byaddr;
 	struct why_chain *chains;
 	uint64_t *coros = NULL;
 	char buf[256];
@@ -579,7 +596,7 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 		tk = &r->v[r->n++];
 		*tk = (struct task){ .addr = nd->addr, .fd = -1, .loop_thread = -1, .type = "",
 				     .name = "", .exception = "", .coro = "", .waits_type = "",
-				     .waits_kind = "", .owner_type = "", .holder = "" };
+				     .waits_name = "", .waits_kind = "", .owner_type = "", .holder = "" };
 		tk->type = intern(r->pool, nd->t->name);
 		tk->state = state_of(c, nd->addr, nd->t);
 		name_of(c, field(c, nd->addr, nd->t, "_name"), buf, sizeof(buf));
@@ -617,15 +634,19 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 		if (g->retained)
 			tk->retained = g->retained[i];
 	}
-	/* Who awaits each task, and how many loops there are. */
+	/* Who awaits each task, and the name of a task one waits on: sorted
+	 * lookups, as a hostile heap may make every task wait on one. */
 	waits = xcalloc(r->n ? r->n : 1, sizeof(*waits));
+	byaddr = xcalloc(r->n ? r->n : 1, sizeof(*byaddr));
 	for (size_t i = 0; i < r->n; i++) {
 		waits[i] = r->v[i].waits;
+		byaddr[i] = (struct addr_index){ r->v[i].addr, i };
 		r->pending += r->v[i].state == TASK_PENDING;
 		r->done += r->v[i].state == TASK_DONE;
 		r->cancelled += r->v[i].state == TASK_CANCELLED;
 	}
 	lt_sort(waits, r->n, sizeof(*waits), by_addr);
+	lt_sort(byaddr, r->n, sizeof(*byaddr), by_addr);
 	for (size_t i = 0; i < r->n; i++) {
 		size_t lo = 0, hi = r->n;
 
@@ -641,8 +662,19 @@ void tasks_analyze(struct tasks_result *r, struct session *s, struct graph *g,
 			r->v[i].awaited_by++;
 			lo++;
 		}
+		for (lo = 0, hi = r->n; r->v[i].waits && lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (byaddr[mid].addr < r->v[i].waits)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (r->v[i].waits && lo < r->n && byaddr[lo].addr == r->v[i].waits)
+			r->v[i].waits_name = r->v[byaddr[lo].index].name;
 	}
 	free(waits);
+	free(byaddr);
 	find_loops(c, r, st, coros);
 	free(coros);
 	/* The chains to what the pending tasks wait on, a batch at a time (a
@@ -701,11 +733,8 @@ void task_wait_text(char *buf, size_t max, const struct tasks_result *r,
 		return;
 	}
 	n = (size_t)snprintf(buf, max, "%s", tk->waits_kind);
-	if (n < max && strcmp(tk->waits_kind, "task") == 0) {
-		for (size_t i = 0; i < r->n; i++)
-			if (r->v[i].addr == tk->waits && r->v[i].name[0])
-				n += (size_t)snprintf(buf + n, max - n, " %s", r->v[i].name);
-	}
+	if (n < max && tk->waits_name[0])
+		n += (size_t)snprintf(buf + n, max - n, " %s", tk->waits_name);
 	if (n < max && tk->fd >= 0)
 		n += (size_t)snprintf(buf + n, max - n, " fd %lld", (long long)tk->fd);
 	if (n < max && tk->holder[0])

@@ -740,6 +740,8 @@ void why_chain_path(const struct why_chain *ch, size_t nsteps, char *buf, size_t
 			continue;
 		if (ch->root == ROOT_THREAD && k == 1 && ch->steps[0].name[0])
 			n += (size_t)snprintf(buf + n, max - n, " %s", ch->steps[0].name);
+		if (n >= max)
+			break;
 		n += (size_t)snprintf(buf + n, max - n, "%s%s", via[0] == '[' ? "" : ".", via);
 	}
 	if (ch->root == ROOT_EXTERNAL && ch->nsteps)
