@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <string.h>
+#include <unistd.h>
 
 static const char *const source_names[] = {
 	[LAYOUT_AUTO] = "auto",
@@ -133,10 +134,20 @@ static int layout_validate(struct target *t, const struct py_layout *l)
 	else {
 		gcs = l->is_gc >= 0 ? interp + (uint64_t)l->is_gc : t->runtime_addr + (uint64_t)l->rt_gc;
 		head = gcs + (uint64_t)l->gcs_generations + (uint64_t)l->gen_head;
-		if (remote_read(t->mem, head + (uint64_t)l->gc_next, &next, 8) < 0 || !next ||
-		    remote_read(t->mem, (next & ~(uint64_t)3) + (uint64_t)l->gc_prev, &prev, 8) < 0 ||
-		    (prev & ~(uint64_t)3) != head)
-			why = "the youngest GC list does not link back to its head";
+		/* Read from the running target: a collection that merges the
+		 * list into an older one between the two reads relinks its
+		 * first object (CI saw it on a target allocating at full
+		 * speed).  A wrong layout fails every time; a race, once. */
+		for (int attempt = 0; attempt < 5; attempt++) {
+			why = NULL;
+			if (remote_read(t->mem, head + (uint64_t)l->gc_next, &next, 8) < 0 || !next ||
+			    remote_read(t->mem, (next & ~(uint64_t)3) + (uint64_t)l->gc_prev, &prev, 8) < 0 ||
+			    (prev & ~(uint64_t)3) != head)
+				why = "the youngest GC list does not link back to its head";
+			if (!why)
+				break;
+			usleep(2000);
+		}
 	}
 	if (!why)
 		return 0;
