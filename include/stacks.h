@@ -112,4 +112,11 @@ void stacks_merge(struct stacks *st, struct target *t, struct native_stack *nati
 
 void stacks_free(struct stacks *st);
 
+/* Whether thread th runs an asyncio event loop (a run_forever frame of
+ * asyncio's base_events.py): 1 with *running the index of the frame it
+ * runs now (the outermost one of the callback or task step a Handle runs,
+ * asyncio's own task-step frames left out), or SIZE_MAX while it waits for
+ * events; 0 when it runs no loop. */
+int stacks_thread_loop(const struct thread_stack *th, size_t *running);
+
 #endif

@@ -381,7 +381,77 @@ static void json_frame(struct json *j, const struct stack_frame *f)
 }
 
 /* "threads": every thread with its frames, innermost first. */
-static void json_threads(struct json *j, const struct stacks *st)
+/* The loop of tasks r that thread tid runs, or NULL. */
+static const struct task_loop *loop_on(const struct tasks_result *r, uint64_t tid)
+{
+	for (size_t k = 0; r && tid && k < r->loops; k++)
+		if (r->loopv[k].tid == tid)
+			return &r->loopv[k];
+	return NULL;
+}
+
+/* "asyncio: loop 0x..: 23 tasks, 21 pending; running task blocker
+ * (block)" under a thread that runs an event loop; "" for one that does
+ * not.  Without the census (a live stacks), what it runs now. */
+static void thread_asyncio_text(char *buf, size_t max, const struct thread_stack *th,
+				const struct tasks_result *r)
+{
+	const struct task_loop *lp = loop_on(r, th->tid);
+	size_t running, n;
+
+	buf[0] = '\0';
+	if (!stacks_thread_loop(th, &running))
+		return;
+	if (lp)
+		n = (size_t)snprintf(buf, max, "asyncio: loop 0x%" PRIx64 ": %" PRIu64 " tasks, %"
+				     PRIu64 " pending", lp->addr, lp->tasks, lp->pending);
+	else
+		n = (size_t)snprintf(buf, max, "asyncio: an event loop runs here (leaktop tasks "
+				     "lists its tasks)");
+	if (n >= max)
+		return;
+	if (lp && lp->current != SIZE_MAX)
+		snprintf(buf + n, max - n, "; running task %s", r->v[lp->current].name);
+	else if (running != SIZE_MAX)
+		snprintf(buf + n, max - n, "; running %s (%s:%d)", th->frames[running].function,
+			 th->frames[running].file, th->frames[running].line);
+	else
+		snprintf(buf + n, max - n, "; waiting for events");
+}
+
+static void json_thread_asyncio(struct json *j, const struct thread_stack *th,
+				const struct tasks_result *r)
+{
+	const struct task_loop *lp = loop_on(r, th->tid);
+	size_t running;
+	char hex[32];
+
+	if (!stacks_thread_loop(th, &running)) {
+		json_null(j, "asyncio");
+		return;
+	}
+	json_begin_object(j, "asyncio");
+	if (lp) {
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, lp->addr);
+		json_str(j, "loop", hex);
+		json_u64(j, "tasks", lp->tasks);
+		json_u64(j, "pending", lp->pending);
+	} else {
+		json_null(j, "loop");
+		json_null(j, "tasks");
+		json_null(j, "pending");
+	}
+	json_str(j, "running", running != SIZE_MAX ? th->frames[running].function : NULL);
+	if (lp && lp->current != SIZE_MAX) {
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, r->v[lp->current].addr);
+		json_str(j, "running_task", hex);
+	} else {
+		json_null(j, "running_task");
+	}
+	json_end_object(j);
+}
+
+static void json_threads(struct json *j, const struct stacks *st, const struct tasks_result *r)
 {
 	json_begin_array(j, "threads");
 	for (size_t i = 0; i < st->n; i++) {
@@ -396,6 +466,7 @@ static void json_threads(struct json *j, const struct stacks *st)
 			json_null(j, "gil");
 		json_bool(j, "collecting", th->collecting);
 		json_bool(j, "python", th->tstate != 0);
+		json_thread_asyncio(j, th, r);
 		if (th->native_error[0])
 			json_str(j, "native_error", th->native_error);
 		json_begin_array(j, "frames");
@@ -422,7 +493,7 @@ void report_stacks_json(FILE *out, const struct session *se, const struct stacks
 	if (st->note[0])
 		json_str(&j, NULL, st->note);
 	json_end_array(&j);
-	json_threads(&j, st);
+	json_threads(&j, st, NULL);
 	json_end_object(&j);
 	fputc('\n', out);
 }
@@ -475,6 +546,9 @@ void report_stacks_text(FILE *out, const struct session *se, const struct stacks
 
 		report_thread_title(line, sizeof(line), th);
 		fprintf(out, "\n%s\n", line);
+		thread_asyncio_text(line, sizeof(line), th, NULL);
+		if (line[0])
+			fprintf(out, "    (%s)\n", line);
 		if (th->native_error[0])
 			fprintf(out, "    (%s)\n", th->native_error);
 		for (size_t k = 0; k < th->n; k++) {
@@ -825,7 +899,7 @@ static void write_json(FILE *out, const struct snapshot *s, const struct history
 	if (!h)
 		json_retainers(&j, s);
 	if (s->stacks_read)
-		json_threads(&j, &s->stacks);
+		json_threads(&j, &s->stacks, s->tasks_known ? &s->tasks : NULL);
 	if (hf)
 		json_fd_growth(&j, hf);
 	if (hh)

@@ -605,3 +605,43 @@ void stacks_free(struct stacks *st)
 	free(st->threads);
 	memset(st, 0, sizeof(*st));
 }
+
+static int frame_is(const struct stack_frame *f, const char *qualname, const char *name,
+		    const char *file_tail)
+{
+	size_t fl = strlen(f->file), tl = strlen(file_tail);
+
+	return f->kind == FRAME_PYTHON && (strcmp(f->function, qualname) == 0 ||
+					   strcmp(f->function, name) == 0) &&
+	       fl >= tl && strcmp(f->file + fl - tl, file_tail) == 0;
+}
+
+int stacks_thread_loop(const struct thread_stack *th, size_t *running)
+{
+	size_t loop = SIZE_MAX, run = SIZE_MAX;
+
+	*running = SIZE_MAX;
+	for (size_t k = 0; k < th->n && loop == SIZE_MAX; k++) {
+		if (frame_is(&th->frames[k], "BaseEventLoop.run_forever", "run_forever",
+			     "/asyncio/base_events.py"))
+			loop = k;
+		else if (run == SIZE_MAX &&
+			 frame_is(&th->frames[k], "Handle._run", "_run", "/asyncio/events.py"))
+			run = k;
+	}
+	if (loop == SIZE_MAX)
+		return 0;
+	/* frames are innermost first: the outermost frame inside the
+	 * Handle's call is the one just inside it, past asyncio's task steps */
+	for (size_t k = run; run != SIZE_MAX && k-- > 0;) {
+		const char *f = th->frames[k].file;
+		size_t fl = strlen(f);
+
+		if (th->frames[k].kind == FRAME_PYTHON &&
+		    (fl < 17 || strcmp(f + fl - 17, "/asyncio/tasks.py") != 0)) {
+			*running = k;
+			break;
+		}
+	}
+	return 1;
+}

@@ -23,6 +23,9 @@ that are not Tasks and each loop's thread.  Checked, on every interpreter:
   the Event as its first group; its Prometheus file's
   leaktop_asyncio_tasks{coro,state} add up to the tasks of each state,
   seven for notify_on_shutdown;
+- stacks: the three loop threads say they run a loop, the blocked one
+  what it runs (block, at its line), the others that they wait; dump
+  --json's threads carry each loop's tasks and the blocked one's task;
 - 3.14+: every task `python -m asyncio ps` lists is leaktop's, with its
   name and coroutine stack, and each awaiter it names is a task leaktop
   lists (3.14.10's ps lists none of this target's tasks: loops in threads
@@ -45,6 +48,7 @@ GROUPS = ("tasks: every Task exactly (type, name, state, exception), the Futures
           "the largest group first",
           "tasks: the same from a snapshot file",
           "tasks: watch --json's tasks and the Prometheus series leaktop_asyncio_tasks",
+          "tasks: stacks and dump's threads say which threads run loops, and what",
           "tasks: 3.14+: every task python -m asyncio ps lists, with its name and stack",
           "tasks: target running and untraced afterwards")
 
@@ -200,6 +204,43 @@ def check_ps(p, py, target, doc):
             row["task id"], row["awaiter id"]))
 
 
+def check_thread_loops(p, target):
+    loops = {lp["tid"]: lp for lp in target.truth["loops"]}
+    blocker = next(t for t in target.truth["tasks"] if t["name"] == "blocker")
+    rc, out, err = H.run_leaktop(["stacks", target.pid], timeout=120)
+    p.require(rc == 0, "stacks: exit %s: %s" % (rc, err.strip()))
+    said = {}
+    for block in out.split("\nThread ")[1:]:
+        tid = int(block.split()[0])
+        m = re.search(r"^    \(asyncio: (.*)\)$", block, re.M)
+        said[tid] = m.group(1) if m else None
+    for tid, lp in loops.items():
+        line = said.get(tid) or ""
+        # the function as stacks names it: block, or run_c.<locals>.block (3.11+)
+        want = (re.compile(r"; running (run_c\.<locals>\.)?block \(") if lp["current"] else
+                re.compile(r"; waiting for events$"))
+        p.check(line.startswith("an event loop runs here") and want.search(line),
+                "stacks, thread %s (%s): %r, want a loop %s" % (tid, lp["name"], line,
+                                                                want.pattern))
+        if lp["current"]:
+            p.check(line.endswith(":%d)" % blocker["stack"][0]["line"]),
+                    "stacks: %r, want block's line %d" % (line, blocker["stack"][0]["line"]))
+    others = [t for t, line in said.items() if line and t not in loops]
+    p.check(not others, "threads %s say they run a loop" % others)
+    rc, out, err = H.run_leaktop(["dump", "--json", target.pid], timeout=120)
+    p.require(rc == 0, "dump: exit %s: %s" % (rc, err.strip()))
+    threads = {th["tid"]: th for th in json.loads(out)["threads"]}
+    for tid, lp in loops.items():
+        aio = (threads.get(tid) or {}).get("asyncio") or {}
+        want_tasks = sum(1 for t in target.truth["tasks"] if t["loop_name"] == lp["name"])
+        cur = aio.get("running_task")
+        p.check(aio.get("loop") and int(aio["loop"], 16) == int(lp["id"], 16) and
+                aio.get("tasks") == want_tasks and
+                (cur and int(cur, 16)) == (lp["current"] and int(lp["current"], 16)),
+                "dump threads, %s: asyncio %r, want loop %s with %d tasks, running %s" % (
+                    lp["name"], aio, lp["id"], want_tasks, lp["current"]))
+
+
 def run_python(tap, py):
     descs = [d + " [%s]" % py.label for d in GROUPS]
     if py.skip_reason:
@@ -261,13 +302,16 @@ def run_python(tap, py):
             p.check(per_state == want and notify == 7,
                     "leaktop_asyncio_tasks by state %s (notify_on_shutdown %s), want %s and 7" % (
                         per_state, notify, want))
+        with tap.point(descs[5]) as p:
+            p.require(target, "target did not start")
+            check_thread_loops(p, target)
         if tuple(target.truth["version"][:2]) < (3, 14):
-            tap.skip(descs[5], "python -m asyncio ps reads tasks from outside from 3.14")
+            tap.skip(descs[6], "python -m asyncio ps reads tasks from outside from 3.14")
         else:
-            with tap.point(descs[5]) as p:
+            with tap.point(descs[6]) as p:
                 p.require(doc, "no tasks")
                 check_ps(p, py, target, doc)
-        with tap.point(descs[6]) as p:
+        with tap.point(descs[7]) as p:
             p.require(target, "target did not start")
             p.untraced(target.pid)
             target.assert_alive_progressing()
