@@ -191,6 +191,10 @@ int pyobj_instance_dict(struct pyctx *c, uint64_t obj, const struct pytype *t, u
  * values), same return convention. */
 int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydict_fn fn,
 		     void *arg);
+/* Instance attribute `name` of obj (as pyobj_attrs_each finds them): 0
+ * with *value set, -1 if it has none or it cannot be read. */
+int pyobj_attr_get(struct pyctx *c, uint64_t obj, const struct pytype *t, const char *name,
+		   uint64_t *value);
 
 /* What an object owns outside its own block: `buffer`, a separate
  * allocation of raw data, part of its sys.getsizeof (numpy.ndarray's data

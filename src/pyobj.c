@@ -444,6 +444,17 @@ int pyobj_attrs_each(struct pyctx *c, uint64_t obj, const struct pytype *t, pydi
 	return 0;
 }
 
+int pyobj_attr_get(struct pyctx *c, uint64_t obj, const struct pytype *t, const char *name,
+		   uint64_t *value)
+{
+	struct str_lookup q = { c, name, 0 };
+
+	if (pyobj_attrs_each(c, obj, t, match_str_key, &q) != 1)
+		return -1;
+	*value = q.value;
+	return 0;
+}
+
 int pyobj_instance_dict(struct pyctx *c, uint64_t obj, const struct pytype *t, uint64_t *dict)
 {
 	uint64_t values, keys;

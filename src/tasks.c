@@ -133,37 +133,20 @@ static int kind_of(struct pyctx *c, struct pytype *t)
 	return t->task_kind;
 }
 
-struct attr_find {
-	struct pyctx *c;
-	const char *name;
-	uint64_t value;
-};
-
-static int attr_match(void *arg, uint64_t key, uint64_t value)
-{
-	struct attr_find *a = arg;
-	char buf[64];
-
-	if (pystr_read(a->c, key, buf, sizeof(buf)) < 0 || strcmp(buf, a->name) != 0)
-		return 0;
-	a->value = value;
-	return 1;
-}
-
 /* Attribute name of obj (its dict, 3.11+'s inline values, or its class's):
  * 0 when it has none or it cannot be read. */
 static uint64_t attr(struct pyctx *c, uint64_t obj, const char *name)
 {
 	struct pytype *t = obj ? pyobj_type(c, obj) : NULL;
-	struct attr_find a = { c, name, 0 };
+	uint64_t v;
 
 	if (!t)
 		return 0;
-	if (pyobj_attrs_each(c, obj, t, attr_match, &a) == 1)
-		return a.value;
+	if (pyobj_attr_get(c, obj, t, name, &v) == 0)
+		return v;
 	/* a class attribute, as the pure-Python Future's _state = PENDING */
-	if (pytype_mro_find(c, t, name, &a.value) == 1)
-		return a.value;
+	if (pytype_mro_find(c, t, name, &v) == 1)
+		return v;
 	return 0;
 }
 
